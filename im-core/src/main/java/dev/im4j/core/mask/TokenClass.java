@@ -1,0 +1,35 @@
+package dev.im4j.core.mask;
+
+/**
+ * What a token of a training sequence is, as decided once by {@link MaskBuilder}: the input from
+ * which every loss policy derives its weights.
+ */
+public enum TokenClass {
+  /** Template text: role headers, separators, BOS, anything not message content. */
+  TEMPLATE,
+  /** Content of a system message. */
+  SYSTEM,
+  /** Content of a user message. */
+  USER,
+  /** Content of an assistant message. */
+  ASSISTANT,
+  /** The end-of-turn / EOS token that closes an assistant message (trained with the output). */
+  TERMINATOR;
+
+  private static final TokenClass[] VALUES = values();
+
+  /** The class with the given {@link #ordinal()}; for compact {@code byte[]} storage. */
+  public static TokenClass ofOrdinal(int ordinal) {
+    return VALUES[ordinal];
+  }
+
+  /** True for the output side of the data: assistant content and its terminator. */
+  public boolean isOutput() {
+    return this == ASSISTANT || this == TERMINATOR;
+  }
+
+  /** True for the instruction side: system and user content. */
+  public boolean isInstruction() {
+    return this == SYSTEM || this == USER;
+  }
+}
