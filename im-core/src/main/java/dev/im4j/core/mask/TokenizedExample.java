@@ -38,7 +38,10 @@ public record TokenizedExample(int[] ids, float[] weights, byte[] classes, int[]
     for (int i = 0; i < weights.length; i++) {
       float w = weights[i];
       checkArgument(
-          Float.isFinite(w) && w >= 0f, "weights[%s] must be finite and >= 0 but was %s", i, w);
+          Float.isFinite(w) && w >= 0f,
+          "weights[%s] must be finite and >= 0 but was %s",
+          i,
+          (Float) w);
       checkArgument(
           classes[i] >= 0 && classes[i] < TokenClass.values().length,
           "classes[%s] is not a TokenClass ordinal: %s",
