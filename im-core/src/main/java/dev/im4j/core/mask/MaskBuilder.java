@@ -1,6 +1,170 @@
 package dev.im4j.core.mask;
 
-/** Decides which tokens get loss. Implementation in progress. */
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import dev.im4j.core.template.RenderedConversation;
+import dev.im4j.core.template.RenderedConversation.Span;
+import dev.im4j.core.template.SpanKind;
+import dev.im4j.core.tokenizer.Encoding;
+import java.util.Arrays;
+import java.util.function.IntPredicate;
+
+/**
+ * Classifies every token of one tokenized rendering and weighs it by a {@link LossPolicy}.
+ *
+ * <p>One linear pass maps the rendering's character spans onto tokens through the tokenizer's
+ * offsets; nothing is re-tokenized and no text is searched. Rules:
+ *
+ * <ul>
+ *   <li><b>Straddling tokens.</b> A token belongs to message content if any of its characters is
+ *       content. If its characters come from several messages, the highest class wins (assistant
+ *       over user over system) and the token takes that character's message index, so that every
+ *       assistant character is trained whenever assistant content is.
+ *   <li><b>Added tokens.</b> A token with no characters (a BOS added by the tokenizer) is template.
+ *   <li><b>Terminators.</b> For each assistant message, the first token that starts at or after the
+ *       end of its last content span (an empty span marks empty content) is its terminator if it is
+ *       template text and a special token ({@code isSpecial}); e.g. {@code </s>}, {@code
+ *       <|im_end|>}, {@code <|eot_id|>}. Otherwise the turn has no terminator and this is counted
+ *       in {@link Result#missingTerminators()}.
+ * </ul>
+ *
+ * <p>Immutable and thread-safe.
+ */
 public final class MaskBuilder {
-  private MaskBuilder() {}
+
+  /**
+   * A masked example plus what the mask builder could not do.
+   *
+   * @param example ids, classes, turns and weights
+   * @param missingTerminators assistant turns whose following token is not a special token
+   * @param unrenderedMessages messages of the conversation that left no span in the rendering
+   */
+  public record Result(TokenizedExample example, int missingTerminators, int unrenderedMessages) {}
+
+  private final LossPolicy policy;
+  private final IntPredicate isSpecial;
+
+  private MaskBuilder(LossPolicy policy, IntPredicate isSpecial) {
+    this.policy = checkNotNull(policy, "policy");
+    this.isSpecial = checkNotNull(isSpecial, "isSpecial");
+  }
+
+  /**
+   * A mask builder for {@code policy}; {@code isSpecial} tells which token ids are special (for a
+   * tokenizer, {@code tokenizer::isSpecial}).
+   */
+  public static MaskBuilder of(LossPolicy policy, IntPredicate isSpecial) {
+    return new MaskBuilder(policy, isSpecial);
+  }
+
+  /** The policy that weighs tokens. */
+  public LossPolicy policy() {
+    return policy;
+  }
+
+  /**
+   * Classifies and weighs the tokens of {@code encoding}, the tokenization of {@code
+   * rendered.text()}.
+   *
+   * @param rendered the rendering with its spans
+   * @param messageCount number of messages in the conversation (to report unrendered ones)
+   * @param encoding its tokenization, offsets into {@code rendered.text()}
+   * @throws IllegalArgumentException if an offset lies outside the text
+   */
+  public Result build(RenderedConversation rendered, int messageCount, Encoding encoding) {
+    String text = rendered.text();
+    int chars = text.length();
+    byte[] charClass = new byte[chars]; // TokenClass ordinal per character, TEMPLATE = 0
+    int[] charTurn = new int[chars];
+    Arrays.fill(charTurn, -1);
+    int[] contentEnd = new int[messageCount]; // end of the last content span per message, or -1
+    Arrays.fill(contentEnd, -1);
+    boolean[] assistant = new boolean[messageCount];
+    for (Span span : rendered.spans()) {
+      if (span.kind() == SpanKind.TEMPLATE) {
+        continue;
+      }
+      int m = span.messageIndex();
+      if (m >= messageCount) {
+        throw new IllegalArgumentException(
+            "span " + span + " names message " + m + " but the conversation has " + messageCount);
+      }
+      byte c = (byte) classOf(span.kind()).ordinal();
+      for (int k = span.start(); k < span.end(); k++) {
+        charClass[k] = c;
+        charTurn[k] = m;
+      }
+      contentEnd[m] = Math.max(contentEnd[m], span.end());
+      assistant[m] = span.kind() == SpanKind.ASSISTANT;
+    }
+
+    int n = encoding.length();
+    byte[] classes = new byte[n];
+    int[] turns = new int[n];
+    for (int i = 0; i < n; i++) {
+      int start = encoding.start(i);
+      int end = encoding.end(i);
+      if (end > chars) {
+        throw new IllegalArgumentException(
+            "token " + i + " ends at " + end + ", past the text's " + chars + " characters");
+      }
+      byte best = 0;
+      int turn = -1;
+      for (int k = start; k < end; k++) {
+        if (charClass[k] > best) {
+          best = charClass[k];
+          turn = charTurn[k];
+        }
+      }
+      classes[i] = best;
+      turns[i] = turn;
+    }
+
+    int missingTerminators = 0;
+    int unrendered = 0;
+    for (int m = 0; m < messageCount; m++) {
+      if (contentEnd[m] < 0) {
+        unrendered++;
+      } else if (assistant[m]) {
+        int t = firstTokenStartingAtOrAfter(encoding, contentEnd[m]);
+        if (t < n
+            && classes[t] == TokenClass.TEMPLATE.ordinal()
+            && isSpecial.test(encoding.id(t))) {
+          classes[t] = (byte) TokenClass.TERMINATOR.ordinal();
+          turns[t] = m;
+        } else {
+          missingTerminators++;
+        }
+      }
+    }
+    float[] weights = policy.weights(classes, turns);
+    return new Result(
+        new TokenizedExample(encoding.ids(), weights, classes, turns),
+        missingTerminators,
+        unrendered);
+  }
+
+  /** Binary search over token starts, which are non-decreasing. Returns n if none. */
+  private static int firstTokenStartingAtOrAfter(Encoding encoding, int position) {
+    int lo = 0;
+    int hi = encoding.length();
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (encoding.start(mid) < position) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+
+  private static TokenClass classOf(SpanKind kind) {
+    return switch (kind) {
+      case TEMPLATE -> TokenClass.TEMPLATE;
+      case SYSTEM -> TokenClass.SYSTEM;
+      case USER -> TokenClass.USER;
+      case ASSISTANT -> TokenClass.ASSISTANT;
+    };
+  }
 }

@@ -65,6 +65,36 @@ public final class RenderedConversation {
     return spans;
   }
 
+  /**
+   * This conversation with leading and trailing whitespace removed (Python's {@code str.strip()}),
+   * as templates that strip the whole rendered string do. Spans are clipped; an empty content
+   * anchor in the removed part moves to the nearest kept edge.
+   */
+  public RenderedConversation stripped() {
+    int from = PythonText.skipSpace(text, 0);
+    int to = Math.max(from, PythonText.skipSpaceBackwards(text, text.length()));
+    Builder builder = builder();
+    for (Span span : spans) {
+      int start = Math.min(Math.max(span.start(), from), to);
+      int end = Math.min(Math.max(span.end(), from), to);
+      CharSequence piece = text.subSequence(start, end);
+      if (span.kind() == SpanKind.TEMPLATE) {
+        builder.template(piece);
+      } else {
+        builder.content(piece, span.kind(), span.messageIndex());
+      }
+    }
+    return builder.build();
+  }
+
+  /** A builder that starts with this conversation's text and spans. */
+  public Builder toBuilder() {
+    Builder builder = builder();
+    builder.text.append(text);
+    builder.spans.addAll(spans);
+    return builder;
+  }
+
   /** A new builder that appends text piece by piece. */
   public static Builder builder() {
     return new Builder();
