@@ -17,8 +17,8 @@ public enum BuiltinTemplate {
   /**
    * The Tulu format used by the paper (open-instruct): {@code <|system|>\n{content}\n}, {@code
    * <|user|>\n{content}\n}, {@code <|assistant|>\n{content}{eos}\n}; each content is stripped, and
-   * so is the whole string. The tokenizer adds BOS. The generation prompt is {@code
-   * <|assistant|>\n}.
+   * so is the whole training string. The tokenizer adds BOS. A generation prompt appends {@code
+   * <|assistant|>\n} to the unstripped messages, so it is a prefix of the training text.
    */
   TULU {
     @Override
@@ -30,9 +30,11 @@ public enum BuiltinTemplate {
         out.content(PythonText.strip(m.content()), SpanKind.of(m.role()), i);
         out.template(m.role() == Role.ASSISTANT ? eos + "\n" : "\n");
       }
-      RenderedConversation stripped = out.build().stripped();
-      // The generation prompt comes after the strip, which would otherwise eat its newline.
-      return prompt ? stripped.toBuilder().template("\n<|assistant|>\n").build() : stripped;
+      if (prompt) {
+        // Not stripped: the prompt must be a prefix of the stripped training text.
+        return out.template("<|assistant|>\n").build();
+      }
+      return out.build().stripped();
     }
   },
 

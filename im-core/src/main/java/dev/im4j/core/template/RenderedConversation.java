@@ -87,14 +87,6 @@ public final class RenderedConversation {
     return builder.build();
   }
 
-  /** A builder that starts with this conversation's text and spans. */
-  public Builder toBuilder() {
-    Builder builder = builder();
-    builder.text.append(text);
-    builder.spans.addAll(spans);
-    return builder;
-  }
-
   /** A new builder that appends text piece by piece. */
   public static Builder builder() {
     return new Builder();
