@@ -49,8 +49,8 @@ import java.util.stream.StreamSupport;
  *       dropped. Each line is decoded strictly as UTF-8 and parsed with Jackson as one JSON object;
  *       duplicate keys and trailing content after the object are errors. A last line without a
  *       newline is read normally if it is complete, and reported as truncated if it is not.
- *   <li>Blank lines (empty or whitespace only) are skipped in both modes and counted in {@link
- *       ReadReport#blankLines()}.
+ *   <li>Blank lines (empty, or only spaces and tabs) are skipped in both modes and counted in
+ *       {@link ReadReport#blankLines()}.
  *   <li>Any other invalid line is, depending on {@link OnError}, thrown as a {@link
  *       DatasetException} naming source, line and field, or skipped and listed in {@link
  *       #report()}. I/O failures always throw {@link DatasetException} with the cause.
@@ -175,8 +175,7 @@ public final class DatasetReader implements Iterator<DatasetRecord>, AutoCloseab
   public Stream<DatasetRecord> stream() {
     checkState();
     return StreamSupport.stream(
-            Spliterators.spliteratorUnknownSize(
-                this, Spliterator.ORDERED | Spliterator.NONNULL | Spliterator.IMMUTABLE),
+            Spliterators.spliteratorUnknownSize(this, Spliterator.ORDERED | Spliterator.NONNULL),
             false)
         .onClose(this::close);
   }
@@ -252,7 +251,7 @@ public final class DatasetReader implements Iterator<DatasetRecord>, AutoCloseab
       long line = lines.lineNumber();
       try {
         String text = lines.text();
-        if (text.isBlank()) {
+        if (isBlank(text)) {
           blankLines++;
           continue;
         }
@@ -368,6 +367,20 @@ public final class DatasetReader implements Iterator<DatasetRecord>, AutoCloseab
             + ": read it as DatasetFormat."
             + shape.name()
             + " or AUTO)");
+  }
+
+  /**
+   * Empty or only JSON's in-line whitespace. Deliberately narrower than {@link String#isBlank()},
+   * which would also pass control characters such as U+001F that are no part of JSON.
+   */
+  private static boolean isBlank(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c != ' ' && c != '\t' && c != '\r') {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static String firstLine(String text) {

@@ -16,8 +16,8 @@ import java.util.List;
  *     format, or {@code AUTO} if no valid line was found to detect it from
  * @param linesRead lines consumed: {@code examples + blankLines + skipped.size()}
  * @param examples lines that became a {@link DatasetRecord}
- * @param blankLines lines that are empty or whitespace only; they are not data and are skipped in
- *     both modes, but counted here
+ * @param blankLines lines that are empty or hold only spaces and tabs; they are not data and are
+ *     skipped in both modes, but counted here
  * @param emptyContents messages with empty content among the examples (valid, but worth knowing: an
  *     empty assistant message trains nothing but its end-of-turn tokens)
  * @param skipped every line skipped in {@link OnError#SKIP_AND_REPORT} mode, in line order

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.stream.Collectors;
 
 /** Turns one parsed JSON line into a {@link Conversation}, validating every field it reads. */
@@ -186,9 +187,9 @@ final class RowDecoder {
       case NUMBER -> "a number (" + value.asText() + ")";
       case BOOLEAN -> "a boolean (" + value.asText() + ")";
       case STRING -> "a string (" + quote(value.textValue()) + ")";
-      case ARRAY -> "an array of " + value.size() + " elements";
+      case ARRAY -> "an array of " + value.size() + (value.size() == 1 ? " element" : " elements");
       case OBJECT -> "an object";
-      case BINARY, MISSING, POJO -> "a " + type.name().toLowerCase(java.util.Locale.ROOT);
+      case BINARY, MISSING, POJO -> "a " + type.name().toLowerCase(Locale.ROOT);
     };
   }
 

@@ -10,7 +10,9 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -131,6 +133,12 @@ class DatasetReaderErrorsTest {
   }
 
   @Test
+  void controlCharacterLineIsNotBlank() {
+    DatasetException e = failure(DatasetFormat.AUTO, "\u001f");
+    assertTrue(e.getMessage().startsWith("data.jsonl:1: malformed JSON"), e.getMessage());
+  }
+
+  @Test
   void notAnObject() {
     assertError(
         failure(DatasetFormat.AUTO, "[1, 2]"),
@@ -196,7 +204,7 @@ class DatasetReaderErrorsTest {
         1,
         "messages[1].content",
         "data.jsonl:1: field \"messages[1].content\": must be a string but was an array of 1"
-            + " elements");
+            + " element");
     assertError(
         failure(DatasetFormat.MESSAGES, String.format(template, "true")),
         1,
@@ -326,7 +334,7 @@ class DatasetReaderErrorsTest {
   @Test
   void truncatedInsideAUtf8Character() {
     byte[] head = (OK_ALPACA + "\n{\"instruction\": \"").getBytes(UTF_8);
-    byte[] bytes = java.util.Arrays.copyOf(head, head.length + 1);
+    byte[] bytes = Arrays.copyOf(head, head.length + 1);
     bytes[head.length] = (byte) 0xE2; // first byte of a three-byte character
     assertError(
         failure(DatasetFormat.AUTO, bytes),
@@ -441,6 +449,6 @@ class DatasetReaderErrorsTest {
             () -> DatasetReader.open(missing, DatasetFormat.AUTO, OnError.FAIL_FAST));
     assertEquals(0, e.line());
     assertTrue(e.getMessage().startsWith(missing + ": cannot open the dataset file: "));
-    assertTrue(e.getCause() instanceof java.nio.file.NoSuchFileException);
+    assertTrue(e.getCause() instanceof NoSuchFileException);
   }
 }

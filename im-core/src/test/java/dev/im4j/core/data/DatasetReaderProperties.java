@@ -14,6 +14,8 @@ import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Function;
+import java.util.function.Predicate;
 import java.util.stream.IntStream;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -268,7 +270,7 @@ class DatasetReaderProperties {
     return row;
   }
 
-  private static <T> byte[] jsonl(List<T> items, java.util.function.Function<T, ObjectNode> row) {
+  private static <T> byte[] jsonl(List<T> items, Function<T, ObjectNode> row) {
     StringBuilder out = new StringBuilder();
     for (T item : items) {
       try {
@@ -295,8 +297,7 @@ class DatasetReaderProperties {
   }
 
   /** 1-based numbers of the lines whose kind matches. */
-  private static List<Long> linesOf(
-      List<LineKind> kinds, java.util.function.Predicate<LineKind> matches) {
+  private static List<Long> linesOf(List<LineKind> kinds, Predicate<LineKind> matches) {
     return IntStream.range(0, kinds.size())
         .filter(i -> matches.test(kinds.get(i)))
         .mapToObj(i -> (long) i + 1)
