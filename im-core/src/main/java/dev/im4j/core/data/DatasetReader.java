@@ -193,7 +193,8 @@ public final class DatasetReader implements Iterator<DatasetRecord>, AutoCloseab
   }
 
   /**
-   * What has been read so far: complete once {@link #hasNext()} has returned false. In fail-fast
+   * What has been read so far: complete once {@link #hasNext()} has returned false. Includes an
+   * example that {@link #hasNext()} has read but {@link #next()} not yet returned; in fail-fast
    * mode a line that threw is not counted.
    */
   public ReadReport report() {
