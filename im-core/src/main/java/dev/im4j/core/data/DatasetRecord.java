@@ -1,0 +1,19 @@
+package dev.im4j.core.data;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
+
+/**
+ * One example read from a dataset, with where it came from.
+ *
+ * @param source display name of the file or stream (for a file, its path as given)
+ * @param line 1-based line number of the example in {@code source}
+ * @param conversation the example
+ */
+public record DatasetRecord(String source, long line, Conversation conversation) {
+  public DatasetRecord {
+    checkNotNull(source, "source");
+    checkArgument(line >= 1, "line numbers are 1-based but line was %s", line);
+    checkNotNull(conversation, "conversation");
+  }
+}

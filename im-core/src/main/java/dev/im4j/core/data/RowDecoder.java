@@ -1,0 +1,227 @@
+package dev.im4j.core.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Collectors;
+
+/** Turns one parsed JSON line into a {@link Conversation}, validating every field it reads. */
+final class RowDecoder {
+  /** Longest excerpt of an offending value quoted in an error, in code points. */
+  private static final int MAX_QUOTED_CODE_POINTS = 60;
+
+  private RowDecoder() {}
+
+  /**
+   * The format {@code row}'s top-level fields identify, or {@code null} if none.
+   *
+   * @throws RowException if the fields of more than one format are present
+   */
+  static DatasetFormat detect(JsonNode row) throws RowException {
+    List<DatasetFormat> matches = new ArrayList<>();
+    for (DatasetFormat format : DatasetFormat.concrete()) {
+      if (format.markerFields().stream().anyMatch(row::has)) {
+        matches.add(format);
+      }
+    }
+    if (matches.size() > 1) {
+      throw new RowException(
+          "",
+          "ambiguous format: the line has fields of "
+              + matches.stream()
+                  .map(RowDecoder::describeMarkers)
+                  .collect(Collectors.joining(" and "))
+              + "; choose the format explicitly instead of AUTO");
+    }
+    return matches.isEmpty() ? null : matches.get(0);
+  }
+
+  /** Why no format could be detected, for a row where {@link #detect} found none. */
+  static RowException undetectable() {
+    return new RowException(
+        "",
+        "cannot detect the format: the object has none of "
+            + DatasetFormat.concrete().stream()
+                .map(RowDecoder::describeMarkers)
+                .collect(Collectors.joining(", "))
+            + "; fix the line or choose the format explicitly");
+  }
+
+  /** "alpaca (\"instruction\"/\"output\")", for messages about detection. */
+  static String describeMarkers(DatasetFormat format) {
+    return format.displayName()
+        + " ("
+        + format.markerFields().stream()
+            .map(field -> '"' + field + '"')
+            .collect(Collectors.joining("/"))
+        + ")";
+  }
+
+  /**
+   * Decodes a JSON object in a concrete format.
+   *
+   * @throws RowException naming the first invalid field
+   */
+  static Conversation decode(JsonNode row, DatasetFormat format) throws RowException {
+    return switch (format) {
+      case ALPACA -> alpaca(row);
+      case MESSAGES, SHAREGPT -> turns(row, format);
+      case AUTO -> throw new IllegalStateException("AUTO must be resolved before decoding");
+    };
+  }
+
+  private static Conversation alpaca(JsonNode row) throws RowException {
+    String required = "required in alpaca rows: \"instruction\" and \"output\" strings";
+    String instruction = requiredString(row, "instruction", "instruction", required);
+    String output = requiredString(row, "output", "output", required);
+    String input = optionalString(row, "input");
+    String system = optionalString(row, "system");
+    String user =
+        input == null || input.isEmpty()
+            ? instruction
+            : instruction + DatasetFormat.ALPACA_INPUT_JOINER + input;
+    List<Message> messages = new ArrayList<>(3);
+    if (system != null) {
+      messages.add(Message.system(system));
+    }
+    messages.add(Message.user(user));
+    messages.add(Message.assistant(output));
+    return new Conversation(messages);
+  }
+
+  private static Conversation turns(JsonNode row, DatasetFormat format) throws RowException {
+    String listField = format.listField();
+    String roleField = format.roleField();
+    String contentField = format.contentField();
+    String turnShape = "{\"" + roleField + "\": ..., \"" + contentField + "\": ...}";
+    JsonNode list = row.get(listField);
+    if (list == null) {
+      throw new RowException(
+          listField,
+          "missing; required in "
+              + format.displayName()
+              + " rows: an array of "
+              + turnShape
+              + " objects");
+    }
+    if (!list.isArray()) {
+      throw new RowException(
+          listField, "must be an array of " + turnShape + " objects but was " + describe(list));
+    }
+    if (list.isEmpty()) {
+      throw new RowException(
+          listField, "is empty; a conversation needs at least one user and one assistant message");
+    }
+    List<Message> messages = new ArrayList<>(list.size());
+    boolean hasAssistant = false;
+    for (int i = 0; i < list.size(); i++) {
+      String path = listField + "[" + i + "]";
+      JsonNode turn = list.get(i);
+      if (!turn.isObject()) {
+        throw new RowException(
+            path, "must be an object " + turnShape + " but was " + describe(turn));
+      }
+      String required = "required in every " + format.displayName() + " turn";
+      String roleName = requiredString(turn, roleField, path + "." + roleField, required);
+      Role role =
+          format
+              .role(roleName)
+              .orElseThrow(
+                  () ->
+                      new RowException(
+                          path + "." + roleField,
+                          "unknown role "
+                              + quote(roleName)
+                              + "; allowed: "
+                              + format.allowedRoles()));
+      String content = requiredString(turn, contentField, path + "." + contentField, required);
+      hasAssistant |= role == Role.ASSISTANT;
+      messages.add(new Message(role, content));
+    }
+    if (!hasAssistant) {
+      throw new RowException(
+          listField,
+          "has no assistant message (roles: "
+              + messages.stream().map(m -> m.role().wireName()).collect(Collectors.joining(", "))
+              + "), so there is no output to learn; add an assistant turn or drop the row");
+    }
+    return new Conversation(messages);
+  }
+
+  private static String requiredString(JsonNode object, String name, String path, String required)
+      throws RowException {
+    JsonNode value = object.get(name);
+    if (value == null) {
+      throw new RowException(path, "missing; " + required);
+    }
+    return checkString(value, path);
+  }
+
+  /** The field's text, or {@code null} if the field is absent; an explicit null is an error. */
+  private static String optionalString(JsonNode object, String name) throws RowException {
+    JsonNode value = object.get(name);
+    if (value == null) {
+      return null;
+    }
+    if (value.isNull()) {
+      throw new RowException(
+          name, "must be a string but was null; omit the optional field or use \"\"");
+    }
+    return checkString(value, name);
+  }
+
+  private static String checkString(JsonNode value, String path) throws RowException {
+    if (!value.isTextual()) {
+      throw new RowException(path, "must be a string but was " + describe(value));
+    }
+    return value.textValue();
+  }
+
+  /** The JSON type of a value, with the value itself when it is short: "a number (42)". */
+  static String describe(JsonNode value) {
+    JsonNodeType type = value.getNodeType();
+    return switch (type) {
+      case NULL -> "null";
+      case NUMBER -> "a number (" + value.asText() + ")";
+      case BOOLEAN -> "a boolean (" + value.asText() + ")";
+      case STRING -> "a string (" + quote(value.textValue()) + ")";
+      case ARRAY -> "an array of " + value.size() + (value.size() == 1 ? " element" : " elements");
+      case OBJECT -> "an object";
+      case BINARY, MISSING, POJO -> "a " + type.name().toLowerCase(Locale.ROOT);
+    };
+  }
+
+  /**
+   * A value as a JSON string literal, so control characters and quotes are visible, cut to {@value
+   * #MAX_QUOTED_CODE_POINTS} code points.
+   */
+  static String quote(String text) {
+    String excerpt = text;
+    boolean cut = text.codePointCount(0, text.length()) > MAX_QUOTED_CODE_POINTS;
+    if (cut) {
+      excerpt = text.substring(0, text.offsetByCodePoints(0, MAX_QUOTED_CODE_POINTS));
+    }
+    StringBuilder out = new StringBuilder(excerpt.length() + 2).append('"');
+    for (int i = 0; i < excerpt.length(); i++) {
+      char c = excerpt.charAt(i);
+      switch (c) {
+        case '"' -> out.append("\\\"");
+        case '\\' -> out.append("\\\\");
+        case '\n' -> out.append("\\n");
+        case '\r' -> out.append("\\r");
+        case '\t' -> out.append("\\t");
+        default -> {
+          if (c < 0x20 || c == 0x7F) {
+            out.append(String.format("\\u%04x", (int) c));
+          } else {
+            out.append(c);
+          }
+        }
+      }
+    }
+    out.append('"');
+    return cut ? out.append("...").toString() : out.toString();
+  }
+}
