@@ -181,10 +181,8 @@ public final class Batch {
     return directInts(exampleIds);
   }
 
-  /**
-   * A new direct {@link IntBuffer} in native byte order holding {@code values}, positioned at 0.
-   */
-  public static IntBuffer directInts(int[] values) {
+  /** A new direct {@link IntBuffer} in native byte order holding {@code values}, at position 0. */
+  static IntBuffer directInts(int[] values) {
     IntBuffer buffer =
         ByteBuffer.allocateDirect(Math.multiplyExact(values.length, Integer.BYTES))
             .order(ByteOrder.nativeOrder())
@@ -194,9 +192,9 @@ public final class Batch {
   }
 
   /**
-   * A new direct {@link FloatBuffer} in native byte order holding {@code values}, positioned at 0.
+   * A new direct {@link FloatBuffer} in native byte order holding {@code values}, at position 0.
    */
-  public static FloatBuffer directFloats(float[] values) {
+  static FloatBuffer directFloats(float[] values) {
     FloatBuffer buffer =
         ByteBuffer.allocateDirect(Math.multiplyExact(values.length, Float.BYTES))
             .order(ByteOrder.nativeOrder())

@@ -115,9 +115,10 @@ public final class Collator {
     List<Batch> batches = new ArrayList<>();
     long tokens = 0;
     long padding = 0;
-    for (int from = 0; from < rows.size(); from += maxRowsPerBatch) {
-      Batch batch =
-          layOut(rows.subList(from, Math.min(rows.size(), from + maxRowsPerBatch)), segments);
+    for (int from = 0; from < rows.size(); ) {
+      int to = from + Math.min(rows.size() - from, maxRowsPerBatch);
+      Batch batch = layOut(rows.subList(from, to), segments);
+      from = to;
       batches.add(batch);
       for (int c = 0; c < batch.cells(); c++) {
         if (batch.segmentIdAt(c) == 0) {

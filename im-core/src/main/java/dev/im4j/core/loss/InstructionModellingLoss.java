@@ -1,6 +1,5 @@
 package dev.im4j.core.loss;
 
-import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.im4j.core.collate.Batch;
@@ -76,15 +75,15 @@ public final class InstructionModellingLoss {
             continue;
           }
           int segment = batch.segmentIdAt(i);
-          checkArgument(
-              segment > 0 && batch.targetAt(i) != Batch.IGNORE,
-              "batch %s cell %s has weight %s but segment %s and target %s; weights must be 0 on"
-                  + " padding and where nothing is predicted; build batches with the Collator",
-              b,
-              i,
-              w,
-              segment,
-              batch.targetAt(i));
+          if (segment <= 0 || batch.targetAt(i) == Batch.IGNORE) {
+            // Explicit branch rather than checkArgument: no boxing in this per-cell loop.
+            throw new IllegalArgumentException(
+                String.format(
+                    "batch %d cell %d has weight %s but segment %d and target %d; weights must be"
+                        + " 0 on padding and where nothing is predicted; build batches with the"
+                        + " Collator",
+                    b, i, w, segment, batch.targetAt(i)));
+          }
           sums[r * stride[b] + segment] += w;
           total += w;
         }

@@ -56,17 +56,22 @@ public final class ReferenceLoss {
     double loss = 0;
     for (int i = 0; i < cells; i++) {
       float c = coefficients[i];
-      checkArgument(Float.isFinite(c), "coefficients[%s] must be finite but was %s", i, (Float) c);
+      // Explicit branches rather than checkArgument: no boxing in this per-cell loop.
+      if (!Float.isFinite(c)) {
+        throw new IllegalArgumentException(
+            String.format("coefficients[%d] must be finite but was %s", i, c));
+      }
       if (c == 0f) {
         continue;
       }
       int y = targets[i];
-      checkArgument(
-          y >= 0 && y < vocab,
-          "targets[%s] must be in [0, %s) where the coefficient is non-zero but was %s",
-          i,
-          vocab,
-          y);
+      if (y < 0 || y >= vocab) {
+        throw new IllegalArgumentException(
+            String.format(
+                "targets[%d] must be in [0, %d) where the coefficient is non-zero but was %d;"
+                    + " coefficients must be 0 where the target is IGNORE",
+                i, vocab, y));
+      }
       int base = i * vocab;
       double max = Double.NEGATIVE_INFINITY;
       for (int v = 0; v < vocab; v++) {

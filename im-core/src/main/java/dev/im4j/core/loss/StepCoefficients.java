@@ -3,6 +3,8 @@ package dev.im4j.core.loss;
 import static com.google.common.base.Preconditions.checkElementIndex;
 
 import dev.im4j.core.collate.Batch;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 /**
@@ -53,7 +55,12 @@ public final class StepCoefficients {
   /** The coefficients of batch {@code b} as a new direct buffer in native order. */
   public FloatBuffer buffer(int b) {
     checkElementIndex(b, coefficients.length, "batch");
-    return Batch.directFloats(coefficients[b]);
+    FloatBuffer buffer =
+        ByteBuffer.allocateDirect(Math.multiplyExact(coefficients[b].length, Float.BYTES))
+            .order(ByteOrder.nativeOrder())
+            .asFloatBuffer();
+    buffer.put(coefficients[b]).flip();
+    return buffer;
   }
 
   /** Σ w over every predicted position of the step (double accumulation). */
