@@ -18,7 +18,10 @@ import dev.im4j.core.mask.TokenizedExample;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /** Hand-checkable collation cases with odd sentinels: pad id 7777, weights 0.25 / 0.5 / 1. */
@@ -104,6 +107,20 @@ class CollatorTest {
     assertEquals(3, result.report().examplesOut());
     assertEquals(9, result.report().tokens());
     assertEquals(3, result.report().paddingTokens());
+  }
+
+  @Test
+  void theSeedOrdersEqualLengthsDeterministically() {
+    List<TokenizedExample> same = List.of(C, C, C, C, C, C);
+    Set<List<Integer>> orders = new HashSet<>();
+    for (long seed = 0; seed < 10; seed++) {
+      CollatorConfig cfg = config(6).packing(true).seed(seed).build();
+      int[] first = Collator.of(cfg).collate(same, 8).batches().get(0).exampleIds();
+      int[] again = Collator.of(cfg).collate(same, 8).batches().get(0).exampleIds();
+      assertArrayEquals(first, again);
+      orders.add(Arrays.stream(first).boxed().toList());
+    }
+    assertTrue(orders.size() > 1, "the seed should reorder ties");
   }
 
   @Test

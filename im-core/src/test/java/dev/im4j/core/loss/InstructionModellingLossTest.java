@@ -17,6 +17,8 @@ import dev.im4j.core.collate.Collator;
 import dev.im4j.core.collate.CollatorConfig;
 import dev.im4j.core.collate.Fixtures;
 import dev.im4j.core.mask.TokenizedExample;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -58,6 +60,17 @@ class InstructionModellingLossTest {
     float t = 1f / 2.75f;
     assertArrayEquals(
         new float[] {0.25f * t, 0.5f * t, 1f * t, 0f, 1f * t, 0f, 0f, 0f}, c.forBatch(0), 1e-7f);
+  }
+
+  @Test
+  void coefficientBufferIsDirectNativeOrder() {
+    StepCoefficients c = InstructionModellingLoss.of(Reduction.SUM).coefficients(step());
+    FloatBuffer buffer = c.buffer(0);
+    assertTrue(buffer.isDirect());
+    assertEquals(ByteOrder.nativeOrder(), buffer.order());
+    float[] read = new float[buffer.remaining()];
+    buffer.get(read);
+    assertArrayEquals(c.forBatch(0), read);
   }
 
   @Test
