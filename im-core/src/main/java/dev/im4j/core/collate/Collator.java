@@ -1,0 +1,393 @@
+package dev.im4j.core.collate;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import dev.im4j.core.collate.CollateReport.Event;
+import dev.im4j.core.collate.CollateReport.Reason;
+import dev.im4j.core.mask.TokenizedExample;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Random;
+
+/**
+ * Turns {@link TokenizedExample}s into {@link Batch}es: truncation, the label shift, padding and
+ * optional packing.
+ *
+ * <p>Per example, in input order: an example longer than {@code maxLength} is handled by the
+ * configured {@link TruncationStrategy}; an example that then has no predicted token with positive
+ * weight (tokens {@code 1..n-1}) is dropped and reported. Kept examples become segments:
+ *
+ * <ul>
+ *   <li>padded layout ({@code packing = false}): one example per row, in input order, each batch's
+ *       rows padded to its longest row rounded up to {@code padToMultipleOf};
+ *   <li>packed layout: best-fit decreasing into rows of capacity {@code maxLength}. Examples are
+ *       first shuffled with {@code seed}, then stably sorted by decreasing length (so the seed only
+ *       breaks ties between equal lengths); each goes into the open row with the least free space
+ *       that still fits it (among equally full rows, the one most recently filled to that level),
+ *       or a new row. Rows keep their creation order and their segments their insertion order.
+ * </ul>
+ *
+ * <p>Rows are then cut into batches of at most {@code maxRowsPerBatch} rows. Every kept example
+ * appears exactly once, whole, in one row; no example is split across rows or batches.
+ *
+ * <p>Thread-safe: a collator holds only its immutable configuration.
+ */
+public final class Collator {
+  private final CollatorConfig config;
+
+  private Collator(CollatorConfig config) {
+    this.config = config;
+  }
+
+  /** A collator for the given configuration. */
+  public static Collator of(CollatorConfig config) {
+    return new Collator(checkNotNull(config, "config"));
+  }
+
+  /** This collator's configuration. */
+  public CollatorConfig config() {
+    return config;
+  }
+
+  /**
+   * Collates the examples of one optimizer step; example ids are the list indices.
+   *
+   * @see #collate(List, int, int)
+   */
+  public CollateResult collate(List<TokenizedExample> examples, int maxRowsPerBatch) {
+    return collate(examples, 0, maxRowsPerBatch);
+  }
+
+  /**
+   * Collates examples; the example at list index {@code i} gets example id {@code firstExampleId +
+   * i} (in {@link Batch#exampleIds()} and in the report), so that a step collated in several calls
+   * can keep distinct ids.
+   *
+   * @param examples the examples, none null
+   * @param firstExampleId id of the first example, {@code >= 0}
+   * @param maxRowsPerBatch most rows per batch, {@code > 0}
+   * @throws IllegalArgumentException on bad arguments, or under {@link TruncationStrategy#ERROR}
+   *     for the first example longer than {@code maxLength}
+   */
+  public CollateResult collate(
+      List<TokenizedExample> examples, int firstExampleId, int maxRowsPerBatch) {
+    checkNotNull(examples, "examples");
+    checkArgument(
+        maxRowsPerBatch > 0,
+        "maxRowsPerBatch must be > 0 but was %s; use 1 for one row per batch",
+        maxRowsPerBatch);
+    checkArgument(
+        firstExampleId >= 0 && (long) firstExampleId + examples.size() <= Integer.MAX_VALUE,
+        "firstExampleId must be >= 0 and leave room for %s ids but was %s",
+        examples.size(),
+        firstExampleId);
+
+    List<Event> events = new ArrayList<>();
+    List<Segment> segments = new ArrayList<>(examples.size());
+    int truncated = 0;
+    int dropped = 0;
+    int noTarget = 0;
+    for (int i = 0; i < examples.size(); i++) {
+      TokenizedExample example = examples.get(i);
+      checkArgument(example != null, "examples[%s] is null; remove it", i);
+      int exampleId = firstExampleId + i;
+      Segment segment = truncate(example, exampleId, events);
+      if (segment == null) {
+        dropped++;
+        continue;
+      }
+      if (segment.ids.length != example.length()) {
+        truncated++;
+      }
+      if (!hasTarget(segment)) {
+        events.add(
+            new Event(exampleId, Reason.DROPPED_NO_TARGET, example.length(), segment.ids.length));
+        noTarget++;
+        continue;
+      }
+      segments.add(segment);
+    }
+
+    List<int[]> rows = config.packing() ? pack(segments) : onePerRow(segments.size());
+    List<Batch> batches = new ArrayList<>();
+    long tokens = 0;
+    long padding = 0;
+    for (int from = 0; from < rows.size(); ) {
+      int to = from + Math.min(rows.size() - from, maxRowsPerBatch);
+      Batch batch = layOut(rows.subList(from, to), segments);
+      from = to;
+      batches.add(batch);
+      for (int c = 0; c < batch.cells(); c++) {
+        if (batch.segmentIdAt(c) == 0) {
+          padding++;
+        } else {
+          tokens++;
+        }
+      }
+    }
+    CollateReport report =
+        new CollateReport(
+            examples.size(),
+            segments.size(),
+            truncated,
+            dropped,
+            noTarget,
+            tokens,
+            padding,
+            events);
+    return new CollateResult(batches, report);
+  }
+
+  /** A kept, possibly shortened example. */
+  private static final class Segment {
+    final int exampleId;
+    final int[] ids; // [n]
+    final float[] weights; // [n], weight of each token as a target (before the shift)
+
+    Segment(int exampleId, int[] ids, float[] weights) {
+      this.exampleId = exampleId;
+      this.ids = ids;
+      this.weights = weights;
+    }
+  }
+
+  /** The example as it fits {@code maxLength}, or null if dropped for its length. */
+  private Segment truncate(TokenizedExample example, int exampleId, List<Event> events) {
+    int n = example.length();
+    int max = config.maxLength();
+    if (n <= max) {
+      return new Segment(exampleId, example.ids(), example.weights());
+    }
+    switch (config.truncation()) {
+      case ERROR:
+        throw new IllegalArgumentException(
+            String.format(
+                "example %d has %d tokens but maxLength is %d; allowed: at most maxLength tokens;"
+                    + " raise maxLength or choose a TruncationStrategy other than ERROR",
+                exampleId, n, max));
+      case DROP:
+        events.add(new Event(exampleId, Reason.DROPPED_TOO_LONG, n, 0));
+        return null;
+      case KEEP_START:
+        events.add(new Event(exampleId, Reason.TRUNCATED_KEEP_START, n, max));
+        return slice(example, exampleId, 0, max);
+      case KEEP_END:
+        events.add(new Event(exampleId, Reason.TRUNCATED_KEEP_END, n, max));
+        return slice(example, exampleId, n - max, max);
+      case TRIM_INSTRUCTION:
+        return trimInstruction(example, exampleId, events);
+    }
+    throw new IllegalStateException("unhandled truncation strategy " + config.truncation());
+  }
+
+  private static Segment slice(TokenizedExample example, int exampleId, int from, int length) {
+    int[] ids = new int[length];
+    float[] weights = new float[length];
+    for (int i = 0; i < length; i++) {
+      ids[i] = example.idAt(from + i);
+      weights[i] = example.weightAt(from + i);
+    }
+    return new Segment(exampleId, ids, weights);
+  }
+
+  /** See {@link TruncationStrategy#TRIM_INSTRUCTION}. */
+  private Segment trimInstruction(TokenizedExample example, int exampleId, List<Event> events) {
+    int n = example.length();
+    int max = config.maxLength();
+    int excess = n - max;
+    int instruction = 0;
+    for (int i = 0; i < n; i++) {
+      if (example.classAt(i).isInstruction()) {
+        instruction++;
+      }
+    }
+    if (instruction < excess) {
+      events.add(new Event(exampleId, Reason.TRIM_FELL_BACK_TO_KEEP_START, n, max));
+      return slice(example, exampleId, 0, max);
+    }
+    int[] ids = new int[max];
+    float[] weights = new float[max];
+    int toRemove = excess;
+    boolean afterCut = false;
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+      if (toRemove > 0 && example.classAt(i).isInstruction()) {
+        toRemove--;
+        afterCut = true;
+        continue;
+      }
+      ids[k] = example.idAt(i);
+      // The token right after a removed run is predicted from a context that never occurred.
+      weights[k] = afterCut ? 0f : example.weightAt(i);
+      afterCut = false;
+      k++;
+    }
+    if (k != max) {
+      throw new IllegalStateException("trimmed example " + exampleId + " to " + k + " not " + max);
+    }
+    events.add(new Event(exampleId, Reason.TRIMMED_INSTRUCTION, n, max));
+    return new Segment(exampleId, ids, weights);
+  }
+
+  private static boolean hasTarget(Segment segment) {
+    for (int i = 1; i < segment.weights.length; i++) {
+      if (segment.weights[i] > 0f) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private static List<int[]> onePerRow(int count) {
+    List<int[]> rows = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      rows.add(new int[] {i});
+    }
+    return rows;
+  }
+
+  /** Best-fit decreasing; returns each row's segment indices in insertion order. */
+  private List<int[]> pack(List<Segment> segments) {
+    int m = segments.size();
+    int capacity = config.maxLength();
+    int[] order = new int[m];
+    for (int i = 0; i < m; i++) {
+      order[i] = i;
+    }
+    Random random = new Random(config.seed());
+    for (int i = m - 1; i > 0; i--) {
+      int j = random.nextInt(i + 1);
+      int tmp = order[i];
+      order[i] = order[j];
+      order[j] = tmp;
+    }
+    // Sort key: decreasing length, then shuffled position; a long sort is stable by construction.
+    long[] keys = new long[m];
+    for (int k = 0; k < m; k++) {
+      keys[k] = ((long) (capacity - segments.get(order[k]).ids.length) << 32) | k;
+    }
+    Arrays.sort(keys);
+
+    // Open rows bucketed by free space: doubly linked lists per free-space value, BitSet of
+    // non-empty buckets so the best fit is one nextSetBit away.
+    int[] bucketHead = new int[capacity + 1];
+    Arrays.fill(bucketHead, -1);
+    BitSet nonEmpty = new BitSet(capacity + 1);
+    int[] rowNext = new int[m];
+    int[] rowPrev = new int[m];
+    int[] rowFree = new int[m];
+    int[] rowFirstSegment = new int[m];
+    int[] rowLastSegment = new int[m];
+    int[] rowSize = new int[m];
+    int[] segmentNext = new int[m];
+    int rowCount = 0;
+    for (long key : keys) {
+      int segment = order[(int) key];
+      int length = segments.get(segment).ids.length;
+      int free = nonEmpty.nextSetBit(length);
+      int row;
+      if (free < 0) {
+        row = rowCount++;
+        rowFree[row] = capacity;
+        rowFirstSegment[row] = segment;
+      } else {
+        row = bucketHead[free];
+        unlink(row, free, bucketHead, rowNext, rowPrev, nonEmpty);
+        segmentNext[rowLastSegment[row]] = segment;
+      }
+      rowLastSegment[row] = segment;
+      segmentNext[segment] = -1;
+      rowSize[row]++;
+      rowFree[row] -= length;
+      link(row, rowFree[row], bucketHead, rowNext, rowPrev, nonEmpty);
+    }
+    List<int[]> rows = new ArrayList<>(rowCount);
+    for (int row = 0; row < rowCount; row++) {
+      int[] members = new int[rowSize[row]];
+      int s = rowFirstSegment[row];
+      for (int k = 0; k < members.length; k++) {
+        members[k] = s;
+        s = segmentNext[s];
+      }
+      rows.add(members);
+    }
+    return rows;
+  }
+
+  private static void link(
+      int row, int free, int[] bucketHead, int[] next, int[] prev, BitSet nonEmpty) {
+    int head = bucketHead[free];
+    next[row] = head;
+    prev[row] = -1;
+    if (head >= 0) {
+      prev[head] = row;
+    }
+    bucketHead[free] = row;
+    nonEmpty.set(free);
+  }
+
+  private static void unlink(
+      int row, int free, int[] bucketHead, int[] next, int[] prev, BitSet nonEmpty) {
+    if (prev[row] >= 0) {
+      next[prev[row]] = next[row];
+    } else {
+      bucketHead[free] = next[row];
+    }
+    if (next[row] >= 0) {
+      prev[next[row]] = prev[row];
+    }
+    if (bucketHead[free] < 0) {
+      nonEmpty.clear(free);
+    }
+  }
+
+  /** Writes the given rows into one batch, applying the label shift per segment. */
+  private Batch layOut(List<int[]> rows, List<Segment> segments) {
+    int[] used = new int[rows.size()];
+    int longest = 0;
+    for (int r = 0; r < used.length; r++) {
+      for (int s : rows.get(r)) {
+        used[r] += segments.get(s).ids.length;
+      }
+      longest = Math.max(longest, used[r]);
+    }
+    int multiple = config.padToMultipleOf();
+    int seqLen = Math.toIntExact(((long) longest + multiple - 1) / multiple * multiple);
+    int cells = Math.multiplyExact(used.length, seqLen);
+    int[] inputIds = new int[cells]; // [rows, seqLen]
+    int[] positionIds = new int[cells]; // [rows, seqLen]
+    int[] segmentIds = new int[cells]; // [rows, seqLen]
+    int[] targets = new int[cells]; // [rows, seqLen]
+    float[] weights = new float[cells]; // [rows, seqLen]
+    int[] exampleIds = new int[cells]; // [rows, seqLen]
+    Arrays.fill(inputIds, config.padId());
+    Arrays.fill(targets, Batch.IGNORE);
+    Arrays.fill(exampleIds, -1);
+    for (int r = 0; r < used.length; r++) {
+      int cell = r * seqLen + (config.paddingSide() == PaddingSide.LEFT ? seqLen - used[r] : 0);
+      int segmentId = 0;
+      for (int s : rows.get(r)) {
+        Segment segment = segments.get(s);
+        int[] ids = segment.ids;
+        float[] w = segment.weights;
+        int n = ids.length;
+        segmentId++;
+        for (int t = 0; t < n; t++, cell++) {
+          inputIds[cell] = ids[t];
+          positionIds[cell] = t;
+          segmentIds[cell] = segmentId;
+          exampleIds[cell] = segment.exampleId;
+          if (t + 1 < n) {
+            targets[cell] = ids[t + 1];
+            weights[cell] = w[t + 1];
+          }
+        }
+      }
+    }
+    return new Batch(
+        used.length, seqLen, inputIds, positionIds, segmentIds, targets, weights, exampleIds);
+  }
+}

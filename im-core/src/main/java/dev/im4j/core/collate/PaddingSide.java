@@ -1,0 +1,9 @@
+package dev.im4j.core.collate;
+
+/** Which end of a row receives padding. Loss and gradient do not depend on it (invariant 12). */
+public enum PaddingSide {
+  /** Padding before the tokens; common for generation, equivalent for training. */
+  LEFT,
+  /** Padding after the tokens; the usual choice for training. */
+  RIGHT
+}

@@ -1,0 +1,127 @@
+package dev.im4j.core.loss;
+
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import dev.im4j.core.collate.Batch;
+import java.util.List;
+
+/**
+ * Turns the target weights of all micro-batches of one optimizer step into per-position loss
+ * coefficients, so that every {@link Reduction} reaches a backend as one float tensor per batch and
+ * the backend only computes {@code Σ c · nll} and its gradient.
+ *
+ * <p>Because the normalisers ({@code Σ w} of the step, {@code Σ w} per example, the number of
+ * examples) are taken over the whole step, loss and gradient do not depend on how the step is split
+ * into micro-batches, on the padding side or multiple, or on packed versus padded layout. A step
+ * without any positive-weight target yields all-zero coefficients: loss 0 and zero gradient, never
+ * NaN. Only positions that are predicted after the label shift carry weight (the collator writes 0
+ * for each segment's last token and for padding; position 0 is never a target), so the normalisers
+ * count predicted positions only.
+ *
+ * <p>Examples are identified by their segment: the cells of one row with one non-zero segment id
+ * form one example. Each example must therefore appear in exactly one segment of the step, which
+ * {@link dev.im4j.core.collate.Collator} guarantees (it never splits an example).
+ *
+ * <p>Reference: Shi et al., "Instruction Tuning With Loss Over Instructions", NeurIPS 2024.
+ * Thread-safe and stateless.
+ */
+public final class InstructionModellingLoss {
+  private final Reduction reduction;
+
+  private InstructionModellingLoss(Reduction reduction) {
+    this.reduction = reduction;
+  }
+
+  /** The loss for the given reduction. */
+  public static InstructionModellingLoss of(Reduction reduction) {
+    return new InstructionModellingLoss(
+        checkNotNull(reduction, "reduction must not be null; pick a Reduction"));
+  }
+
+  /** The reduction this loss applies. */
+  public Reduction reduction() {
+    return reduction;
+  }
+
+  /**
+   * Coefficients for every batch of one optimizer step.
+   *
+   * @param step every micro-batch of the step (possibly empty)
+   * @return one coefficient array per batch, {@code [rows, seqLen]} each
+   */
+  public StepCoefficients coefficients(List<Batch> step) {
+    checkNotNull(step, "step");
+    int batchCount = step.size();
+    // Pass 1: per-segment weight sums (double), the step total and the example count.
+    double[][] segmentSums = new double[batchCount][]; // [batches][rows * (maxSegment + 1)]
+    int[] stride = new int[batchCount];
+    double total = 0;
+    int examples = 0;
+    for (int b = 0; b < batchCount; b++) {
+      Batch batch = checkNotNull(step.get(b), "step[%s] is null", b);
+      int rows = batch.rows();
+      int seqLen = batch.seqLen();
+      int maxSegment = 0;
+      for (int i = 0; i < batch.cells(); i++) {
+        maxSegment = Math.max(maxSegment, batch.segmentIdAt(i));
+      }
+      stride[b] = maxSegment + 1;
+      double[] sums = new double[rows * stride[b]];
+      for (int r = 0; r < rows; r++) {
+        for (int t = 0; t < seqLen; t++) {
+          int i = r * seqLen + t;
+          float w = batch.weightAt(i);
+          if (w == 0f) {
+            continue;
+          }
+          int segment = batch.segmentIdAt(i);
+          if (segment <= 0 || batch.targetAt(i) == Batch.IGNORE) {
+            // Explicit branch rather than checkArgument: no boxing in this per-cell loop.
+            throw new IllegalArgumentException(
+                String.format(
+                    "batch %d cell %d has weight %s but segment %d and target %d; weights must be"
+                        + " 0 on padding and where nothing is predicted; build batches with the"
+                        + " Collator",
+                    b, i, w, segment, batch.targetAt(i)));
+          }
+          sums[r * stride[b] + segment] += w;
+          total += w;
+        }
+      }
+      for (double s : sums) {
+        if (s > 0) {
+          examples++;
+        }
+      }
+      segmentSums[b] = sums;
+    }
+
+    // Pass 2: coefficients.
+    float[][] coefficients = new float[batchCount][];
+    for (int b = 0; b < batchCount; b++) {
+      Batch batch = step.get(b);
+      int seqLen = batch.seqLen();
+      float[] c = new float[batch.cells()];
+      if (total > 0) {
+        for (int i = 0; i < c.length; i++) {
+          float w = batch.weightAt(i);
+          if (w == 0f) {
+            continue;
+          }
+          double scale =
+              switch (reduction) {
+                case SUM -> 1.0;
+                case TOKEN_MEAN -> 1.0 / total;
+                case SEQUENCE_MEAN ->
+                    1.0
+                        / (examples
+                            * segmentSums[b][(i / seqLen) * stride[b] + batch.segmentIdAt(i)]);
+              };
+          c[i] = (float) (w * scale);
+        }
+      }
+      coefficients[b] = c;
+    }
+    return new StepCoefficients(reduction, coefficients, total, examples);
+  }
+}

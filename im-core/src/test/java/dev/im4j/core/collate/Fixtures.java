@@ -1,0 +1,94 @@
+package dev.im4j.core.collate;
+
+import dev.im4j.core.mask.TokenClass;
+import dev.im4j.core.mask.TokenizedExample;
+import java.util.List;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+
+/** Test fixtures shared by the collate and loss tests: examples, configs and raw batches. */
+public final class Fixtures {
+  /** The prompt weight used by generated examples, distinct from 0 and 1 so mix-ups show. */
+  public static final float LAMBDA = 0.25f;
+
+  private Fixtures() {}
+
+  /** An example with the given ids, weights and classes; turns are all 0. */
+  public static TokenizedExample example(int[] ids, float[] weights, TokenClass... classes) {
+    byte[] ordinals = new byte[classes.length];
+    for (int i = 0; i < classes.length; i++) {
+      ordinals[i] = (byte) classes[i].ordinal();
+    }
+    return new TokenizedExample(ids, weights, ordinals, new int[ids.length]);
+  }
+
+  /** Random examples: length 1..maxLength, ids in [0, vocab), random classes, weights 0/λ/1. */
+  public static Arbitrary<TokenizedExample> examples(int vocab, int maxLength) {
+    return Arbitraries.integers()
+        .between(1, maxLength)
+        .flatMap(
+            n ->
+                Combinators.combine(
+                        Arbitraries.integers().between(0, vocab - 1).array(int[].class).ofSize(n),
+                        Arbitraries.of(0f, LAMBDA, 1f).list().ofSize(n),
+                        Arbitraries.integers()
+                            .between(0, TokenClass.values().length - 1)
+                            .list()
+                            .ofSize(n))
+                    .as(Fixtures::build));
+  }
+
+  private static TokenizedExample build(int[] ids, List<Float> weights, List<Integer> classes) {
+    float[] w = new float[ids.length];
+    byte[] c = new byte[ids.length];
+    for (int i = 0; i < ids.length; i++) {
+      w[i] = weights.get(i);
+      c[i] = classes.get(i).byteValue();
+    }
+    return new TokenizedExample(ids, w, c, new int[ids.length]);
+  }
+
+  /** Random layout settings on top of {@code base}: side, multiple, pad id, packing, seed. */
+  public static Arbitrary<CollatorConfig> layouts(CollatorConfig base) {
+    return Combinators.combine(
+            Arbitraries.of(PaddingSide.class),
+            Arbitraries.integers().between(1, 8),
+            Arbitraries.integers().between(0, 9999),
+            Arbitraries.of(true, false),
+            Arbitraries.longs())
+        .as(
+            (side, multiple, padId, packing, seed) ->
+                base.toBuilder()
+                    .paddingSide(side)
+                    .padToMultipleOf(multiple)
+                    .padId(padId)
+                    .packing(packing)
+                    .seed(seed)
+                    .build());
+  }
+
+  /**
+   * A batch built directly from arrays (bypassing the collator), for loss tests that need layouts
+   * the collator never produces, such as rows whose every weight is 0.
+   */
+  public static Batch batch(
+      int rows,
+      int seqLen,
+      int[] inputIds,
+      int[] positionIds,
+      int[] segmentIds,
+      int[] targets,
+      float[] weights,
+      int[] exampleIds) {
+    return new Batch(
+        rows,
+        seqLen,
+        inputIds.clone(),
+        positionIds.clone(),
+        segmentIds.clone(),
+        targets.clone(),
+        weights.clone(),
+        exampleIds.clone());
+  }
+}
