@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.BitSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 
 /**
@@ -141,16 +142,42 @@ public final class Collator {
     return new CollateResult(batches, report);
   }
 
+  /**
+   * One example as this collator keeps it: shortened by the configured {@link TruncationStrategy}
+   * (classes and turns follow the kept tokens), or empty if the strategy drops it for its length.
+   * Unlike {@link #collate}, an example left without a target is returned, not dropped.
+   *
+   * @throws IllegalArgumentException under {@link TruncationStrategy#ERROR} if it is too long
+   */
+  public Optional<TokenizedExample> truncate(TokenizedExample example) {
+    Segment segment = truncate(example, 0, new ArrayList<>());
+    if (segment == null) {
+      return Optional.empty();
+    }
+    if (segment.ids.length == example.length()) {
+      return Optional.of(example);
+    }
+    byte[] classes = new byte[segment.ids.length];
+    int[] turns = new int[segment.ids.length];
+    for (int i = 0; i < classes.length; i++) {
+      classes[i] = (byte) example.classAt(segment.source[i]).ordinal();
+      turns[i] = example.turnAt(segment.source[i]);
+    }
+    return Optional.of(new TokenizedExample(segment.ids, segment.weights, classes, turns));
+  }
+
   /** A kept, possibly shortened example. */
   private static final class Segment {
     final int exampleId;
     final int[] ids; // [n]
     final float[] weights; // [n], weight of each token as a target (before the shift)
+    final int[] source; // [n], index of each kept token in the original example
 
-    Segment(int exampleId, int[] ids, float[] weights) {
+    Segment(int exampleId, int[] ids, float[] weights, int[] source) {
       this.exampleId = exampleId;
       this.ids = ids;
       this.weights = weights;
+      this.source = source;
     }
   }
 
@@ -159,7 +186,11 @@ public final class Collator {
     int n = example.length();
     int max = config.maxLength();
     if (n <= max) {
-      return new Segment(exampleId, example.ids(), example.weights());
+      int[] source = new int[n];
+      for (int i = 0; i < n; i++) {
+        source[i] = i;
+      }
+      return new Segment(exampleId, example.ids(), example.weights(), source);
     }
     switch (config.truncation()) {
       case ERROR:
@@ -186,11 +217,13 @@ public final class Collator {
   private static Segment slice(TokenizedExample example, int exampleId, int from, int length) {
     int[] ids = new int[length];
     float[] weights = new float[length];
+    int[] source = new int[length];
     for (int i = 0; i < length; i++) {
       ids[i] = example.idAt(from + i);
       weights[i] = example.weightAt(from + i);
+      source[i] = from + i;
     }
-    return new Segment(exampleId, ids, weights);
+    return new Segment(exampleId, ids, weights, source);
   }
 
   /** See {@link TruncationStrategy#TRIM_INSTRUCTION}. */
@@ -210,6 +243,7 @@ public final class Collator {
     }
     int[] ids = new int[max];
     float[] weights = new float[max];
+    int[] source = new int[max];
     int toRemove = excess;
     boolean afterCut = false;
     int k = 0;
@@ -222,6 +256,7 @@ public final class Collator {
       ids[k] = example.idAt(i);
       // The token right after a removed run is predicted from a context that never occurred.
       weights[k] = afterCut ? 0f : example.weightAt(i);
+      source[k] = i;
       afterCut = false;
       k++;
     }
@@ -229,7 +264,7 @@ public final class Collator {
       throw new IllegalStateException("trimmed example " + exampleId + " to " + k + " not " + max);
     }
     events.add(new Event(exampleId, Reason.TRIMMED_INSTRUCTION, n, max));
-    return new Segment(exampleId, ids, weights);
+    return new Segment(exampleId, ids, weights, source);
   }
 
   private static boolean hasTarget(Segment segment) {
