@@ -1,0 +1,114 @@
+package dev.im4j.bench;
+
+import dev.im4j.core.collate.CollateResult;
+import dev.im4j.core.collate.Collator;
+import dev.im4j.core.collate.CollatorConfig;
+import dev.im4j.core.data.Conversation;
+import dev.im4j.core.mask.LossPolicy;
+import dev.im4j.core.mask.MaskBuilder;
+import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.core.template.BuiltinTemplate;
+import dev.im4j.core.template.ChatTemplate;
+import dev.im4j.core.template.RenderedConversation;
+import dev.im4j.core.tokenizer.Encoding;
+import dev.im4j.core.tokenizer.HfTokenizer;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.AuxCounters;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+/**
+ * The hot path after tokenization: {@link MaskBuilder} (classify + weigh) and {@link Collator}
+ * (truncate, shift, pad or pack), in tokens per second on one thread. Target: mask + collate at
+ * least 100 M tokens/s on one core (docs/benchmarks.md).
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 2)
+@Fork(1)
+@State(Scope.Benchmark)
+public class MaskCollateBenchmark {
+  private static final int EXAMPLES = 2000;
+  private static final int ROWS_PER_BATCH = 8;
+
+  @Param({"false", "true"})
+  boolean packing;
+
+  private final List<RenderedConversation> rendered = new ArrayList<>();
+  private final List<Encoding> encodings = new ArrayList<>();
+  private final List<Integer> messageCounts = new ArrayList<>();
+  private List<TokenizedExample> examples;
+  private MaskBuilder maskBuilder;
+  private Collator collator;
+  private long tokensPerPass;
+
+  /** Tokens processed, reported by JMH as a rate next to the pass rate. */
+  @AuxCounters(AuxCounters.Type.OPERATIONS)
+  @State(Scope.Thread)
+  public static class Tokens {
+    public long tokens;
+
+    @Setup(Level.Iteration)
+    public void reset() {
+      tokens = 0;
+    }
+  }
+
+  @Setup
+  public void setUp() {
+    ChatTemplate tulu = BuiltinTemplate.TULU.create("</s>");
+    examples = new ArrayList<>();
+    try (HfTokenizer tokenizer = Corpus.tokenizer()) {
+      maskBuilder = MaskBuilder.of(LossPolicy.instructionModelling(), tokenizer::isSpecial);
+      for (Conversation c : Corpus.conversations(EXAMPLES, 42)) {
+        RenderedConversation r = tulu.render(c, false);
+        Encoding e = tokenizer.encode(r.text(), true);
+        rendered.add(r);
+        encodings.add(e);
+        messageCounts.add(c.size());
+        examples.add(maskBuilder.build(r, c.size(), e).example());
+        tokensPerPass += e.length();
+      }
+    }
+    collator = Collator.of(CollatorConfig.builder(2048).packing(packing).build());
+  }
+
+  @Benchmark
+  public void mask(Tokens counter, Blackhole bh) {
+    for (int i = 0; i < EXAMPLES; i++) {
+      bh.consume(maskBuilder.build(rendered.get(i), messageCounts.get(i), encodings.get(i)));
+    }
+    counter.tokens += tokensPerPass;
+  }
+
+  @Benchmark
+  public CollateResult collate(Tokens counter) {
+    counter.tokens += tokensPerPass;
+    return collator.collate(examples, ROWS_PER_BATCH);
+  }
+
+  @Benchmark
+  public void maskAndCollate(Tokens counter, Blackhole bh) {
+    List<TokenizedExample> masked = new ArrayList<>(EXAMPLES);
+    for (int i = 0; i < EXAMPLES; i++) {
+      masked.add(
+          maskBuilder.build(rendered.get(i), messageCounts.get(i), encodings.get(i)).example());
+    }
+    bh.consume(collator.collate(masked, ROWS_PER_BATCH));
+    counter.tokens += tokensPerPass;
+  }
+}
