@@ -171,7 +171,7 @@ public final class Collator {
     final int exampleId;
     final int[] ids; // [n]
     final float[] weights; // [n], weight of each token as a target (before the shift)
-    final int[] source; // [n], index of each kept token in the original example
+    final int[] source; // [n], index of each kept token in the original, or null if all kept
 
     Segment(int exampleId, int[] ids, float[] weights, int[] source) {
       this.exampleId = exampleId;
@@ -186,11 +186,7 @@ public final class Collator {
     int n = example.length();
     int max = config.maxLength();
     if (n <= max) {
-      int[] source = new int[n];
-      for (int i = 0; i < n; i++) {
-        source[i] = i;
-      }
-      return new Segment(exampleId, example.ids(), example.weights(), source);
+      return new Segment(exampleId, example.ids(), example.weights(), null);
     }
     switch (config.truncation()) {
       case ERROR:

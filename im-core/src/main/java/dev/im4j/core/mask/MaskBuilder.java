@@ -7,6 +7,7 @@ import dev.im4j.core.template.RenderedConversation.Span;
 import dev.im4j.core.template.SpanKind;
 import dev.im4j.core.tokenizer.Encoding;
 import java.util.Arrays;
+import java.util.List;
 import java.util.function.IntPredicate;
 
 /**
@@ -72,51 +73,64 @@ public final class MaskBuilder {
    * @throws IllegalArgumentException if an offset lies outside the text
    */
   public Result build(RenderedConversation rendered, int messageCount, Encoding encoding) {
-    String text = rendered.text();
-    int chars = text.length();
-    byte[] charClass = new byte[chars]; // TokenClass ordinal per character, TEMPLATE = 0
-    int[] charTurn = new int[chars];
-    Arrays.fill(charTurn, -1);
+    List<Span> spans = rendered.spans();
+    int chars = rendered.text().length();
     int[] contentEnd = new int[messageCount]; // end of the last content span per message, or -1
     Arrays.fill(contentEnd, -1);
     boolean[] assistant = new boolean[messageCount];
-    for (Span span : rendered.spans()) {
-      if (span.kind() == SpanKind.TEMPLATE) {
-        continue;
-      }
+    for (Span span : spans) {
       int m = span.messageIndex();
       if (m >= messageCount) {
         throw new IllegalArgumentException(
             "span " + span + " names message " + m + " but the conversation has " + messageCount);
       }
-      byte c = (byte) classOf(span.kind()).ordinal();
-      for (int k = span.start(); k < span.end(); k++) {
-        charClass[k] = c;
-        charTurn[k] = m;
+      if (m >= 0) {
+        contentEnd[m] = Math.max(contentEnd[m], span.end());
+        assistant[m] = span.kind() == SpanKind.ASSISTANT;
       }
-      contentEnd[m] = Math.max(contentEnd[m], span.end());
-      assistant[m] = span.kind() == SpanKind.ASSISTANT;
     }
 
+    // Tokens and spans are both ordered by start: one merge-like pass, no per-character arrays.
     int n = encoding.length();
+    int[] ids = new int[n];
     byte[] classes = new byte[n];
     int[] turns = new int[n];
+    int first = 0; // first span that may overlap the current token
+    int previousStart = 0;
     for (int i = 0; i < n; i++) {
       int start = encoding.start(i);
       int end = encoding.end(i);
-      if (end > chars) {
+      ids[i] = encoding.id(i);
+      if (end > chars || start < previousStart) {
         throw new IllegalArgumentException(
-            "token " + i + " ends at " + end + ", past the text's " + chars + " characters");
+            "token "
+                + i
+                + " has range ["
+                + start
+                + ", "
+                + end
+                + "), but offsets must lie within the text's "
+                + chars
+                + " characters with non-decreasing starts");
       }
-      byte best = 0;
+      previousStart = start;
+      while (first < spans.size() && spans.get(first).end() <= start) {
+        first++;
+      }
+      int best = 0; // TokenClass ordinal; TEMPLATE = 0 < SYSTEM < USER < ASSISTANT
       int turn = -1;
-      for (int k = start; k < end; k++) {
-        if (charClass[k] > best) {
-          best = charClass[k];
-          turn = charTurn[k];
+      for (int k = first; k < spans.size(); k++) {
+        Span span = spans.get(k);
+        if (span.start() >= end) {
+          break;
+        }
+        int c = classOf(span.kind()).ordinal();
+        if (c > best && span.end() > span.start()) {
+          best = c;
+          turn = span.messageIndex();
         }
       }
-      classes[i] = best;
+      classes[i] = (byte) best;
       turns[i] = turn;
     }
 
@@ -127,9 +141,7 @@ public final class MaskBuilder {
         unrendered++;
       } else if (assistant[m]) {
         int t = firstTokenStartingAtOrAfter(encoding, contentEnd[m]);
-        if (t < n
-            && classes[t] == TokenClass.TEMPLATE.ordinal()
-            && isSpecial.test(encoding.id(t))) {
+        if (t < n && classes[t] == TokenClass.TEMPLATE.ordinal() && isSpecial.test(ids[t])) {
           classes[t] = (byte) TokenClass.TERMINATOR.ordinal();
           turns[t] = m;
         } else {
@@ -139,9 +151,7 @@ public final class MaskBuilder {
     }
     float[] weights = policy.weights(classes, turns);
     return new Result(
-        new TokenizedExample(encoding.ids(), weights, classes, turns),
-        missingTerminators,
-        unrendered);
+        TokenizedExample.adopt(ids, weights, classes, turns), missingTerminators, unrendered);
   }
 
   /** Binary search over token starts, which are non-decreasing. Returns n if none. */

@@ -15,19 +15,36 @@ import java.util.Arrays;
  * {@code turns[i]} is the index of the message token {@code i} belongs to, or -1 for template text
  * outside any message.
  *
- * <p>Arrays are copied in and handed out as copies; use the {@code ...At} accessors in hot loops.
- *
- * @param ids token ids, {@code [length]}
- * @param weights loss weight per token as a target, each finite and {@code >= 0}, {@code [length]}
- * @param classes token class ordinals, {@code [length]}
- * @param turns message index per token, {@code [length]}
+ * <p>Immutable: arrays are copied in and handed out as copies; use the {@code ...At} accessors in
+ * hot loops.
  */
-public record TokenizedExample(int[] ids, float[] weights, byte[] classes, int[] turns) {
-  public TokenizedExample {
-    checkNotNull(ids, "ids");
-    checkNotNull(weights, "weights");
-    checkNotNull(classes, "classes");
-    checkNotNull(turns, "turns");
+public final class TokenizedExample {
+  private final int[] ids; // [length]
+  private final float[] weights; // [length], each finite and >= 0
+  private final byte[] classes; // [length], TokenClass ordinals
+  private final int[] turns; // [length], message index or -1
+
+  /**
+   * Validates and copies the arrays.
+   *
+   * @param ids token ids, {@code [length]}
+   * @param weights loss weight per token as a target, each finite and {@code >= 0}, {@code
+   *     [length]}
+   * @param classes token class ordinals, {@code [length]}
+   * @param turns message index per token, {@code [length]}
+   * @throws IllegalArgumentException if the lengths differ or a value is out of range
+   */
+  public TokenizedExample(int[] ids, float[] weights, byte[] classes, int[] turns) {
+    this(
+        checkNotNull(ids, "ids").clone(),
+        checkNotNull(weights, "weights").clone(),
+        checkNotNull(classes, "classes").clone(),
+        checkNotNull(turns, "turns").clone(),
+        null);
+  }
+
+  /** Takes ownership of the arrays; {@code owned} only tells this constructor apart. */
+  private TokenizedExample(int[] ids, float[] weights, byte[] classes, int[] turns, Void owned) {
     checkArgument(
         ids.length == weights.length && ids.length == classes.length && ids.length == turns.length,
         "ids, weights, classes and turns must have one length but had %s, %s, %s, %s",
@@ -35,23 +52,27 @@ public record TokenizedExample(int[] ids, float[] weights, byte[] classes, int[]
         weights.length,
         classes.length,
         turns.length);
+    int classCount = TokenClass.values().length;
     for (int i = 0; i < weights.length; i++) {
       float w = weights[i];
-      checkArgument(
-          Float.isFinite(w) && w >= 0f,
-          "weights[%s] must be finite and >= 0 but was %s",
-          i,
-          (Float) w);
-      checkArgument(
-          classes[i] >= 0 && classes[i] < TokenClass.values().length,
-          "classes[%s] is not a TokenClass ordinal: %s",
-          i,
-          classes[i]);
+      if (!(w >= 0f && w < Float.POSITIVE_INFINITY)) {
+        throw new IllegalArgumentException(
+            "weights[" + i + "] must be finite and >= 0 but was " + w);
+      }
+      if (classes[i] < 0 || classes[i] >= classCount) {
+        throw new IllegalArgumentException(
+            "classes[" + i + "] is not a TokenClass ordinal: " + classes[i]);
+      }
     }
-    ids = ids.clone();
-    weights = weights.clone();
-    classes = classes.clone();
-    turns = turns.clone();
+    this.ids = ids;
+    this.weights = weights;
+    this.classes = classes;
+    this.turns = turns;
+  }
+
+  /** Takes ownership of freshly built arrays without copying them (validated all the same). */
+  static TokenizedExample adopt(int[] ids, float[] weights, byte[] classes, int[] turns) {
+    return new TokenizedExample(ids, weights, classes, turns, null);
   }
 
   /** Number of tokens. */
@@ -75,22 +96,22 @@ public record TokenizedExample(int[] ids, float[] weights, byte[] classes, int[]
     return turns[i];
   }
 
-  @Override
+  /** Token ids, a copy. */
   public int[] ids() {
     return ids.clone();
   }
 
-  @Override
+  /** Weights, a copy. */
   public float[] weights() {
     return weights.clone();
   }
 
-  @Override
+  /** Class ordinals, a copy. */
   public byte[] classes() {
     return classes.clone();
   }
 
-  @Override
+  /** Message index per token, a copy. */
   public int[] turns() {
     return turns.clone();
   }
