@@ -125,6 +125,12 @@ final class PString implements Comparable<PString> {
     if (text.isEmpty() && anchors == null) {
       return other;
     }
+    if ((long) text.length() + other.text.length() > Limits.MAX_STRING_CHARS) {
+      throw new TemplateException(
+          "string longer than "
+              + Limits.MAX_STRING_CHARS
+              + " characters; the template produces too much text");
+    }
     if (isPlainTemplate() && other.isPlainTemplate()) {
       return of(text.concat(other.text));
     }
