@@ -1,0 +1,124 @@
+package dev.im4j.core.template.jinja;
+
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import dev.im4j.core.data.Conversation;
+import dev.im4j.core.data.Message;
+import dev.im4j.core.template.RenderedConversation;
+import dev.im4j.core.template.SpanKind;
+import dev.im4j.core.template.TemplateException;
+import dev.im4j.core.template.jinja.Node.Stmt;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A parsed Jinja template in the subset used by Hugging Face chat templates, rendered in a sandbox
+ * with per-character provenance.
+ *
+ * <p>Templates see only values built by the interpreter (strings, numbers, lists, dicts,
+ * namespaces); no Java object, reflection or I/O is reachable. Rendering is bounded by {@link
+ * Limits}: {@value Limits#MAX_STRING_CHARS} output characters, {@value Limits#MAX_LOOP_ITERATIONS}
+ * loop iterations and macro depth {@value Limits#MAX_DEPTH}; exceeding one throws {@link
+ * TemplateException}.
+ *
+ * <p>Immutable and thread-safe: each rendering has its own interpreter state.
+ */
+public final class JinjaTemplate {
+  private final String source;
+  private final List<Stmt> body;
+
+  private JinjaTemplate(String source, List<Stmt> body) {
+    this.source = source;
+    this.body = body;
+  }
+
+  /**
+   * Parses a template.
+   *
+   * @throws TemplateException with the line and column of the first syntax error
+   */
+  public static JinjaTemplate parse(String source) {
+    checkNotNull(source, "source");
+    return new JinjaTemplate(source, Parser.parse(source));
+  }
+
+  /**
+   * Renders a conversation the way {@code transformers}' {@code apply_chat_template(...,
+   * tokenize=False)} does: the variables are {@code messages} (a list of {@code {"role",
+   * "content"}} dicts), {@code add_generation_prompt}, {@code tools = none}, {@code documents =
+   * none} and the given special tokens. Content characters keep their message index; everything
+   * else is template text.
+   *
+   * @param specialTokens variables such as {@code bos_token}; names must be identifiers
+   * @param clock the time seen by {@code strftime_now}
+   * @throws TemplateException if the template fails or rejects the conversation
+   */
+  public RenderedConversation render(
+      Conversation conversation,
+      boolean addGenerationPrompt,
+      Map<String, String> specialTokens,
+      Clock clock) {
+    List<Object> messages = new ArrayList<>(conversation.size());
+    SpanKind[] kinds = new SpanKind[conversation.size()];
+    PString roleKey = PString.of("role");
+    PString contentKey = PString.of("content");
+    for (int i = 0; i < conversation.size(); i++) {
+      Message m = conversation.get(i);
+      kinds[i] = SpanKind.of(m.role());
+      Map<Object, Object> dict = new LinkedHashMap<>();
+      dict.put(roleKey, PString.of(m.role().wireName()));
+      dict.put(contentKey, PString.content(m.content(), i));
+      messages.add(Values.dict(dict));
+    }
+    Map<String, Object> vars = new HashMap<>();
+    specialTokens.forEach((k, v) -> vars.put(k, PString.of(v)));
+    vars.put("messages", Values.list(messages));
+    vars.put("add_generation_prompt", addGenerationPrompt);
+    vars.put("tools", Values.NONE);
+    vars.put("documents", Values.NONE);
+    PString out = render(vars, clock);
+    return toRendered(out, kinds);
+  }
+
+  /** Renders with arbitrary interpreter values as variables (tests and internal use). */
+  PString render(Map<String, Object> variables, Clock clock) {
+    return new Interpreter(source, variables, clock).render(body);
+  }
+
+  /** Converts provenance runs and anchors to spans. */
+  static RenderedConversation toRendered(PString out, SpanKind[] kinds) {
+    RenderedConversation.Builder b = RenderedConversation.builder();
+    String text = out.text();
+    int anchor = 0;
+    int anchors = out.anchorCount();
+    int runStart = 0;
+    int n = text.length();
+    for (int i = 0; i <= n; i++) {
+      boolean anchorHere = anchor < anchors && out.anchorPosition(anchor) == i;
+      boolean runEnds =
+          i == n || anchorHere || (i > runStart && out.provenance(i) != out.provenance(runStart));
+      if (runEnds && i > runStart) {
+        emit(b, text.substring(runStart, i), out.provenance(runStart), kinds);
+        runStart = i;
+      }
+      while (anchor < anchors && out.anchorPosition(anchor) == i) {
+        emit(b, "", out.anchorMessage(anchor), kinds);
+        anchor++;
+      }
+    }
+    return b.build();
+  }
+
+  private static void emit(
+      RenderedConversation.Builder b, String piece, int provenance, SpanKind[] kinds) {
+    if (provenance == PString.TEMPLATE) {
+      b.template(piece);
+    } else {
+      b.content(piece, kinds[provenance], provenance);
+    }
+  }
+}
