@@ -16,4 +16,12 @@ public record DatasetRecord(String source, long line, Conversation conversation)
     checkArgument(line >= 1, "line numbers are 1-based but line was %s", line);
     checkNotNull(conversation, "conversation");
   }
+
+  /**
+   * An error about this example found after reading (a template or mask failure), located at its
+   * source and line like every dataset error.
+   */
+  public DatasetException error(String reason, Throwable cause) {
+    return new DatasetException(source, line, "", reason, cause);
+  }
 }

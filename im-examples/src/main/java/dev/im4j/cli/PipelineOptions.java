@@ -1,0 +1,69 @@
+package dev.im4j.cli;
+
+import dev.im4j.core.mask.ExampleEncoder;
+import dev.im4j.core.mask.LossPolicy;
+import dev.im4j.core.template.ChatTemplate;
+import dev.im4j.core.template.ChatTemplates;
+import dev.im4j.core.tokenizer.HfTokenizer;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** Tokenizer, chat template and loss policy: how conversations become weighted tokens. */
+final class PipelineOptions {
+  @Option(
+      names = "--tokenizer",
+      paramLabel = "DIR",
+      description = "Directory holding tokenizer.json and, if present, tokenizer_config.json.")
+  Path tokenizer;
+
+  @Option(
+      names = "--template",
+      paramLabel = "NAME",
+      description =
+          "jinja, tulu, chatml, llama3 or alpaca (default: jinja when tokenizer_config.json has a"
+              + " chat_template, else tulu).")
+  String template;
+
+  @Option(
+      names = "--policy",
+      paramLabel = "NAME",
+      defaultValue = "im",
+      description =
+          "Which tokens get loss: it (outputs only), im (instruction modelling: all content),"
+              + " all (every token), reference (the paper's released code) (default:"
+              + " ${DEFAULT-VALUE}).")
+  String policy;
+
+  @Option(
+      names = "--prompt-weight",
+      paramLabel = "X",
+      description =
+          "Loss weight of system and user content in [0, 1]; replaces --policy (0 = it, 1 = im)."
+              + " (default: unset)")
+  Float promptWeight;
+
+  LossPolicy policy() {
+    return promptWeight != null
+        ? LossPolicy.promptWeight(promptWeight)
+        : LossPolicy.fromName(policy);
+  }
+
+  /** Whether --tokenizer was given. */
+  boolean hasTokenizer() {
+    return tokenizer != null;
+  }
+
+  /** Loads the tokenizer; the caller closes it. */
+  HfTokenizer loadTokenizer() {
+    if (tokenizer == null) {
+      throw new IllegalArgumentException("--tokenizer DIR is required");
+    }
+    return HfTokenizer.load(tokenizer);
+  }
+
+  /** The encoder for {@code tok} (loaded by {@link #loadTokenizer}) under {@code lossPolicy}. */
+  ExampleEncoder encoder(HfTokenizer tok, LossPolicy lossPolicy) {
+    ChatTemplate chat = ChatTemplates.resolve(template, tokenizer, tok.specialTokens());
+    return ExampleEncoder.of(chat, tok, lossPolicy);
+  }
+}

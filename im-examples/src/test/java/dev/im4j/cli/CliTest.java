@@ -1,0 +1,168 @@
+package dev.im4j.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** The CLI end to end on the bundled demo data and tokenizer. */
+class CliTest {
+  @TempDir static Path dir;
+  static Path data;
+  static Path tokenizer;
+
+  record Run(int exit, String out, String err) {}
+
+  static Run run(String... args) {
+    CommandLine cli = Im4jCli.commandLine();
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cli.setOut(new PrintWriter(out));
+    cli.setErr(new PrintWriter(err));
+    int exit = cli.execute(args);
+    return new Run(exit, out.toString(), err.toString());
+  }
+
+  @BeforeAll
+  static void demoFiles() {
+    Run demo = run("demo", "--out", dir.resolve("demo").toString());
+    assertEquals(0, demo.exit(), demo.err());
+    data = dir.resolve("demo/sample.jsonl");
+    tokenizer = dir.resolve("demo/tokenizer");
+  }
+
+  @Test
+  void demoWritesBothPoliciesAndShowsTheAdvice() {
+    assertTrue(Files.isRegularFile(dir.resolve("demo/prepared-it.jsonl")));
+    assertTrue(Files.isRegularFile(dir.resolve("demo/prepared-im.jsonl")));
+  }
+
+  @Test
+  void prepareWritesOneObjectPerExampleInOrderAndImContainsIt() throws Exception {
+    Path it = dir.resolve("it.jsonl");
+    Path im = dir.resolve("im.jsonl");
+    String[] common = {"prepare", "--data", data.toString(), "--tokenizer", tokenizer.toString()};
+    assertEquals(0, run(concat(common, "--policy", "it", "--out", it.toString())).exit());
+    Run imRun = run(concat(common, "--out", im.toString(), "--preview"));
+    assertEquals(0, imRun.exit(), imRun.err());
+    assertTrue(imRun.out().contains("«"), imRun.out());
+    List<String> itLines = Files.readAllLines(it, StandardCharsets.UTF_8);
+    List<String> imLines = Files.readAllLines(im, StandardCharsets.UTF_8);
+    assertEquals(8, itLines.size());
+    assertEquals(8, imLines.size());
+    ObjectMapper json = new ObjectMapper();
+    long itTrained = 0;
+    long imTrained = 0;
+    for (int k = 0; k < itLines.size(); k++) {
+      JsonNode a = json.readTree(itLines.get(k));
+      JsonNode b = json.readTree(imLines.get(k));
+      assertEquals(a.get("input_ids"), b.get("input_ids"));
+      assertEquals(a.get("input_ids").size(), a.get("weights").size());
+      for (int i = 0; i < a.get("weights").size(); i++) {
+        double wa = a.get("weights").get(i).asDouble();
+        double wb = b.get("weights").get(i).asDouble();
+        assertTrue(wa == 0 || wb > 0, "IT ⊆ IM at example " + k + " token " + i);
+        itTrained += wa > 0 ? 1 : 0;
+        imTrained += wb > 0 ? 1 : 0;
+      }
+    }
+    assertTrue(imTrained > itTrained);
+  }
+
+  @Test
+  void maxLengthTruncatesAndPromptWeightIsWritten() throws Exception {
+    Path out = dir.resolve("short.jsonl");
+    Run r =
+        run(
+            "prepare",
+            "--data",
+            data.toString(),
+            "--tokenizer",
+            tokenizer.toString(),
+            "--max-length",
+            "10",
+            "--prompt-weight",
+            "0.5",
+            "--out",
+            out.toString());
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.err().contains("examples truncated to --max-length"), r.err());
+    for (String line : Files.readAllLines(out)) {
+      JsonNode node = new ObjectMapper().readTree(line);
+      assertTrue(node.get("input_ids").size() <= 10);
+      for (JsonNode w : node.get("weights")) {
+        assertTrue(w.asDouble() == 0 || w.asDouble() == 0.5 || w.asDouble() == 1, line);
+      }
+    }
+  }
+
+  @Test
+  void statsReportsTheLengthRatioAndAdvice() {
+    Run r = run("stats", "--data", data.toString());
+    assertEquals(0, r.exit(), r.err());
+    assertTrue(r.out().contains("length ratio       2.000"), r.out());
+    assertTrue(r.out().contains("Suggestion: Instruction Modelling"), r.out());
+    Run withTokens = run("stats", "--data", data.toString(), "--tokenizer", tokenizer.toString());
+    assertTrue(withTokens.out().contains("tokens             mean"), withTokens.out());
+  }
+
+  @Test
+  void badDataExitsWith3NamingFileLineAndField() throws Exception {
+    Path bad = dir.resolve("bad.jsonl");
+    Files.writeString(
+        bad,
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"assistant\",\"content\":\"a\"}]}\n"
+            + "{\"messages\":[{\"role\":\"bot\",\"content\":\"q\"}]}\n");
+    Run r =
+        run(
+            "prepare",
+            "--data",
+            bad.toString(),
+            "--tokenizer",
+            tokenizer.toString(),
+            "--out",
+            dir.resolve("x.jsonl").toString());
+    assertEquals(3, r.exit());
+    assertTrue(r.err().contains(bad + ":2: field \"messages[0].role\""), r.err());
+  }
+
+  @Test
+  void badArgumentsExitWith2() {
+    assertEquals(2, run("prepare", "--data", data.toString()).exit()); // no --out
+    assertEquals(2, run("stats", "--data", data.toString(), "--format", "csv").exit());
+    Run policy =
+        run(
+            "prepare",
+            "--data",
+            data.toString(),
+            "--tokenizer",
+            tokenizer.toString(),
+            "--policy",
+            "nope",
+            "--out",
+            dir.resolve("y.jsonl").toString());
+    assertEquals(2, policy.exit());
+    assertTrue(policy.err().contains("unknown policy 'nope'"), policy.err());
+    Run noTokenizer =
+        run("prepare", "--data", data.toString(), "--out", dir.resolve("z.jsonl").toString());
+    assertEquals(2, noTokenizer.exit());
+    assertTrue(noTokenizer.err().contains("--tokenizer DIR is required"), noTokenizer.err());
+  }
+
+  private static String[] concat(String[] a, String... b) {
+    String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+}
