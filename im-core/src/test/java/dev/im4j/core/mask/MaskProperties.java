@@ -9,6 +9,7 @@ import dev.im4j.core.data.Message;
 import dev.im4j.core.data.Role;
 import dev.im4j.core.template.BuiltinTemplate;
 import dev.im4j.core.template.ChatTemplate;
+import dev.im4j.core.template.JinjaChatTemplate;
 import dev.im4j.core.template.RenderedConversation;
 import dev.im4j.core.template.RenderedConversation.Span;
 import dev.im4j.core.testing.RealTokenizers;
@@ -49,7 +50,14 @@ class MaskProperties {
         new Setup(
             "chatml/qwen3", BuiltinTemplate.CHATML.create("</s>"), RealTokenizers.load("qwen3")),
         new Setup(
-            "llama3/llama3", BuiltinTemplate.LLAMA3.create("</s>"), RealTokenizers.load("llama3")));
+            "llama3/llama3", BuiltinTemplate.LLAMA3.create("</s>"), RealTokenizers.load("llama3")),
+        new Setup("jinja/qwen3", jinja("qwen3"), RealTokenizers.load("qwen3")),
+        new Setup("jinja/llama3", jinja("llama3"), RealTokenizers.load("llama3")));
+  }
+
+  private static ChatTemplate jinja(String name) {
+    return JinjaChatTemplate.fromTokenizerConfig(
+        RealTokenizers.dir(name).resolve("tokenizer_config.json"));
   }
 
   static Arbitrary<String> contents() {
