@@ -196,4 +196,74 @@ class MaskBuilderTest {
         IllegalArgumentException.class,
         () -> LossPolicy.referenceCodeCompatible().withLastAssistantTurnOnly(true));
   }
+
+  @Test
+  void eachExampleIsTokenizedExactlyOnce() {
+    int[] calls = {0};
+    WordTokenizer words = WordTokenizer.llamaLike();
+    dev.im4j.core.tokenizer.Tokenizer counting =
+        new dev.im4j.core.tokenizer.Tokenizer() {
+          @Override
+          public dev.im4j.core.tokenizer.Encoding encode(String text, boolean add) {
+            calls[0]++;
+            return words.encode(text, add);
+          }
+
+          @Override
+          public String decode(int[] ids, boolean skip) {
+            return words.decode(ids, skip);
+          }
+
+          @Override
+          public dev.im4j.core.tokenizer.SpecialTokens specialTokens() {
+            return words.specialTokens();
+          }
+
+          @Override
+          public boolean isSpecial(int id) {
+            return words.isSpecial(id);
+          }
+
+          @Override
+          public int vocabSize() {
+            return words.vocabSize();
+          }
+
+          @Override
+          public void close() {}
+        };
+    Conversation tenTurns =
+        new Conversation(
+            java.util.stream.IntStream.range(0, 20)
+                .mapToObj(i -> i % 2 == 0 ? Message.user("q" + i) : Message.assistant("a" + i))
+                .toList());
+    ExampleEncoder.of(TULU, counting, LossPolicy.instructionModelling()).encode(tenTurns);
+    assertEquals(1, calls[0], "one tokenization of the whole rendering, none per turn");
+  }
+
+  @Test
+  void aTemplateThatRendersNoContentIsAnError() {
+    ChatTemplate noSpans =
+        new ChatTemplate() {
+          @Override
+          public RenderedConversation render(Conversation c, boolean prompt) {
+            return RenderedConversation.builder().template("everything is template").build();
+          }
+
+          @Override
+          public String name() {
+            return "opaque";
+          }
+        };
+    MaskException e =
+        assertThrows(
+            MaskException.class,
+            () ->
+                ExampleEncoder.of(noSpans, WordTokenizer.llamaLike(), LossPolicy.outputOnly())
+                    .encode(QA));
+    assertEquals(
+        "template 'opaque' left 2 of 2 messages out of the rendering (no content span); their"
+            + " tokens cannot be classified. Use a template that renders every message.",
+        e.getMessage());
+  }
 }
