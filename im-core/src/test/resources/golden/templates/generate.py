@@ -174,6 +174,82 @@ CONVERSATIONS = [
 ]
 
 
+# Hand-written templates in the styles of other model families (their tokenizer files are not
+# fetched by the build). For these only the text is compared and each content span must be a
+# piece of its message's content; expected_content is null.
+EXTRA_TEMPLATES = {
+    "mistral-style": (
+        "{{ bos_token }}{% for message in messages %}"
+        "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+        "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
+        "{% endif %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}"
+        "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token}}"
+        "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}"
+        "{% endif %}{% endfor %}",
+        {"bos_token": "<s>", "eos_token": "</s>"},
+    ),
+    "llama2-style": (
+        "{% if messages[0]['role'] == 'system' %}{% set loop_messages = messages[1:] %}"
+        "{% set system_message = messages[0]['content'] %}{% else %}"
+        "{% set loop_messages = messages %}{% set system_message = false %}{% endif %}"
+        "{% for message in loop_messages %}"
+        "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
+        "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
+        "{% endif %}{% if loop.index0 == 0 and system_message != false %}"
+        "{% set content = '<<SYS>>\\n' + system_message + '\\n<</SYS>>\\n\\n' + message['content'] %}"
+        "{% else %}{% set content = message['content'] %}{% endif %}"
+        "{% if message['role'] == 'user' %}{{ bos_token + '[INST] ' + content.strip() + ' [/INST]' }}"
+        "{% elif message['role'] == 'assistant' %}{{ ' '  + content.strip() + ' ' + eos_token }}"
+        "{% endif %}{% endfor %}",
+        {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"},
+    ),
+    "macro-indented": (
+        "{%- macro header(role) -%}\n"
+        "    <|{{ role | upper }}|>{{ '\\n' }}\n"
+        "{%- endmacro -%}\n"
+        "{%- set ns = namespace(count=0, roles=[]) -%}\n"
+        "{%- for m in messages -%}\n"
+        "    {%- set ns.count = ns.count + 1 -%}\n"
+        "    {%- set ns.roles = ns.roles + [m.role] -%}\n"
+        "    {{ header(m.role) }}\n"
+        "    {%- if m.content is string and m.content | length > 0 %}\n"
+        "        {{ m.content | replace('\\r\\n', '\\n') | trim }}\n"
+        "    {%- else %}(empty){% endif %}\n"
+        "    {% if not loop.last %}---{% endif %}\n"
+        "{% endfor %}\n"
+        "{{- '#' ~ ns.count ~ ' ' ~ ns.roles | join(',') ~ ' ' ~ (messages | map(attribute='role') | unique | list | length) }}\n"
+        "{%- if add_generation_prompt %}{{ header('assistant') }}{% endif %}",
+        {},
+    ),
+    "tojson-and-dates": (
+        "Date: {{ strftime_now('%d %b %Y') }}\n"
+        "{{ messages | tojson }}\n"
+        "{{ messages[-1] | tojson(indent=2) }}\n"
+        "{% for m in messages[::-1] %}{{ loop.revindex }}:{{ m['content'][:5] }}|{% endfor %}\n"
+        "{{ tools is none }}{{ documents is defined }}{{ (messages | selectattr('role', 'equalto', 'user') | list | length) }}",
+        {},
+    ),
+}
+
+EXTRA_CONVERSATIONS = [
+    ("alternating", [M("user", "Hi there"), M("assistant", " Hello! "), M("user", "Bye\r\nnow")]),
+    ("with system", [M("system", "Be brief."), M("user", "Q?"), M("assistant", "A.")]),
+    (
+        "json specials",
+        [M("user", "quote \" backslash \\ tab \t nl \n ctrl \u0001 émoji 🎉"), M("assistant", "")],
+    ),
+]
+
+
+def render_or_error(template, messages, agp, tokens):
+    try:
+        return template.render(
+            messages=messages, tools=None, documents=None, add_generation_prompt=agp, **tokens
+        ), None
+    except jinja2.exceptions.TemplateError as e:
+        return None, str(e)
+
+
 def main():
     templates = {"qwen3": qwen3_expected, "llama3": llama3_expected}
     cases = []
@@ -199,9 +275,27 @@ def main():
                         "text": text,
                     }
                 )
+    for model, (source, tokens) in EXTRA_TEMPLATES.items():
+        template = compile_template(source)
+        for name, messages in EXTRA_CONVERSATIONS:
+            for agp in (False, True):
+                text, error = render_or_error(template, messages, agp, tokens)
+                cases.append(
+                    {
+                        "model": model,
+                        "name": name,
+                        "add_generation_prompt": agp,
+                        "messages": messages,
+                        "expected_content": None,
+                        "text": text,
+                        "error": error,
+                    }
+                )
+    extra = {name: {"source": src, "special_tokens": tok} for name, (src, tok) in EXTRA_TEMPLATES.items()}
     out = os.path.join(HERE, "chat_templates.json")
     with open(out, "w", encoding="utf-8") as f:
-        json.dump({"generator": "generate.py", "jinja2": jinja2.__version__, "cases": cases},
+        json.dump({"generator": "generate.py", "jinja2": jinja2.__version__,
+                   "templates": extra, "cases": cases},
                   f, ensure_ascii=False, indent=1)
         f.write("\n")
     print(f"wrote {len(cases)} cases to {out}", file=sys.stderr)

@@ -2,6 +2,7 @@ package dev.im4j.core.template;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -12,8 +13,14 @@ import dev.im4j.core.data.Role;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.LocalDateTime;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
@@ -24,6 +31,9 @@ import org.junit.jupiter.api.TestFactory;
  * generate.py} beside it), text byte for byte and content spans exactly.
  */
 class JinjaChatTemplateGoldenTest {
+  /** The fixed time generate.py gives strftime_now. */
+  private static final Clock GENERATOR_CLOCK =
+      Clock.fixed(LocalDateTime.of(2024, 7, 26, 9, 30).toInstant(ZoneOffset.UTC), ZoneOffset.UTC);
 
   private static Path tokenizerConfig(String model) {
     String dir = System.getProperty("im4j.test.tokenizers");
@@ -38,17 +48,30 @@ class JinjaChatTemplateGoldenTest {
       assertNotNull(in, "golden file missing");
       root = new ObjectMapper().readTree(in);
     }
-    JinjaChatTemplate qwen3 = JinjaChatTemplate.fromTokenizerConfig(tokenizerConfig("qwen3"));
-    JinjaChatTemplate llama3 = JinjaChatTemplate.fromTokenizerConfig(tokenizerConfig("llama3"));
+    Map<String, JinjaChatTemplate> templates = new HashMap<>();
+    templates.put("qwen3", JinjaChatTemplate.fromTokenizerConfig(tokenizerConfig("qwen3")));
+    templates.put("llama3", JinjaChatTemplate.fromTokenizerConfig(tokenizerConfig("llama3")));
+    JsonNode extra = root.get("templates");
+    for (Map.Entry<String, JsonNode> e : extra.properties()) {
+      String name = e.getKey();
+      JsonNode t = e.getValue();
+      Map<String, String> tokens = new LinkedHashMap<>();
+      for (Map.Entry<String, JsonNode> token : t.get("special_tokens").properties()) {
+        tokens.put(token.getKey(), token.getValue().asText());
+      }
+      templates.put(
+          name, JinjaChatTemplate.of(t.get("source").asText(), tokens).withClock(GENERATOR_CLOCK));
+    }
     List<DynamicTest> tests = new ArrayList<>();
     for (JsonNode c : root.get("cases")) {
       String model = c.get("model").asText();
-      JinjaChatTemplate template = model.equals("qwen3") ? qwen3 : llama3;
+      JinjaChatTemplate template = templates.get(model);
+      assertNotNull(template, model);
       boolean agp = c.get("add_generation_prompt").asBoolean();
       String name = model + ": " + c.get("name").asText() + (agp ? " +gen" : "");
       tests.add(DynamicTest.dynamicTest(name, () -> check(template, c, agp)));
     }
-    assertTrue(tests.size() >= 30, "expected at least 30 golden cases");
+    assertTrue(tests.size() >= 80, "expected at least 80 golden cases");
     return tests.stream();
   }
 
@@ -58,8 +81,28 @@ class JinjaChatTemplateGoldenTest {
       messages.add(
           new Message(Role.fromWireName(m.get("role").asText()), m.get("content").asText()));
     }
+    JsonNode error = c.get("error");
+    if (error != null && !error.isNull()) {
+      TemplateException e =
+          assertThrows(
+              TemplateException.class, () -> template.render(new Conversation(messages), agp));
+      assertEquals(error.asText(), e.getMessage());
+      return;
+    }
     RenderedConversation r = template.render(new Conversation(messages), agp);
     assertEquals(c.get("text").asText(), r.text(), "rendered text");
+    if (c.get("expected_content").isNull()) {
+      // Hand-written templates: each content span is a piece of its message's content.
+      for (RenderedConversation.Span s : r.spans()) {
+        if (s.messageIndex() >= 0) {
+          String piece = r.text().substring(s.start(), s.end());
+          assertTrue(
+              messages.get(s.messageIndex()).content().contains(piece),
+              "span " + s + " is not from message " + s.messageIndex());
+        }
+      }
+      return;
+    }
 
     int contentChars = 0;
     int expectedContentChars = 0;

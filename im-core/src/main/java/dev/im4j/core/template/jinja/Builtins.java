@@ -456,7 +456,13 @@ final class Builtins {
           return Values.list(items);
         }
       case "unique":
-        return Values.list(new ArrayList<>(new LinkedHashSet<>(Values.iterate(v))));
+        {
+          LinkedHashSet<Object> seen = new LinkedHashSet<>();
+          for (Object o : Values.iterate(v)) {
+            seen.add(Values.hashable(o));
+          }
+          return Values.list(new ArrayList<>(seen));
+        }
       case "sort":
         {
           List<Object> items = new ArrayList<>(Values.iterate(v));

@@ -324,7 +324,7 @@ final class Interpreter {
       return Flow.BREAK;
     } else if (stmt instanceof Node.Continue) {
       return Flow.CONTINUE;
-    } else if (stmt instanceof Node.CallStmt c) {
+    } else if (stmt instanceof Node.Block c) {
       return exec(c.body(), scope, out);
     }
     return Flow.NORMAL;
@@ -447,7 +447,7 @@ final class Interpreter {
     if (e instanceof Node.DictExpr d) {
       Map<Object, Object> map = new LinkedHashMap<>();
       for (int i = 0; i < d.keys().size(); i++) {
-        map.put(eval(d.keys().get(i), scope), eval(d.values().get(i), scope));
+        map.put(Values.hashable(eval(d.keys().get(i), scope)), eval(d.values().get(i), scope));
       }
       return Values.dict(map);
     }

@@ -66,7 +66,7 @@ final class Node {
 
   /** A statement of a template body. */
   sealed interface Stmt
-      permits Text, Output, If, For, Set, SetAttr, BlockSet, Macro, Break, Continue, CallStmt {}
+      permits Text, Output, If, For, Set, SetAttr, BlockSet, Macro, Break, Continue, Block {}
 
   record Text(PString text) implements Stmt {}
 
@@ -100,6 +100,6 @@ final class Node {
 
   record Continue(int offset) implements Stmt {}
 
-  /** An expression statement ({@code {% do %}}-like), used for bodies that only wrap others. */
-  record CallStmt(List<Stmt> body) implements Stmt {}
+  /** A body that only groups statements, such as {@code {% generation %}}. */
+  record Block(List<Stmt> body) implements Stmt {}
 }

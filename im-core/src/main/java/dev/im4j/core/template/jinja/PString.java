@@ -114,6 +114,31 @@ final class PString implements Comparable<PString> {
     return b.build();
   }
 
+  /**
+   * The empty string that an operation removing every character of this one (such as strip) yields:
+   * anchored to each message whose content or anchor this string holds, in order.
+   */
+  PString emptied() {
+    if (isPlainTemplate()) {
+      return EMPTY;
+    }
+    Builder b = new Builder();
+    int k = 0;
+    for (int i = 0; i <= text.length(); i++) {
+      while (anchors != null && k < anchors.length && anchors[k] == i) {
+        b.anchor(anchors[k + 1]);
+        k += 2;
+      }
+      if (i < text.length()
+          && prov != null
+          && prov[i] != TEMPLATE
+          && (i == 0 || prov[i - 1] != prov[i])) {
+        b.anchor(prov[i]);
+      }
+    }
+    return b.build();
+  }
+
   PString substring(int start) {
     return substring(start, text.length());
   }

@@ -169,7 +169,7 @@ final class Parser {
           expect(Token.Type.BLOCK_END, "end of tag");
           List<Stmt> body = parseBody(Set.of("endgeneration"));
           endTag("endgeneration");
-          yield new Node.CallStmt(body);
+          yield new Node.Block(body);
         }
         default -> throw error("unknown or unsupported tag '" + keyword.value() + "'", keyword);
       };

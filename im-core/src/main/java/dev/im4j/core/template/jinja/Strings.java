@@ -36,7 +36,7 @@ final class Strings {
         end--;
       }
     }
-    return s.substring(start, end);
+    return start == end ? s.emptied() : s.substring(start, end);
   }
 
   /** {@code split(sep, maxsplit)}; {@code sep == null} splits on runs of whitespace. */
@@ -302,7 +302,8 @@ final class Strings {
       count++;
     }
     if (count == 0) {
-      int at = off == null ? (int) Math.min(a, n) : off[(int) Math.min(a, n)];
+      int k = (int) Math.max(0, Math.min(a, n));
+      int at = off == null ? k : off[k];
       return s.substring(at, at);
     }
     return builder.build();

@@ -127,6 +127,10 @@ final class Values {
 
   /** Python {@code repr(v)} (or {@code str(v)} at the top level when {@code topStr}). */
   static void repr(Object v, StringBuilder sb, boolean quoteStrings, int depth) {
+    if (sb.length() > Limits.MAX_STRING_CHARS) {
+      throw new TemplateException(
+          "string form of a value is longer than " + Limits.MAX_STRING_CHARS + " characters");
+    }
     if (depth > Limits.MAX_DEPTH) {
       throw new TemplateException(
           "value nested deeper than " + Limits.MAX_DEPTH + " levels (circular namespace?)");
@@ -235,8 +239,19 @@ final class Values {
     return sb.toString();
   }
 
+  /** Most element comparisons one {@code ==} may make (shared sub-lists can be exponential). */
+  private static final long MAX_COMPARISON_STEPS = 10_000_000;
+
   /** Python {@code ==}. */
   static boolean equal(Object a, Object b) {
+    return equal(a, b, new long[1]);
+  }
+
+  private static boolean equal(Object a, Object b, long[] steps) {
+    if (++steps[0] > MAX_COMPARISON_STEPS) {
+      throw new TemplateException(
+          "comparison visits more than " + MAX_COMPARISON_STEPS + " elements; values too large");
+    }
     if (a == b) {
       return true;
     }
@@ -254,7 +269,7 @@ final class Values {
         return false;
       }
       for (int i = 0; i < x.size(); i++) {
-        if (!equal(x.get(i), y.get(i))) {
+        if (!equal(x.get(i), y.get(i), steps)) {
           return false;
         }
       }
@@ -265,7 +280,7 @@ final class Values {
         return false;
       }
       for (Map.Entry<?, ?> e : x.entrySet()) {
-        if (!y.containsKey(e.getKey()) || !equal(e.getValue(), y.get(e.getKey()))) {
+        if (!y.containsKey(e.getKey()) || !equal(e.getValue(), y.get(e.getKey()), steps)) {
           return false;
         }
       }
@@ -367,6 +382,18 @@ final class Values {
       return 0;
     }
     throw new TemplateException("object of type '" + typeName(v) + "' has no len()");
+  }
+
+  /** Returns {@code key} if Python could hash it (dict keys, sets), else throws. */
+  static Object hashable(Object key) {
+    if (key instanceof PString
+        || key instanceof Long
+        || key instanceof Double
+        || key instanceof Boolean
+        || key == NONE) {
+      return key;
+    }
+    throw new TemplateException("unhashable type: '" + typeName(key) + "'");
   }
 
   static List<Object> list(List<Object> items) {

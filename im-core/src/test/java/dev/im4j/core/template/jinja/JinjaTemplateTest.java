@@ -224,6 +224,17 @@ class JinjaTemplateTest {
   }
 
   @Test
+  void exponentiallySharedValuesCannotHang() {
+    String build =
+        "{% set ns = namespace(x=[1], y=[1]) %}{% for i in range(60) %}"
+            + "{% set ns.x = [ns.x, ns.x] %}{% set ns.y = [ns.y, ns.y] %}{% endfor %}";
+    assertTrue(failure(build + "{{ ns.x == ns.y }}").getMessage().contains("comparison visits"));
+    assertTrue(failure(build + "{{ ns.x }}").getMessage().contains("longer than"));
+    assertTrue(failure(build + "{{ ns.x|tojson }}").getMessage().contains("too much text"));
+    assertTrue(failure("{{ {[1]: 2} }}").getMessage().contains("unhashable type: 'list'"));
+  }
+
+  @Test
   void noJavaObjectsAreReachable() {
     assertEquals("", render("{{ xs.getClass }}{{ s.__class__ }}{{ d.__init__ }}"));
     assertTrue(failure("{{ s.getClass() }}").getMessage().contains("undefined"));
