@@ -22,8 +22,9 @@ import picocli.CommandLine.Spec;
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
-      "Shows Instruction Modelling on bundled examples with the bundled Llama-2 tokenizer and the"
-          + " paper's Tulu format: statistics and advice, then the tokens IT and IM train."
+      "Shows Instruction Modelling on two bundled WordNet tasks (long instructions with short"
+          + " answers, and the reverse) with the bundled tokenizer and the paper's Tulu format:"
+          + " statistics and advice, then the tokens IT and IM train."
     })
 final class DemoCommand implements Callable<Integer> {
   /** Classpath folder of the embedded demo data and tokenizer. */
@@ -38,45 +39,52 @@ final class DemoCommand implements Callable<Integer> {
       description = "Folder for the demo's inputs and outputs (default: ${DEFAULT-VALUE}).")
   Path out;
 
+  /** The bundled tasks: WordNet-derived, one with long and one with short instructions. */
+  static final String[] TASKS = {"name-the-word", "define-the-word"};
+
   @Override
   public Integer call() throws IOException {
     PrintWriter stdout = spec.commandLine().getOut();
     Path tokenizer = out.resolve("tokenizer");
     Files.createDirectories(tokenizer);
-    Path data = extract("sample.jsonl", out.resolve("sample.jsonl"));
     extract("tokenizer/tokenizer.json", tokenizer.resolve("tokenizer.json"));
     extract("tokenizer/tokenizer_config.json", tokenizer.resolve("tokenizer_config.json"));
-
-    String[] common = {"--data", data.toString(), "--tokenizer", tokenizer.toString()};
-    stdout.println("== Dataset statistics (bundled sample, Llama-2 tokenizer, Tulu format)");
-    stdout.flush();
-    int status = run("stats", common);
-    for (String policy : new String[] {"it", "im"}) {
-      if (status != Im4jCli.OK) {
-        return status;
+    extract("wordnet/LICENSE-WordNet.txt", out.resolve("LICENSE-WordNet.txt"));
+    int status = Im4jCli.OK;
+    for (String task : TASKS) {
+      Path train = extract("wordnet/" + task + ".train.jsonl", out.resolve(task + ".train.jsonl"));
+      extract("wordnet/" + task + ".heldout.jsonl", out.resolve(task + ".heldout.jsonl"));
+      String[] common = {"--data", train.toString(), "--tokenizer", tokenizer.toString()};
+      stdout.println("== Task " + task + " (WordNet 3.0; Llama-2-style tokenizer; Tulu format)");
+      stdout.flush();
+      status = run("stats", common);
+      for (String policy : new String[] {"it", "im"}) {
+        if (status != Im4jCli.OK) {
+          return status;
+        }
+        stdout.println();
+        stdout.println(
+            "-- policy "
+                + policy
+                + (policy.equals("it")
+                    ? ": loss on the outputs only (instruction tuning)"
+                    : ": loss on instructions and outputs, not on the template (the paper)"));
+        stdout.flush();
+        Path prepared = out.resolve(task + ".prepared-" + policy + ".jsonl");
+        status =
+            run(
+                "prepare",
+                common,
+                "--policy",
+                policy,
+                "--out",
+                prepared.toString(),
+                "--preview",
+                "--preview-count",
+                "1");
       }
       stdout.println();
-      stdout.println(
-          "== Policy "
-              + policy
-              + (policy.equals("it")
-                  ? ": loss on the outputs only (instruction tuning)"
-                  : ": loss on instructions and outputs, not on the template (the paper)"));
-      stdout.flush();
-      Path prepared = out.resolve("prepared-" + policy + ".jsonl");
-      status =
-          run(
-              "prepare",
-              common,
-              "--policy",
-              policy,
-              "--out",
-              prepared.toString(),
-              "--preview",
-              "--preview-count",
-              "2");
     }
-    stdout.println();
     stdout.println("Inputs and prepared JSONL files are in " + out.toAbsolutePath());
     stdout.flush();
     return status;

