@@ -171,40 +171,35 @@ public record LossPolicy(
       }
       return weights;
     }
-    int lastAssistant = -1;
-    if (lastAssistantTurnOnly) {
+    // One weight per class; only last-assistant-turn-only needs the turn of each token.
+    float template = kind == Kind.ALL_TOKENS ? 1f : 0f;
+    float output = roles.contains(Role.ASSISTANT) ? 1f : 0f;
+    float[] byClass = new float[TokenClass.values().length];
+    byClass[TokenClass.TEMPLATE.ordinal()] = template;
+    byClass[TokenClass.SYSTEM.ordinal()] = roles.contains(Role.SYSTEM) ? promptWeight : 0f;
+    byClass[TokenClass.USER.ordinal()] = roles.contains(Role.USER) ? promptWeight : 0f;
+    byClass[TokenClass.ASSISTANT.ordinal()] = output;
+    byClass[TokenClass.TERMINATOR.ordinal()] = trainTerminator ? output : template;
+    for (int i = 0; i < n; i++) {
+      weights[i] = byClass[classes[i]];
+    }
+    if (lastAssistantTurnOnly && output > 0f) {
+      int lastAssistant = -1;
       for (int i = 0; i < n; i++) {
         if (classes[i] == TokenClass.ASSISTANT.ordinal()) {
           lastAssistant = Math.max(lastAssistant, turns[i]);
         }
       }
-    }
-    float templateWeight = kind == Kind.ALL_TOKENS ? 1f : 0f;
-    boolean system = roles.contains(Role.SYSTEM);
-    boolean user = roles.contains(Role.USER);
-    boolean assistant = roles.contains(Role.ASSISTANT);
-    for (int i = 0; i < n; i++) {
-      TokenClass c = TokenClass.ofOrdinal(classes[i]);
-      weights[i] =
-          switch (c) {
-            case TEMPLATE -> templateWeight;
-            case SYSTEM -> system ? promptWeight : 0f;
-            case USER -> user ? promptWeight : 0f;
-            case ASSISTANT -> assistantWeight(assistant, turns[i], lastAssistant);
-            case TERMINATOR ->
-                trainTerminator
-                    ? assistantWeight(assistant, turns[i], lastAssistant)
-                    : templateWeight;
-          };
+      byte assistant = (byte) TokenClass.ASSISTANT.ordinal();
+      byte terminator = (byte) TokenClass.TERMINATOR.ordinal();
+      for (int i = 0; i < n; i++) {
+        boolean answer = classes[i] == assistant || (classes[i] == terminator && trainTerminator);
+        if (answer && turns[i] != lastAssistant) {
+          weights[i] = promptWeight; // an earlier answer counts as prompt
+        }
+      }
     }
     return weights;
-  }
-
-  private float assistantWeight(boolean selected, int turn, int lastAssistant) {
-    if (!selected) {
-      return 0f;
-    }
-    return lastAssistantTurnOnly && turn != lastAssistant ? promptWeight : 1f;
   }
 
   /** The same tokens weighted by this policy. */
