@@ -712,8 +712,12 @@ final class Builtins {
       case "none" -> v == Values.NONE;
       case "string" -> v instanceof PString;
       case "mapping" -> v instanceof Map<?, ?>;
-      case "iterable" -> v instanceof PString || v instanceof List<?> || v instanceof Map<?, ?>;
-      case "sequence" -> v instanceof PString || v instanceof List<?> || v instanceof Map<?, ?>;
+      // Like jinja2, undefined counts as iterable and as a sequence (it iterates as empty).
+      case "iterable", "sequence" ->
+          v instanceof PString
+              || v instanceof List<?>
+              || v instanceof Map<?, ?>
+              || v instanceof Undefined;
       case "number" -> v instanceof Long || v instanceof Double;
       case "integer" -> v instanceof Long;
       case "float" -> v instanceof Double;

@@ -370,8 +370,10 @@ final class Parser {
     return parseCompare();
   }
 
+  /** Comparisons chain as in Python: {@code a < b < c} means {@code a < b and b < c}. */
   private Expr parseCompare() {
     Expr left = parseMath1();
+    Expr chain = null;
     while (true) {
       Token t = peek();
       String op;
@@ -392,9 +394,12 @@ final class Parser {
         next();
         next();
       } else {
-        return left;
+        return chain == null ? left : chain;
       }
-      left = new Node.Binary(op, left, parseMath1(), t.offset());
+      Expr right = parseMath1();
+      Expr comparison = new Node.Binary(op, left, right, t.offset());
+      chain = chain == null ? comparison : new Node.Binary("and", chain, comparison, t.offset());
+      left = right;
     }
   }
 

@@ -125,7 +125,55 @@ class JinjaTemplateTest {
         Arguments.of("{{ xs|tojson(indent=2) }}", "[\n  \"a\",\n  \"b\",\n  \"c\"\n]"),
         Arguments.of(
             "{{ {'a':[1,{'b':[]}]}|tojson(indent=2) }}",
-            "{\n  \"a\": [\n    1,\n    {\n      \"b\": []\n    }\n  ]\n}"));
+            "{\n  \"a\": [\n    1,\n    {\n      \"b\": []\n    }\n  ]\n}"),
+        Arguments.of(
+            "{{ undefined_var is iterable }}{{ undefined_var is sequence }}{{ undefined_var is mapping }}{{ undefined_var|length }}{% for x in undefined_var %}never{% endfor %}",
+            "TrueTrueFalse0"),
+        Arguments.of(
+            "{% for x in xs %}{{ loop.previtem|default('^') }}{{ x }}{{ loop.nextitem|default('$') }}{{ loop.cycle('o', 'e') }} {% endfor %}",
+            "^abo abce bc$o "),
+        Arguments.of(
+            "{% for k, v in d|items %}{{ k }}:{{ v }} {% endfor %}{% for k, v in d|dictsort %}{{ k }}{% endfor %}",
+            "k:v n:1 kn"),
+        Arguments.of(
+            "{{ 'ab' * 3 }}{{ [1, 2] + [3] }}{{ 10 - 2.5 }}{{ 2 ** -1 }}{{ -3 % 5 }}{{ 7.5 // 2 }}",
+            "ababab[1, 2, 3]7.50.523.0"),
+        Arguments.of(
+            "{% macro outer(x) %}[{{ inner(x) }}]{% endmacro %}{% macro inner(y, z=2) %}{{ y * z }}{% endmacro %}{{ outer(3) }}",
+            "[6]"),
+        Arguments.of(
+            "{{ 'a b c'.split(' ', 1)[1] }}|{{ '  x  '.rstrip() ~ '|' }}{{ 'abc'.upper().lower() }}{{ 'Hello'[1:-1] }}{{ 'x'.join(['1','2','3']) }}",
+            "b c|  x|abcell1x2x3"),
+        Arguments.of(
+            "{{ messages is defined }}{{ none|default('d') }}{{ ''|default('d', true) }}{{ 0|default(5, boolean=true) }}",
+            "FalseNoned5"),
+        Arguments.of(
+            "{{ 'The Title-case of it'|title }}{{ 'ALL lower'.title() }}{{ '\u00e9clair'|capitalize }}",
+            "The Title-Case Of ItAll Lower\u00c9clair"),
+        Arguments.of(
+            "{%- for m in msgs -%}\n  {{- m.role | upper }}:{{ m['content'] }}\n  {%- if not loop.last %}, {% endif -%}\n{%- endfor %}",
+            "USER:hi, ASSISTANT:yo"),
+        Arguments.of(
+            "{% if xs|length > 2 and 'a' in xs %}yes{% elif false %}no{% else %}else{% endif %}{% if not xs %}empty{% endif %}",
+            "yes"),
+        Arguments.of(
+            "{{ [3, 1, 2]|sort(reverse=true) }}{{ ['b', 'a']|sort|join }}{{ [1, 2, 3]|sum }}{{ [4, 9]|max }}{{ [4, 9]|min }}{{ xs|map('upper')|join }}",
+            "[3, 2, 1]ab694ABC"),
+        Arguments.of(
+            "{{ d|tojson(sort_keys=true) }}{{ {'b': 1, 'a': [true, none]}|tojson(indent=2, sort_keys=true) }}{{ '\u00e9'|tojson(ensure_ascii=true) }}",
+            "{\"k\": \"v\", \"n\": 1}{\n  \"a\": [\n    true,\n    null\n  ],\n  \"b\": 1\n}\"\\u00e9\""),
+        Arguments.of(
+            "{{ 1 == 1 == 1 }}{{ 1 < 2 < 3 }}{{ 3 > 2 > 2 }}{{ 1 < 3 > 2 }}{{ 2 == 2 != 3 }}",
+            "TrueTrueFalseTrueTrue"),
+        Arguments.of("a {# c #} b\n{#- x -#}\n c", "a  bc"),
+        Arguments.of(
+            "{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set t = (1, 'x') %}{{ t[1] }}{{ t|length }}",
+            "12x2"),
+        Arguments.of("{{ 'x' if true }}|{{ 'y' if false }}|", "x||"),
+        Arguments.of(
+            "{{ 'abc'.find('z') }}{{ 'a,b'.split(',')|length }}{{ 'aXbXc'.split('X', maxsplit=1) }}{{ 'abcabc'.count('b') }}{{ 'abc'.startswith('ab') }}",
+            "-12['a', 'bXc']2True"),
+        Arguments.of("{{ '%d items' if xs else 'none' }}", "%d items"));
   }
 
   @ParameterizedTest
