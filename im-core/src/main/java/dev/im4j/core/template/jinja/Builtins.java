@@ -194,7 +194,7 @@ final class Builtins {
         case "items" -> {
           List<Object> out = new ArrayList<>(m.size());
           for (Map.Entry<?, ?> e : m.entrySet()) {
-            out.add(List.of(e.getKey(), e.getValue()));
+            out.add(Values.Tuple.of(e.getKey(), e.getValue()));
           }
           yield Values.list(out);
         }
@@ -389,12 +389,10 @@ final class Builtins {
       case "string":
         return str(v);
       case "safe":
+        return v;
       case "e":
       case "escape":
-        if (!name.equals("safe")) {
-          throw new TemplateException("the escape filter is not supported");
-        }
-        return v;
+        return escapeHtml(str(v));
       case "default":
       case "d":
         {
@@ -520,7 +518,7 @@ final class Builtins {
           }
           List<Object> pairs = new ArrayList<>();
           for (Map.Entry<?, ?> e : m.entrySet()) {
-            pairs.add(List.of(e.getKey(), e.getValue()));
+            pairs.add(Values.Tuple.of(e.getKey(), e.getValue()));
           }
           pairs.sort((a, b) -> Values.compare(((List<?>) a).get(0), ((List<?>) b).get(0), "<"));
           return Values.list(pairs);
@@ -584,6 +582,30 @@ final class Builtins {
       default:
         throw new TemplateException("unknown filter '" + name + "'");
     }
+  }
+
+  /** Jinja's HTML escaping; the entities are template text, other characters keep their origin. */
+  private static PString escapeHtml(PString s) {
+    PString.Builder b = new PString.Builder(s.length());
+    int run = 0;
+    for (int i = 0; i < s.length(); i++) {
+      String entity =
+          switch (s.charAt(i)) {
+            case '&' -> "&amp;";
+            case '<' -> "&lt;";
+            case '>' -> "&gt;";
+            case '"' -> "&#34;";
+            case '\'' -> "&#39;";
+            default -> null;
+          };
+      if (entity != null) {
+        b.append(s, run, i);
+        b.appendTemplate(entity);
+        run = i + 1;
+      }
+    }
+    b.append(s, run, s.length());
+    return b.build();
   }
 
   private static PString indent(PString s, PString pad, boolean first, boolean blank) {

@@ -442,7 +442,7 @@ final class Interpreter {
       for (Expr item : l.items()) {
         items.add(eval(item, scope));
       }
-      return Values.list(items);
+      return l.tuple() ? new Values.Tuple(items) : Values.list(items);
     }
     if (e instanceof Node.DictExpr d) {
       Map<Object, Object> map = new LinkedHashMap<>();

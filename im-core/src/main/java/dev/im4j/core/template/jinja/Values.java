@@ -44,6 +44,30 @@ final class Values {
     final Map<String, Object> attributes = new LinkedHashMap<>();
   }
 
+  /** An immutable tuple; behaves as a list but prints as {@code (a, b)}. */
+  static final class Tuple extends java.util.AbstractList<Object>
+      implements java.util.RandomAccess {
+    private final List<Object> items;
+
+    Tuple(List<Object> items) {
+      this.items = List.copyOf(items);
+    }
+
+    static Tuple of(Object a, Object b) {
+      return new Tuple(List.of(a, b));
+    }
+
+    @Override
+    public Object get(int index) {
+      return items.get(index);
+    }
+
+    @Override
+    public int size() {
+      return items.size();
+    }
+  }
+
   /** Something a template can call: a macro, global function or bound method. */
   interface Callable {
     Object call(List<Object> args, Map<String, Object> kwargs);
@@ -100,6 +124,9 @@ final class Values {
     if (v instanceof PString) {
       return "str";
     }
+    if (v instanceof Tuple) {
+      return "tuple";
+    }
     if (v instanceof List<?>) {
       return "list";
     }
@@ -151,6 +178,15 @@ final class Values {
       sb.append("None");
     } else if (v instanceof Undefined) {
       sb.append(quoteStrings ? "Undefined" : "");
+    } else if (v instanceof Tuple tuple) {
+      sb.append('(');
+      for (int i = 0; i < tuple.size(); i++) {
+        if (i > 0) {
+          sb.append(", ");
+        }
+        repr(tuple.get(i), sb, true, depth + 1);
+      }
+      sb.append(tuple.size() == 1 ? ",)" : ")");
     } else if (v instanceof List<?> list) {
       sb.append('[');
       for (int i = 0; i < list.size(); i++) {

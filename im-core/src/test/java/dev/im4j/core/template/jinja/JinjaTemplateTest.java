@@ -173,7 +173,17 @@ class JinjaTemplateTest {
         Arguments.of(
             "{{ 'abc'.find('z') }}{{ 'a,b'.split(',')|length }}{{ 'aXbXc'.split('X', maxsplit=1) }}{{ 'abcabc'.count('b') }}{{ 'abc'.startswith('ab') }}",
             "-12['a', 'bXc']2True"),
-        Arguments.of("{{ '%d items' if xs else 'none' }}", "%d items"));
+        Arguments.of("{{ '%d items' if xs else 'none' }}", "%d items"),
+        Arguments.of("a\r\nb{{ 'x' }}\r\n", "a\nbx"),
+        Arguments.of("line\n", "line"),
+        Arguments.of("{% if true +%}\nkept newline{% endif %}", "\nkept newline"),
+        Arguments.of(
+            "{{ (1, 'a') }}{{ (1,) }}{{ d.items()|list }}{{ d|dictsort }}{{ () }}",
+            "(1, 'a')(1,)[('k', 'v'), ('n', 1)][('k', 'v'), ('n', 1)]()"),
+        Arguments.of(
+            "{{ '<a href=\"x\">&\\'</a>'|e }}{{ 'plain'|escape }}",
+            "&lt;a href=&#34;x&#34;&gt;&amp;&#39;&lt;/a&gt;plain"),
+        Arguments.of("{{ [(1, 2), (3, 4)]|tojson }}", "[[1, 2], [3, 4]]"));
   }
 
   @ParameterizedTest
