@@ -168,7 +168,8 @@ final class Builtins {
     return stringArg(args.get(0), method + " chars").text();
   }
 
-  private static PString requireString(Object v, String filter) {
+  /** The string a string filter works on: undefined is empty, other values their str(). */
+  private static PString asString(Object v) {
     if (v instanceof PString s) {
       return s;
     }
@@ -374,18 +375,18 @@ final class Builtins {
               sortKeys != null && Values.truthy(sortKeys));
         }
       case "trim":
-        return Strings.strip(requireString(v, name), charsArg(args, name), true, true);
+        return Strings.strip(asString(v), charsArg(args, name), true, true);
       case "length":
       case "count":
         return Values.length(v);
       case "lower":
-        return Strings.lower(requireString(v, name));
+        return Strings.lower(asString(v));
       case "upper":
-        return Strings.upper(requireString(v, name));
+        return Strings.upper(asString(v));
       case "capitalize":
-        return Strings.capitalize(requireString(v, name));
+        return Strings.capitalize(asString(v));
       case "title":
-        return Strings.title(requireString(v, name));
+        return Strings.title(asString(v));
       case "string":
         return str(v);
       case "safe":
@@ -431,7 +432,7 @@ final class Builtins {
             throw new TemplateException("replace filter takes 2 or 3 arguments");
           }
           long count = args.size() > 2 ? intArg(args.get(2), "replace count") : -1;
-          return Strings.replace(requireString(v, name), str(args.get(0)), str(args.get(1)), count);
+          return Strings.replace(asString(v), str(args.get(0)), str(args.get(1)), count);
         }
       case "int":
         return toInt(v, args.isEmpty() ? 0L : args.get(0));
@@ -554,7 +555,7 @@ final class Builtins {
         }
       case "indent":
         {
-          PString s = requireString(v, name);
+          PString s = asString(v);
           Object width = arg(args, kw, 0, "width");
           Object first = arg(args, kw, 1, "first");
           Object blank = arg(args, kw, 2, "blank");
@@ -572,7 +573,7 @@ final class Builtins {
               s, pad, first != null && Values.truthy(first), blank != null && Values.truthy(blank));
         }
       case "wordcount":
-        return (long) Strings.split(requireString(v, name), null, -1).size();
+        return (long) Strings.split(asString(v), null, -1).size();
       case "batch":
       case "attr":
         if (name.equals("attr")) {

@@ -279,7 +279,13 @@ final class Interpreter {
       }
     } else if (stmt instanceof Node.If i) {
       for (int k = 0; k < i.conditions().size(); k++) {
-        if (Values.truthy(eval(i.conditions().get(k), scope))) {
+        boolean holds;
+        try {
+          holds = Values.truthy(eval(i.conditions().get(k), scope));
+        } catch (TemplateException e) {
+          throw at(e, i.offsets().get(k));
+        }
+        if (holds) {
           return exec(i.bodies().get(k), scope, out);
         }
       }

@@ -72,8 +72,13 @@ final class Node {
 
   record Output(Expr expr, int offset) implements Stmt {}
 
-  /** {@code if}/{@code elif} chains: {@code conditions.get(i)} guards {@code bodies.get(i)}. */
-  record If(List<Expr> conditions, List<List<Stmt>> bodies, List<Stmt> otherwise) implements Stmt {}
+  /**
+   * {@code if}/{@code elif} chains: {@code conditions.get(i)}, written at source offset {@code
+   * offsets.get(i)}, guards {@code bodies.get(i)}.
+   */
+  record If(
+      List<Expr> conditions, List<Integer> offsets, List<List<Stmt>> bodies, List<Stmt> otherwise)
+      implements Stmt {}
 
   record For(
       List<String> targets,

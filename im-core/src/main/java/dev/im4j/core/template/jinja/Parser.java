@@ -187,7 +187,9 @@ final class Parser {
   private Stmt parseIf() {
     List<Expr> conditions = new ArrayList<>();
     List<List<Stmt>> bodies = new ArrayList<>();
+    List<Integer> offsets = new ArrayList<>();
     List<Stmt> otherwise = List.of();
+    offsets.add(peek().offset());
     conditions.add(parseExpression());
     expect(Token.Type.BLOCK_END, "end of tag");
     Set<String> ends = Set.of("elif", "else", "endif");
@@ -196,6 +198,7 @@ final class Parser {
       expect(Token.Type.BLOCK_BEGIN, "'{%'");
       Token t = next();
       if (t.isName("elif")) {
+        offsets.add(peek().offset());
         conditions.add(parseExpression());
         expect(Token.Type.BLOCK_END, "end of tag");
         bodies.add(parseBody(ends));
@@ -209,7 +212,8 @@ final class Parser {
         break;
       }
     }
-    return new Node.If(List.copyOf(conditions), List.copyOf(bodies), otherwise);
+    return new Node.If(
+        List.copyOf(conditions), List.copyOf(offsets), List.copyOf(bodies), otherwise);
   }
 
   private Stmt parseFor(Token keyword) {

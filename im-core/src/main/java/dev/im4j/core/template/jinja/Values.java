@@ -4,7 +4,6 @@ import dev.im4j.core.template.TemplateException;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -464,9 +463,5 @@ final class Values {
       return false;
     }
     throw new TemplateException("argument of type '" + typeName(container) + "' is not iterable");
-  }
-
-  static Iterator<Object> iterator(Object v) {
-    return iterate(v).iterator();
   }
 }

@@ -231,6 +231,11 @@ class JinjaTemplateTest {
   @Test
   void runtimeErrorsNameTheirPosition() {
     assertTrue(failure("\n\n  {{ undefined_var.x }}").getMessage().contains("line 3"));
+    assertTrue(
+        failure("{% if false %}\n{% elif undefined_var.x %}{% endif %}")
+            .getMessage()
+            .contains("line 2, column 9"));
+    assertTrue(failure("{% for x in 5 %}{% endfor %}").getMessage().contains("not iterable"));
   }
 
   @Test
