@@ -332,6 +332,18 @@ final class Interpreter {
       return Flow.CONTINUE;
     } else if (stmt instanceof Node.Block c) {
       return exec(c.body(), scope, out);
+    } else if (stmt instanceof Node.FilterBlock f) {
+      PString.Builder inner = new PString.Builder();
+      Flow flow = exec(f.body(), scope, inner);
+      try {
+        Object v =
+            Builtins.filter(
+                this, f.name(), inner.build(), args(f.args(), scope), kwargs(f.args(), scope));
+        out.append(Values.str(v));
+      } catch (TemplateException e) {
+        throw at(e, f.offset());
+      }
+      return flow;
     }
     return Flow.NORMAL;
   }

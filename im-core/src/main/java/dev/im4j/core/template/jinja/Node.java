@@ -66,7 +66,18 @@ final class Node {
 
   /** A statement of a template body. */
   sealed interface Stmt
-      permits Text, Output, If, For, Set, SetAttr, BlockSet, Macro, Break, Continue, Block {}
+      permits Text,
+          Output,
+          If,
+          For,
+          Set,
+          SetAttr,
+          BlockSet,
+          Macro,
+          Break,
+          Continue,
+          Block,
+          FilterBlock {}
 
   record Text(PString text) implements Stmt {}
 
@@ -107,4 +118,7 @@ final class Node {
 
   /** A body that only groups statements, such as {@code {% generation %}}. */
   record Block(List<Stmt> body) implements Stmt {}
+
+  /** {@code {% filter name(args) %}...{% endfilter %}}: the body's output through a filter. */
+  record FilterBlock(String name, Args args, List<Stmt> body, int offset) implements Stmt {}
 }

@@ -165,6 +165,18 @@ final class Parser {
           expect(Token.Type.BLOCK_END, "end of tag");
           yield null;
         }
+        case "filter" -> {
+          Token name = expect(Token.Type.NAME, "a filter name");
+          Args args = Args.NONE;
+          if (peek().isOp("(")) {
+            next();
+            args = parseArgs();
+          }
+          expect(Token.Type.BLOCK_END, "end of tag");
+          List<Stmt> body = parseBody(Set.of("endfilter"));
+          endTag("endfilter");
+          yield new Node.FilterBlock(name.value(), args, body, name.offset());
+        }
         case "generation" -> {
           expect(Token.Type.BLOCK_END, "end of tag");
           List<Stmt> body = parseBody(Set.of("endgeneration"));

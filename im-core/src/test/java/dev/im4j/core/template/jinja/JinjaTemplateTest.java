@@ -183,7 +183,13 @@ class JinjaTemplateTest {
         Arguments.of(
             "{{ '<a href=\"x\">&\\'</a>'|e }}{{ 'plain'|escape }}",
             "&lt;a href=&#34;x&#34;&gt;&amp;&#39;&lt;/a&gt;plain"),
-        Arguments.of("{{ [(1, 2), (3, 4)]|tojson }}", "[[1, 2], [3, 4]]"));
+        Arguments.of("{{ [(1, 2), (3, 4)]|tojson }}", "[[1, 2], [3, 4]]"),
+        Arguments.of(
+            "{% filter upper %}x{{ 'y' }}{% endfilter %}|{% filter replace('a', 'b') %}aaa{% endfilter %}",
+            "XY|bbb"),
+        Arguments.of(
+            "{{ '%s' % 1 }}|{{ '%s and %s' % ('a', 'b') }}|{{ '%d%%' % 5 }}|{{ 'n=%i' % 3.7 }}|{{ '%s' % none }}",
+            "1|a and b|5%|n=3|None"));
   }
 
   @ParameterizedTest
@@ -303,6 +309,17 @@ class JinjaTemplateTest {
     assertTrue(failure("{{ s.getClass() }}").getMessage().contains("undefined"));
     assertTrue(failure("{{ (1).real() }}").getMessage().contains("undefined"));
     assertTrue(failure("{{ ''.__class__.__mro__ }}").getMessage().contains("undefined"));
+  }
+
+  @Test
+  void unsupportedFeaturesFailLoudly() {
+    assertTrue(failure("{% call foo() %}x{% endcall %}").getMessage().contains("'call'"));
+    assertTrue(failure("{% include 'x' %}").getMessage().contains("'include'"));
+    assertTrue(failure("{{ '%5.2f' % 1.0 }}").getMessage().contains("%5"));
+    assertTrue(failure("{{ '{:>3}'.format(1) }}").getMessage().contains("format specs"));
+    assertTrue(failure("{{ xs|batch(2) }}").getMessage().contains("batch"));
+    assertTrue(
+        failure("{{ xs|nosuchfilter }}").getMessage().contains("unknown filter 'nosuchfilter'"));
   }
 
   @Test
