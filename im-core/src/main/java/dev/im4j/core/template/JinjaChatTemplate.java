@@ -60,6 +60,7 @@ public final class JinjaChatTemplate implements ChatTemplate {
    */
   public static JinjaChatTemplate of(String source, Map<String, String> specialTokens) {
     checkNotNull(source, "source");
+    checkNotNull(specialTokens, "specialTokens");
     for (Map.Entry<String, String> e : specialTokens.entrySet()) {
       checkArgument(
           IDENTIFIER.matcher(e.getKey()).matches() && !RESERVED.contains(e.getKey()),
@@ -83,6 +84,7 @@ public final class JinjaChatTemplate implements ChatTemplate {
    *     template does not parse; the message names the file
    */
   public static JinjaChatTemplate fromTokenizerConfig(Path tokenizerConfigJson) {
+    checkNotNull(tokenizerConfigJson, "tokenizerConfigJson");
     JsonNode root;
     try {
       root = new ObjectMapper().readTree(tokenizerConfigJson.toFile());

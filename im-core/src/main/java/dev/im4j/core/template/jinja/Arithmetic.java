@@ -29,6 +29,9 @@ final class Arithmetic {
         return Values.list(out);
       }
     }
+    if (op.equals("%") && l instanceof PString format) {
+      return percentFormat(format, r);
+    }
     if (op.equals("*")) {
       if (l instanceof PString s && (r instanceof Long || r instanceof Boolean)) {
         return repeat(s, Values.toLong(r));
@@ -152,5 +155,54 @@ final class Arithmetic {
     if (b == 0) {
       throw new TemplateException("integer division or modulo by zero");
     }
+  }
+
+  /**
+   * Python's {@code format % args} for the {@code %s}, {@code %d}/{@code %i} and {@code %%}
+   * conversions; a tuple supplies one argument per conversion. Arguments keep their provenance.
+   */
+  private static PString percentFormat(PString format, Object args) {
+    List<?> values = args instanceof Values.Tuple t ? t : List.of(args);
+    PString.Builder b = new PString.Builder(format.length());
+    String f = format.text();
+    int next = 0;
+    int run = 0;
+    for (int i = 0; i < f.length(); i++) {
+      if (f.charAt(i) != '%') {
+        continue;
+      }
+      b.append(format, run, i);
+      if (i + 1 >= f.length()) {
+        throw new TemplateException("incomplete format: " + f);
+      }
+      char c = f.charAt(++i);
+      run = i + 1;
+      if (c == '%') {
+        b.appendTemplate('%');
+        continue;
+      }
+      if (next >= values.size()) {
+        throw new TemplateException("not enough arguments for format string: " + f);
+      }
+      Object v = values.get(next++);
+      switch (c) {
+        case 's' -> b.append(Values.str(v));
+        case 'd', 'i' -> {
+          if (!Values.isNumber(v)) {
+            throw new TemplateException(
+                "%" + c + " format: a real number is required, not " + Values.typeName(v));
+          }
+          b.appendTemplate(Long.toString(Values.toLong(v)));
+        }
+        default ->
+            throw new TemplateException(
+                "unsupported format conversion %" + c + " (only %s, %d, %i and %% are)");
+      }
+    }
+    b.append(format, run, f.length());
+    if (next < values.size()) {
+      throw new TemplateException("not all arguments converted during string formatting");
+    }
+    return b.build();
   }
 }

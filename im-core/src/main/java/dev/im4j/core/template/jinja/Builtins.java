@@ -168,7 +168,8 @@ final class Builtins {
     return stringArg(args.get(0), method + " chars").text();
   }
 
-  private static PString requireString(Object v, String filter) {
+  /** The string a string filter works on: undefined is empty, other values their str(). */
+  private static PString asString(Object v) {
     if (v instanceof PString s) {
       return s;
     }
@@ -194,7 +195,7 @@ final class Builtins {
         case "items" -> {
           List<Object> out = new ArrayList<>(m.size());
           for (Map.Entry<?, ?> e : m.entrySet()) {
-            out.add(List.of(e.getKey(), e.getValue()));
+            out.add(Values.Tuple.of(e.getKey(), e.getValue()));
           }
           yield Values.list(out);
         }
@@ -374,27 +375,25 @@ final class Builtins {
               sortKeys != null && Values.truthy(sortKeys));
         }
       case "trim":
-        return Strings.strip(requireString(v, name), charsArg(args, name), true, true);
+        return Strings.strip(asString(v), charsArg(args, name), true, true);
       case "length":
       case "count":
         return Values.length(v);
       case "lower":
-        return Strings.lower(requireString(v, name));
+        return Strings.lower(asString(v));
       case "upper":
-        return Strings.upper(requireString(v, name));
+        return Strings.upper(asString(v));
       case "capitalize":
-        return Strings.capitalize(requireString(v, name));
+        return Strings.capitalize(asString(v));
       case "title":
-        return Strings.title(requireString(v, name));
+        return Strings.title(asString(v));
       case "string":
         return str(v);
       case "safe":
+        return v;
       case "e":
       case "escape":
-        if (!name.equals("safe")) {
-          throw new TemplateException("the escape filter is not supported");
-        }
-        return v;
+        return escapeHtml(str(v));
       case "default":
       case "d":
         {
@@ -433,7 +432,7 @@ final class Builtins {
             throw new TemplateException("replace filter takes 2 or 3 arguments");
           }
           long count = args.size() > 2 ? intArg(args.get(2), "replace count") : -1;
-          return Strings.replace(requireString(v, name), str(args.get(0)), str(args.get(1)), count);
+          return Strings.replace(asString(v), str(args.get(0)), str(args.get(1)), count);
         }
       case "int":
         return toInt(v, args.isEmpty() ? 0L : args.get(0));
@@ -520,7 +519,7 @@ final class Builtins {
           }
           List<Object> pairs = new ArrayList<>();
           for (Map.Entry<?, ?> e : m.entrySet()) {
-            pairs.add(List.of(e.getKey(), e.getValue()));
+            pairs.add(Values.Tuple.of(e.getKey(), e.getValue()));
           }
           pairs.sort((a, b) -> Values.compare(((List<?>) a).get(0), ((List<?>) b).get(0), "<"));
           return Values.list(pairs);
@@ -556,7 +555,7 @@ final class Builtins {
         }
       case "indent":
         {
-          PString s = requireString(v, name);
+          PString s = asString(v);
           Object width = arg(args, kw, 0, "width");
           Object first = arg(args, kw, 1, "first");
           Object blank = arg(args, kw, 2, "blank");
@@ -574,7 +573,7 @@ final class Builtins {
               s, pad, first != null && Values.truthy(first), blank != null && Values.truthy(blank));
         }
       case "wordcount":
-        return (long) Strings.split(requireString(v, name), null, -1).size();
+        return (long) Strings.split(asString(v), null, -1).size();
       case "batch":
       case "attr":
         if (name.equals("attr")) {
@@ -584,6 +583,30 @@ final class Builtins {
       default:
         throw new TemplateException("unknown filter '" + name + "'");
     }
+  }
+
+  /** Jinja's HTML escaping; the entities are template text, other characters keep their origin. */
+  private static PString escapeHtml(PString s) {
+    PString.Builder b = new PString.Builder(s.length());
+    int run = 0;
+    for (int i = 0; i < s.length(); i++) {
+      String entity =
+          switch (s.charAt(i)) {
+            case '&' -> "&amp;";
+            case '<' -> "&lt;";
+            case '>' -> "&gt;";
+            case '"' -> "&#34;";
+            case '\'' -> "&#39;";
+            default -> null;
+          };
+      if (entity != null) {
+        b.append(s, run, i);
+        b.appendTemplate(entity);
+        run = i + 1;
+      }
+    }
+    b.append(s, run, s.length());
+    return b.build();
   }
 
   private static PString indent(PString s, PString pad, boolean first, boolean blank) {
@@ -712,8 +735,12 @@ final class Builtins {
       case "none" -> v == Values.NONE;
       case "string" -> v instanceof PString;
       case "mapping" -> v instanceof Map<?, ?>;
-      case "iterable" -> v instanceof PString || v instanceof List<?> || v instanceof Map<?, ?>;
-      case "sequence" -> v instanceof PString || v instanceof List<?> || v instanceof Map<?, ?>;
+      // Like jinja2, undefined counts as iterable and as a sequence (it iterates as empty).
+      case "iterable", "sequence" ->
+          v instanceof PString
+              || v instanceof List<?>
+              || v instanceof Map<?, ?>
+              || v instanceof Undefined;
       case "number" -> v instanceof Long || v instanceof Double;
       case "integer" -> v instanceof Long;
       case "float" -> v instanceof Double;

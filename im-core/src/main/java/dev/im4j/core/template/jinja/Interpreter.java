@@ -279,7 +279,13 @@ final class Interpreter {
       }
     } else if (stmt instanceof Node.If i) {
       for (int k = 0; k < i.conditions().size(); k++) {
-        if (Values.truthy(eval(i.conditions().get(k), scope))) {
+        boolean holds;
+        try {
+          holds = Values.truthy(eval(i.conditions().get(k), scope));
+        } catch (TemplateException e) {
+          throw at(e, i.offsets().get(k));
+        }
+        if (holds) {
           return exec(i.bodies().get(k), scope, out);
         }
       }
@@ -326,6 +332,18 @@ final class Interpreter {
       return Flow.CONTINUE;
     } else if (stmt instanceof Node.Block c) {
       return exec(c.body(), scope, out);
+    } else if (stmt instanceof Node.FilterBlock f) {
+      PString.Builder inner = new PString.Builder();
+      Flow flow = exec(f.body(), scope, inner);
+      try {
+        Object v =
+            Builtins.filter(
+                this, f.name(), inner.build(), args(f.args(), scope), kwargs(f.args(), scope));
+        out.append(Values.str(v));
+      } catch (TemplateException e) {
+        throw at(e, f.offset());
+      }
+      return flow;
     }
     return Flow.NORMAL;
   }
@@ -442,7 +460,7 @@ final class Interpreter {
       for (Expr item : l.items()) {
         items.add(eval(item, scope));
       }
-      return Values.list(items);
+      return l.tuple() ? new Values.Tuple(items) : Values.list(items);
     }
     if (e instanceof Node.DictExpr d) {
       Map<Object, Object> map = new LinkedHashMap<>();

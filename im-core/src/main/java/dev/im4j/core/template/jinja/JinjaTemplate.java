@@ -20,10 +20,24 @@ import java.util.Map;
  * with per-character provenance.
  *
  * <p>Templates see only values built by the interpreter (strings, numbers, lists, dicts,
- * namespaces); no Java object, reflection or I/O is reachable. Rendering is bounded by {@link
- * Limits}: {@value Limits#MAX_STRING_CHARS} output characters, {@value Limits#MAX_LOOP_ITERATIONS}
- * loop iterations and macro depth {@value Limits#MAX_DEPTH}; exceeding one throws {@link
- * TemplateException}.
+ * namespaces); no Java object, reflection or I/O is reachable. Rendering is bounded (constants in
+ * the package-private {@code Limits}): at most 10,000,000 characters per string or output,
+ * 1,000,000 loop iterations per rendering, macro calls nested 100 deep, 100,000-element {@code
+ * range}; exceeding a bound throws {@link TemplateException} naming it.
+ *
+ * <p>Semantics are those of jinja2 as {@code transformers} configures it (trim_blocks,
+ * lstrip_blocks, loop controls, its {@code tojson}, {@code raise_exception}, {@code strftime_now}),
+ * including the default {@code Undefined}: it prints as empty, is falsy and iterates as empty, but
+ * attribute access, subscripts, calls and arithmetic on it throw, as in jinja2.
+ *
+ * <p>Not supported (each fails with a {@link TemplateException} naming it, never renders
+ * differently): {@code call} blocks, {@code include}/{@code extends}/{@code import}, recursive
+ * loops, macro varargs and {@code caller}, {@code %}-conversions other than {@code %s %d %i %%},
+ * and format specs in {@code str.format}.
+ *
+ * <p>Provenance: a character copied from a message's content keeps that message's index through
+ * every string operation; literal text, roles, special tokens, numbers and the quotes and escapes
+ * written by {@code tojson} are template text.
  *
  * <p>Immutable and thread-safe: each rendering has its own interpreter state.
  */

@@ -29,6 +29,7 @@ final class Lexer {
     final boolean stripLeft; // "{%-"
     final boolean noLstrip; // "{%+"
     final boolean stripRight; // "-%}"
+    final boolean noTrim; // "+%}": keeps the newline that trim_blocks would remove
     String text;
     final int offset;
     final List<Token> tokens;
@@ -41,6 +42,7 @@ final class Lexer {
       this.stripLeft = false;
       this.noLstrip = false;
       this.stripRight = false;
+      this.noTrim = false;
       this.tokens = List.of();
     }
 
@@ -49,9 +51,11 @@ final class Lexer {
         boolean stripLeft,
         boolean noLstrip,
         boolean stripRight,
+        boolean noTrim,
         int offset,
         List<Token> tokens) {
       this.isText = false;
+      this.noTrim = noTrim;
       this.block = block;
       this.stripLeft = stripLeft;
       this.noLstrip = noLstrip;
@@ -62,7 +66,14 @@ final class Lexer {
   }
 
   private Lexer(String src) {
-    this.src = src;
+    // Like jinja2 (newline_sequence="\n", keep_trailing_newline=False): all line breaks become
+    // "\n" and one trailing line break is dropped.
+    String normalized =
+        src.indexOf('\r') >= 0 ? src.replace("\r\n", "\n").replace('\r', '\n') : src;
+    if (normalized.endsWith("\n")) {
+      normalized = normalized.substring(0, normalized.length() - 1);
+    }
+    this.src = normalized;
   }
 
   /** Tokenizes {@code source}; the last token is {@link Token.Type#EOF}. */
@@ -113,7 +124,7 @@ final class Lexer {
           throw error("comment is not closed with #}", open);
         }
         boolean stripRight = close > p && src.charAt(close - 1) == '-';
-        pieces.add(new Piece(true, stripLeft, noLstrip, stripRight, open, List.of()));
+        pieces.add(new Piece(true, stripLeft, noLstrip, stripRight, false, open, List.of()));
         pos = close + 2;
         continue;
       }
@@ -121,8 +132,10 @@ final class Lexer {
       boolean isBlock = kind == '%';
       tokens.add(new Token(isBlock ? Token.Type.BLOCK_BEGIN : Token.Type.VAR_BEGIN, "", open));
       pos = p;
-      boolean stripRight = lexTag(tokens, isBlock, open);
-      pieces.add(new Piece(isBlock, stripLeft, noLstrip, stripRight, open, tokens));
+      int end = lexTag(tokens, isBlock, open);
+      pieces.add(
+          new Piece(
+              isBlock, stripLeft, noLstrip, end == STRIP_RIGHT, end == NO_TRIM, open, tokens));
       if (isBlock && tokens.size() == 3 && tokens.get(1).isName("raw")) {
         lexRaw(pieces, open);
       }
@@ -161,17 +174,25 @@ final class Lexer {
       throw error("{% raw %} is not closed with {% endraw %}", open);
     }
     Piece raw = pieces.remove(pieces.size() - 1);
-    pieces.add(new Piece(true, raw.stripLeft, raw.noLstrip, raw.stripRight, open, List.of()));
+    pieces.add(
+        new Piece(true, raw.stripLeft, raw.noLstrip, raw.stripRight, raw.noTrim, open, List.of()));
     pieces.add(new Piece(src.substring(pos, m.start()), pos));
     boolean stripLeft = m.group(1).equals("-");
     boolean noLstrip = m.group(1).equals("+");
     boolean stripRight = m.group(2).equals("-");
-    pieces.add(new Piece(true, stripLeft, noLstrip, stripRight, m.start(), List.of()));
+    pieces.add(new Piece(true, stripLeft, noLstrip, stripRight, false, m.start(), List.of()));
     pos = m.end();
   }
 
-  /** Lexes expression tokens up to the closing delimiter; returns whether it was "-%}"/"-}}". */
-  private boolean lexTag(List<Token> tokens, boolean isBlock, int open) {
+  private static final int PLAIN_END = 0;
+  private static final int STRIP_RIGHT = 1;
+  private static final int NO_TRIM = 2;
+
+  /**
+   * Lexes expression tokens up to the closing delimiter; returns {@link #STRIP_RIGHT} for "-%}" or
+   * "-}}", {@link #NO_TRIM} for "+%}", else {@link #PLAIN_END}.
+   */
+  private int lexTag(List<Token> tokens, boolean isBlock, int open) {
     String close = isBlock ? "%}" : "}}";
     int depth = 0;
     while (true) {
@@ -185,12 +206,17 @@ final class Lexer {
         if (src.startsWith("-" + close, pos)) {
           tokens.add(new Token(isBlock ? Token.Type.BLOCK_END : Token.Type.VAR_END, "", pos));
           pos += 3;
-          return true;
+          return STRIP_RIGHT;
+        }
+        if (isBlock && src.startsWith("+" + close, pos)) {
+          tokens.add(new Token(Token.Type.BLOCK_END, "", pos));
+          pos += 3;
+          return NO_TRIM;
         }
         if (src.startsWith(close, pos)) {
           tokens.add(new Token(isBlock ? Token.Type.BLOCK_END : Token.Type.VAR_END, "", pos));
           pos += 2;
-          return false;
+          return PLAIN_END;
         }
       }
       char c = src.charAt(pos);
@@ -347,11 +373,8 @@ final class Lexer {
             k++;
           }
           s = s.substring(k);
-        } else if (prev.block) {
-          if (s.startsWith("\r\n")) {
-            s = s.substring(2);
-            atLineStart = true;
-          } else if (s.startsWith("\n")) {
+        } else if (prev.block && !prev.noTrim) {
+          if (s.startsWith("\n")) {
             s = s.substring(1);
             atLineStart = true;
           }

@@ -66,14 +66,30 @@ final class Node {
 
   /** A statement of a template body. */
   sealed interface Stmt
-      permits Text, Output, If, For, Set, SetAttr, BlockSet, Macro, Break, Continue, Block {}
+      permits Text,
+          Output,
+          If,
+          For,
+          Set,
+          SetAttr,
+          BlockSet,
+          Macro,
+          Break,
+          Continue,
+          Block,
+          FilterBlock {}
 
   record Text(PString text) implements Stmt {}
 
   record Output(Expr expr, int offset) implements Stmt {}
 
-  /** {@code if}/{@code elif} chains: {@code conditions.get(i)} guards {@code bodies.get(i)}. */
-  record If(List<Expr> conditions, List<List<Stmt>> bodies, List<Stmt> otherwise) implements Stmt {}
+  /**
+   * {@code if}/{@code elif} chains: {@code conditions.get(i)}, written at source offset {@code
+   * offsets.get(i)}, guards {@code bodies.get(i)}.
+   */
+  record If(
+      List<Expr> conditions, List<Integer> offsets, List<List<Stmt>> bodies, List<Stmt> otherwise)
+      implements Stmt {}
 
   record For(
       List<String> targets,
@@ -102,4 +118,7 @@ final class Node {
 
   /** A body that only groups statements, such as {@code {% generation %}}. */
   record Block(List<Stmt> body) implements Stmt {}
+
+  /** {@code {% filter name(args) %}...{% endfilter %}}: the body's output through a filter. */
+  record FilterBlock(String name, Args args, List<Stmt> body, int offset) implements Stmt {}
 }

@@ -165,6 +165,18 @@ final class Parser {
           expect(Token.Type.BLOCK_END, "end of tag");
           yield null;
         }
+        case "filter" -> {
+          Token name = expect(Token.Type.NAME, "a filter name");
+          Args args = Args.NONE;
+          if (peek().isOp("(")) {
+            next();
+            args = parseArgs();
+          }
+          expect(Token.Type.BLOCK_END, "end of tag");
+          List<Stmt> body = parseBody(Set.of("endfilter"));
+          endTag("endfilter");
+          yield new Node.FilterBlock(name.value(), args, body, name.offset());
+        }
         case "generation" -> {
           expect(Token.Type.BLOCK_END, "end of tag");
           List<Stmt> body = parseBody(Set.of("endgeneration"));
@@ -187,7 +199,9 @@ final class Parser {
   private Stmt parseIf() {
     List<Expr> conditions = new ArrayList<>();
     List<List<Stmt>> bodies = new ArrayList<>();
+    List<Integer> offsets = new ArrayList<>();
     List<Stmt> otherwise = List.of();
+    offsets.add(peek().offset());
     conditions.add(parseExpression());
     expect(Token.Type.BLOCK_END, "end of tag");
     Set<String> ends = Set.of("elif", "else", "endif");
@@ -196,6 +210,7 @@ final class Parser {
       expect(Token.Type.BLOCK_BEGIN, "'{%'");
       Token t = next();
       if (t.isName("elif")) {
+        offsets.add(peek().offset());
         conditions.add(parseExpression());
         expect(Token.Type.BLOCK_END, "end of tag");
         bodies.add(parseBody(ends));
@@ -209,7 +224,8 @@ final class Parser {
         break;
       }
     }
-    return new Node.If(List.copyOf(conditions), List.copyOf(bodies), otherwise);
+    return new Node.If(
+        List.copyOf(conditions), List.copyOf(offsets), List.copyOf(bodies), otherwise);
   }
 
   private Stmt parseFor(Token keyword) {
@@ -370,8 +386,10 @@ final class Parser {
     return parseCompare();
   }
 
+  /** Comparisons chain as in Python: {@code a < b < c} means {@code a < b and b < c}. */
   private Expr parseCompare() {
     Expr left = parseMath1();
+    Expr chain = null;
     while (true) {
       Token t = peek();
       String op;
@@ -392,9 +410,12 @@ final class Parser {
         next();
         next();
       } else {
-        return left;
+        return chain == null ? left : chain;
       }
-      left = new Node.Binary(op, left, parseMath1(), t.offset());
+      Expr right = parseMath1();
+      Expr comparison = new Node.Binary(op, left, right, t.offset());
+      chain = chain == null ? comparison : new Node.Binary("and", chain, comparison, t.offset());
+      left = right;
     }
   }
 

@@ -4,7 +4,6 @@ import dev.im4j.core.template.TemplateException;
 import java.math.BigDecimal;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,6 +41,30 @@ final class Values {
   /** A mutable attribute bag made by {@code namespace(...)}; the only mutable value. */
   static final class Namespace {
     final Map<String, Object> attributes = new LinkedHashMap<>();
+  }
+
+  /** An immutable tuple; behaves as a list but prints as {@code (a, b)}. */
+  static final class Tuple extends java.util.AbstractList<Object>
+      implements java.util.RandomAccess {
+    private final List<Object> items;
+
+    Tuple(List<Object> items) {
+      this.items = List.copyOf(items);
+    }
+
+    static Tuple of(Object a, Object b) {
+      return new Tuple(List.of(a, b));
+    }
+
+    @Override
+    public Object get(int index) {
+      return items.get(index);
+    }
+
+    @Override
+    public int size() {
+      return items.size();
+    }
   }
 
   /** Something a template can call: a macro, global function or bound method. */
@@ -100,6 +123,9 @@ final class Values {
     if (v instanceof PString) {
       return "str";
     }
+    if (v instanceof Tuple) {
+      return "tuple";
+    }
     if (v instanceof List<?>) {
       return "list";
     }
@@ -151,6 +177,15 @@ final class Values {
       sb.append("None");
     } else if (v instanceof Undefined) {
       sb.append(quoteStrings ? "Undefined" : "");
+    } else if (v instanceof Tuple tuple) {
+      sb.append('(');
+      for (int i = 0; i < tuple.size(); i++) {
+        if (i > 0) {
+          sb.append(", ");
+        }
+        repr(tuple.get(i), sb, true, depth + 1);
+      }
+      sb.append(tuple.size() == 1 ? ",)" : ")");
     } else if (v instanceof List<?> list) {
       sb.append('[');
       for (int i = 0; i < list.size(); i++) {
@@ -428,9 +463,5 @@ final class Values {
       return false;
     }
     throw new TemplateException("argument of type '" + typeName(container) + "' is not iterable");
-  }
-
-  static Iterator<Object> iterator(Object v) {
-    return iterate(v).iterator();
   }
 }

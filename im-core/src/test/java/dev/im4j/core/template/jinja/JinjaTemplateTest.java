@@ -125,7 +125,71 @@ class JinjaTemplateTest {
         Arguments.of("{{ xs|tojson(indent=2) }}", "[\n  \"a\",\n  \"b\",\n  \"c\"\n]"),
         Arguments.of(
             "{{ {'a':[1,{'b':[]}]}|tojson(indent=2) }}",
-            "{\n  \"a\": [\n    1,\n    {\n      \"b\": []\n    }\n  ]\n}"));
+            "{\n  \"a\": [\n    1,\n    {\n      \"b\": []\n    }\n  ]\n}"),
+        Arguments.of(
+            "{{ undefined_var is iterable }}{{ undefined_var is sequence }}{{ undefined_var is mapping }}{{ undefined_var|length }}{% for x in undefined_var %}never{% endfor %}",
+            "TrueTrueFalse0"),
+        Arguments.of(
+            "{% for x in xs %}{{ loop.previtem|default('^') }}{{ x }}{{ loop.nextitem|default('$') }}{{ loop.cycle('o', 'e') }} {% endfor %}",
+            "^abo abce bc$o "),
+        Arguments.of(
+            "{% for k, v in d|items %}{{ k }}:{{ v }} {% endfor %}{% for k, v in d|dictsort %}{{ k }}{% endfor %}",
+            "k:v n:1 kn"),
+        Arguments.of(
+            "{{ 'ab' * 3 }}{{ [1, 2] + [3] }}{{ 10 - 2.5 }}{{ 2 ** -1 }}{{ -3 % 5 }}{{ 7.5 // 2 }}",
+            "ababab[1, 2, 3]7.50.523.0"),
+        Arguments.of(
+            "{% macro outer(x) %}[{{ inner(x) }}]{% endmacro %}{% macro inner(y, z=2) %}{{ y * z }}{% endmacro %}{{ outer(3) }}",
+            "[6]"),
+        Arguments.of(
+            "{{ 'a b c'.split(' ', 1)[1] }}|{{ '  x  '.rstrip() ~ '|' }}{{ 'abc'.upper().lower() }}{{ 'Hello'[1:-1] }}{{ 'x'.join(['1','2','3']) }}",
+            "b c|  x|abcell1x2x3"),
+        Arguments.of(
+            "{{ messages is defined }}{{ none|default('d') }}{{ ''|default('d', true) }}{{ 0|default(5, boolean=true) }}",
+            "FalseNoned5"),
+        Arguments.of(
+            "{{ 'The Title-case of it'|title }}{{ 'ALL lower'.title() }}{{ '\u00e9clair'|capitalize }}",
+            "The Title-Case Of ItAll Lower\u00c9clair"),
+        Arguments.of(
+            "{%- for m in msgs -%}\n  {{- m.role | upper }}:{{ m['content'] }}\n  {%- if not loop.last %}, {% endif -%}\n{%- endfor %}",
+            "USER:hi, ASSISTANT:yo"),
+        Arguments.of(
+            "{% if xs|length > 2 and 'a' in xs %}yes{% elif false %}no{% else %}else{% endif %}{% if not xs %}empty{% endif %}",
+            "yes"),
+        Arguments.of(
+            "{{ [3, 1, 2]|sort(reverse=true) }}{{ ['b', 'a']|sort|join }}{{ [1, 2, 3]|sum }}{{ [4, 9]|max }}{{ [4, 9]|min }}{{ xs|map('upper')|join }}",
+            "[3, 2, 1]ab694ABC"),
+        Arguments.of(
+            "{{ d|tojson(sort_keys=true) }}{{ {'b': 1, 'a': [true, none]}|tojson(indent=2, sort_keys=true) }}{{ '\u00e9'|tojson(ensure_ascii=true) }}",
+            "{\"k\": \"v\", \"n\": 1}{\n  \"a\": [\n    true,\n    null\n  ],\n  \"b\": 1\n}\"\\u00e9\""),
+        Arguments.of(
+            "{{ 1 == 1 == 1 }}{{ 1 < 2 < 3 }}{{ 3 > 2 > 2 }}{{ 1 < 3 > 2 }}{{ 2 == 2 != 3 }}",
+            "TrueTrueFalseTrueTrue"),
+        Arguments.of("a {# c #} b\n{#- x -#}\n c", "a  bc"),
+        Arguments.of(
+            "{% set a, b = 1, 2 %}{{ a }}{{ b }}{% set t = (1, 'x') %}{{ t[1] }}{{ t|length }}",
+            "12x2"),
+        Arguments.of("{{ 'x' if true }}|{{ 'y' if false }}|", "x||"),
+        Arguments.of(
+            "{{ 'abc'.find('z') }}{{ 'a,b'.split(',')|length }}{{ 'aXbXc'.split('X', maxsplit=1) }}{{ 'abcabc'.count('b') }}{{ 'abc'.startswith('ab') }}",
+            "-12['a', 'bXc']2True"),
+        Arguments.of("{{ '%d items' if xs else 'none' }}", "%d items"),
+        Arguments.of("a\r\nb{{ 'x' }}\r\n", "a\nbx"),
+        Arguments.of("line\n", "line"),
+        Arguments.of("{% if true +%}\nkept newline{% endif %}", "\nkept newline"),
+        Arguments.of(
+            "{{ (1, 'a') }}{{ (1,) }}{{ d.items()|list }}{{ d|dictsort }}{{ () }}",
+            "(1, 'a')(1,)[('k', 'v'), ('n', 1)][('k', 'v'), ('n', 1)]()"),
+        Arguments.of(
+            "{{ '<a href=\"x\">&\\'</a>'|e }}{{ 'plain'|escape }}",
+            "&lt;a href=&#34;x&#34;&gt;&amp;&#39;&lt;/a&gt;plain"),
+        Arguments.of("{{ [(1, 2), (3, 4)]|tojson }}", "[[1, 2], [3, 4]]"),
+        Arguments.of(
+            "{% filter upper %}x{{ 'y' }}{% endfilter %}|{% filter replace('a', 'b') %}aaa{% endfilter %}",
+            "XY|bbb"),
+        Arguments.of(
+            "{{ '%s' % 1 }}|{{ '%s and %s' % ('a', 'b') }}|{{ '%d%%' % 5 }}|{{ 'n=%i' % 3.7 }}|{{ '%s' % none }}",
+            "1|a and b|5%|n=3|None"));
   }
 
   @ParameterizedTest
@@ -173,6 +237,11 @@ class JinjaTemplateTest {
   @Test
   void runtimeErrorsNameTheirPosition() {
     assertTrue(failure("\n\n  {{ undefined_var.x }}").getMessage().contains("line 3"));
+    assertTrue(
+        failure("{% if false %}\n{% elif undefined_var.x %}{% endif %}")
+            .getMessage()
+            .contains("line 2, column 9"));
+    assertTrue(failure("{% for x in 5 %}{% endfor %}").getMessage().contains("not iterable"));
   }
 
   @Test
@@ -240,6 +309,17 @@ class JinjaTemplateTest {
     assertTrue(failure("{{ s.getClass() }}").getMessage().contains("undefined"));
     assertTrue(failure("{{ (1).real() }}").getMessage().contains("undefined"));
     assertTrue(failure("{{ ''.__class__.__mro__ }}").getMessage().contains("undefined"));
+  }
+
+  @Test
+  void unsupportedFeaturesFailLoudly() {
+    assertTrue(failure("{% call foo() %}x{% endcall %}").getMessage().contains("'call'"));
+    assertTrue(failure("{% include 'x' %}").getMessage().contains("'include'"));
+    assertTrue(failure("{{ '%5.2f' % 1.0 }}").getMessage().contains("%5"));
+    assertTrue(failure("{{ '{:>3}'.format(1) }}").getMessage().contains("format specs"));
+    assertTrue(failure("{{ xs|batch(2) }}").getMessage().contains("batch"));
+    assertTrue(
+        failure("{{ xs|nosuchfilter }}").getMessage().contains("unknown filter 'nosuchfilter'"));
   }
 
   @Test
