@@ -100,12 +100,12 @@ public final class Collator {
         dropped++;
         continue;
       }
-      if (segment.ids.length != example.length()) {
+      if (segment.length() != example.length()) {
         truncated++;
       }
-      if (!hasTarget(segment)) {
+      if (!hasTarget(segment.kept)) {
         events.add(
-            new Event(exampleId, Reason.DROPPED_NO_TARGET, example.length(), segment.ids.length));
+            new Event(exampleId, Reason.DROPPED_NO_TARGET, example.length(), segment.length()));
         noTarget++;
         continue;
       }
@@ -118,16 +118,18 @@ public final class Collator {
     long padding = 0;
     for (int from = 0; from < rows.size(); ) {
       int to = from + Math.min(rows.size() - from, maxRowsPerBatch);
-      Batch batch = layOut(rows.subList(from, to), segments);
+      List<int[]> batchRows = rows.subList(from, to);
+      Batch batch = layOut(batchRows, segments);
       from = to;
       batches.add(batch);
-      for (int c = 0; c < batch.cells(); c++) {
-        if (batch.segmentIdAt(c) == 0) {
-          padding++;
-        } else {
-          tokens++;
+      long used = 0;
+      for (int[] row : batchRows) {
+        for (int s : row) {
+          used += segments.get(s).length();
         }
       }
+      tokens += used;
+      padding += batch.cells() - used;
     }
     CollateReport report =
         new CollateReport(
@@ -150,34 +152,21 @@ public final class Collator {
    * @throws IllegalArgumentException under {@link TruncationStrategy#ERROR} if it is too long
    */
   public Optional<TokenizedExample> truncate(TokenizedExample example) {
-    Segment segment = truncate(example, 0, new ArrayList<>());
-    if (segment == null) {
-      return Optional.empty();
-    }
-    if (segment.ids.length == example.length()) {
-      return Optional.of(example);
-    }
-    byte[] classes = new byte[segment.ids.length];
-    int[] turns = new int[segment.ids.length];
-    for (int i = 0; i < classes.length; i++) {
-      classes[i] = (byte) example.classAt(segment.source[i]).ordinal();
-      turns[i] = example.turnAt(segment.source[i]);
-    }
-    return Optional.of(new TokenizedExample(segment.ids, segment.weights, classes, turns));
+    return Optional.ofNullable(truncate(example, 0, new ArrayList<>())).map(s -> s.kept);
   }
 
-  /** A kept, possibly shortened example. */
+  /** A kept, possibly shortened example with its id. */
   private static final class Segment {
     final int exampleId;
-    final int[] ids; // [n]
-    final float[] weights; // [n], weight of each token as a target (before the shift)
-    final int[] source; // [n], index of each kept token in the original, or null if all kept
+    final TokenizedExample kept;
 
-    Segment(int exampleId, int[] ids, float[] weights, int[] source) {
+    Segment(int exampleId, TokenizedExample kept) {
       this.exampleId = exampleId;
-      this.ids = ids;
-      this.weights = weights;
-      this.source = source;
+      this.kept = kept;
+    }
+
+    int length() {
+      return kept.length();
     }
   }
 
@@ -186,7 +175,7 @@ public final class Collator {
     int n = example.length();
     int max = config.maxLength();
     if (n <= max) {
-      return new Segment(exampleId, example.ids(), example.weights(), null);
+      return new Segment(exampleId, example);
     }
     switch (config.truncation()) {
       case ERROR:
@@ -211,15 +200,33 @@ public final class Collator {
   }
 
   private static Segment slice(TokenizedExample example, int exampleId, int from, int length) {
-    int[] ids = new int[length];
-    float[] weights = new float[length];
     int[] source = new int[length];
     for (int i = 0; i < length; i++) {
-      ids[i] = example.idAt(from + i);
-      weights[i] = example.weightAt(from + i);
       source[i] = from + i;
     }
-    return new Segment(exampleId, ids, weights, source);
+    return new Segment(exampleId, select(example, source, null));
+  }
+
+  /**
+   * The tokens {@code source[k]} of {@code example}, in order, with their classes and turns;
+   * weights from {@code weights} if given, else the example's.
+   */
+  private static TokenizedExample select(TokenizedExample example, int[] source, float[] weights) {
+    int n = source.length;
+    int[] ids = new int[n];
+    float[] w = weights != null ? weights : new float[n];
+    byte[] classes = new byte[n];
+    int[] turns = new int[n];
+    for (int k = 0; k < n; k++) {
+      int i = source[k];
+      ids[k] = example.idAt(i);
+      if (weights == null) {
+        w[k] = example.weightAt(i);
+      }
+      classes[k] = (byte) example.classAt(i).ordinal();
+      turns[k] = example.turnAt(i);
+    }
+    return new TokenizedExample(ids, w, classes, turns);
   }
 
   /** See {@link TruncationStrategy#TRIM_INSTRUCTION}. */
@@ -237,7 +244,6 @@ public final class Collator {
       events.add(new Event(exampleId, Reason.TRIM_FELL_BACK_TO_KEEP_START, n, max));
       return slice(example, exampleId, 0, max);
     }
-    int[] ids = new int[max];
     float[] weights = new float[max];
     int[] source = new int[max];
     int toRemove = excess;
@@ -249,7 +255,6 @@ public final class Collator {
         afterCut = true;
         continue;
       }
-      ids[k] = example.idAt(i);
       // The token right after a removed run is predicted from a context that never occurred.
       weights[k] = afterCut ? 0f : example.weightAt(i);
       source[k] = i;
@@ -260,12 +265,12 @@ public final class Collator {
       throw new IllegalStateException("trimmed example " + exampleId + " to " + k + " not " + max);
     }
     events.add(new Event(exampleId, Reason.TRIMMED_INSTRUCTION, n, max));
-    return new Segment(exampleId, ids, weights, source);
+    return new Segment(exampleId, select(example, source, weights));
   }
 
-  private static boolean hasTarget(Segment segment) {
-    for (int i = 1; i < segment.weights.length; i++) {
-      if (segment.weights[i] > 0f) {
+  private static boolean hasTarget(TokenizedExample kept) {
+    for (int i = 1; i < kept.length(); i++) {
+      if (kept.weightAt(i) > 0f) {
         return true;
       }
     }
@@ -298,7 +303,7 @@ public final class Collator {
     // Sort key: decreasing length, then shuffled position; a long sort is stable by construction.
     long[] keys = new long[m];
     for (int k = 0; k < m; k++) {
-      keys[k] = ((long) (capacity - segments.get(order[k]).ids.length) << 32) | k;
+      keys[k] = ((long) (capacity - segments.get(order[k]).length()) << 32) | k;
     }
     Arrays.sort(keys);
 
@@ -317,7 +322,7 @@ public final class Collator {
     int rowCount = 0;
     for (long key : keys) {
       int segment = order[(int) key];
-      int length = segments.get(segment).ids.length;
+      int length = segments.get(segment).length();
       int free = nonEmpty.nextSetBit(length);
       int row;
       if (free < 0) {
@@ -381,7 +386,7 @@ public final class Collator {
     int longest = 0;
     for (int r = 0; r < used.length; r++) {
       for (int s : rows.get(r)) {
-        used[r] += segments.get(s).ids.length;
+        used[r] += segments.get(s).length();
       }
       longest = Math.max(longest, used[r]);
     }
@@ -402,20 +407,19 @@ public final class Collator {
       int segmentId = 0;
       for (int s : rows.get(r)) {
         Segment segment = segments.get(s);
-        int[] ids = segment.ids;
-        float[] w = segment.weights;
-        int n = ids.length;
+        TokenizedExample kept = segment.kept;
+        int n = kept.length();
         segmentId++;
-        for (int t = 0; t < n; t++, cell++) {
-          inputIds[cell] = ids[t];
-          positionIds[cell] = t;
-          segmentIds[cell] = segmentId;
-          exampleIds[cell] = segment.exampleId;
-          if (t + 1 < n) {
-            targets[cell] = ids[t + 1];
-            weights[cell] = w[t + 1];
-          }
+        // Bulk copies; the label shift: the target of cell t is token t + 1 of the same segment.
+        kept.copyIds(0, inputIds, cell, n);
+        kept.copyIds(1, targets, cell, n - 1);
+        kept.copyWeights(1, weights, cell, n - 1);
+        Arrays.fill(segmentIds, cell, cell + n, segmentId);
+        Arrays.fill(exampleIds, cell, cell + n, segment.exampleId);
+        for (int t = 0; t < n; t++) {
+          positionIds[cell + t] = t;
         }
+        cell += n;
       }
     }
     return new Batch(

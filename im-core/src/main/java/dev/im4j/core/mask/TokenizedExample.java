@@ -96,6 +96,16 @@ public final class TokenizedExample {
     return turns[i];
   }
 
+  /** Copies {@code length} ids starting at token {@code from} into {@code dest[destPos...]}. */
+  public void copyIds(int from, int[] dest, int destPos, int length) {
+    System.arraycopy(ids, from, dest, destPos, length);
+  }
+
+  /** Copies {@code length} weights starting at token {@code from} into {@code dest[destPos...]}. */
+  public void copyWeights(int from, float[] dest, int destPos, int length) {
+    System.arraycopy(weights, from, dest, destPos, length);
+  }
+
   /** Token ids, a copy. */
   public int[] ids() {
     return ids.clone();
