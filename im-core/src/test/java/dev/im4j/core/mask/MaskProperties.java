@@ -273,4 +273,103 @@ class MaskProperties {
                     Message.user(u2),
                     Message.assistant(a1 + " " + u2)));
   }
+
+  @Property(tries = 100)
+  void oneRenderingAndOneTokenizationPerExample(
+      @ForAll("setups") Setup s, @ForAll("conversations") Conversation c) {
+    CountingTokenizer counting = new CountingTokenizer(s.tokenizer());
+    ExampleEncoder.of(s.template(), counting, LossPolicy.instructionModelling()).encode(c);
+    assertEquals(1, counting.calls, "invariant 2: no per-turn tokenization");
+  }
+
+  @Property(tries = 100)
+  void aTemplateWhoseEarlierTurnsDependOnLaterOnesIsDetected(
+      @ForAll("setups") Setup s, @ForAll("conversations") Conversation c) {
+    // The same template, but it marks the first message differently once a reply follows.
+    ChatTemplate unstable =
+        new ChatTemplate() {
+          @Override
+          public RenderedConversation render(Conversation conversation, boolean prompt) {
+            RenderedConversation inner = s.template().render(conversation, prompt);
+            RenderedConversation.Builder b =
+                RenderedConversation.builder().template(prompt ? "[prompt]" : "[train]");
+            for (Span span : inner.spans()) {
+              String piece = inner.text().substring(span.start(), span.end());
+              if (span.kind().isContent()) {
+                b.content(piece, span.kind(), span.messageIndex());
+              } else {
+                b.template(piece);
+              }
+            }
+            return b.build();
+          }
+
+          @Override
+          public String name() {
+            return "unstable";
+          }
+        };
+    MaskException e =
+        org.junit.jupiter.api.Assertions.assertThrows(
+            MaskException.class,
+            () -> ExampleEncoder.of(unstable, s.tokenizer(), LossPolicy.outputOnly()).encode(c));
+    assertTrue(e.getMessage().contains("first difference at character 1"), e.getMessage());
+  }
+
+  @Property(tries = 100)
+  void anExampleWithoutTargetsIsVisibleNotSilent(
+      @ForAll("setups") Setup s, @ForAll("conversations") Conversation c) {
+    // Empty answers, no terminator training, output only: nothing is left to learn.
+    List<Message> emptied = new ArrayList<>();
+    for (Message m : c.messages()) {
+      emptied.add(m.role() == Role.ASSISTANT ? Message.assistant("") : m);
+    }
+    TokenizedExample e =
+        encode(s, LossPolicy.outputOnly().withTrainTerminator(false), new Conversation(emptied));
+    assertEquals(0.0, e.predictedWeight(), "invariant 5: the example reports no target");
+    var collated =
+        dev.im4j.core.collate.Collator.of(dev.im4j.core.collate.CollatorConfig.of(4096))
+            .collate(List.of(e), 1);
+    assertEquals(1, collated.report().noTarget(), "the collator counts and lists it");
+    assertTrue(collated.batches().isEmpty());
+  }
+
+  /** Counts encode calls of a delegate tokenizer. */
+  static final class CountingTokenizer implements Tokenizer {
+    private final Tokenizer delegate;
+    int calls;
+
+    CountingTokenizer(Tokenizer delegate) {
+      this.delegate = delegate;
+    }
+
+    @Override
+    public Encoding encode(String text, boolean addSpecialTokens) {
+      calls++;
+      return delegate.encode(text, addSpecialTokens);
+    }
+
+    @Override
+    public String decode(int[] ids, boolean skipSpecialTokens) {
+      return delegate.decode(ids, skipSpecialTokens);
+    }
+
+    @Override
+    public dev.im4j.core.tokenizer.SpecialTokens specialTokens() {
+      return delegate.specialTokens();
+    }
+
+    @Override
+    public boolean isSpecial(int id) {
+      return delegate.isSpecial(id);
+    }
+
+    @Override
+    public int vocabSize() {
+      return delegate.vocabSize();
+    }
+
+    @Override
+    public void close() {}
+  }
 }
