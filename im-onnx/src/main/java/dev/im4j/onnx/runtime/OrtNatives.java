@@ -200,7 +200,7 @@ final class OrtNatives {
   }
 
   /** One library to copy: where it is on the class path and its file name in the cache. */
-  private record NativeFile(URL source, String fileName) {}
+  record NativeFile(URL source, String fileName) {}
 
   static Path cacheRoot() {
     String property = System.getProperty(CACHE_DIR_PROPERTY);
@@ -214,14 +214,19 @@ final class OrtNatives {
     return Path.of(System.getProperty("user.home"), ".cache", "im4j");
   }
 
-  /** Copies the files into a content-keyed directory under root unless it is already complete. */
-  private static Path extract(Path root, String version, List<NativeFile> files) {
+  /**
+   * Copies the files into {@code root/ort-<version>-<key>} unless that directory is already
+   * complete, and returns it. {@code files} must include {@code libonnxruntime.so.1}.
+   */
+  static Path extract(Path root, String version, List<NativeFile> files) {
     try {
       Files.createDirectories(root);
       Path target = root.resolve("ort-" + version + "-" + contentKey(files));
       if (isComplete(target, files)) {
         return target;
       }
+      // Renames are atomic, so an incomplete directory was damaged by hand: replace it.
+      deleteTree(target);
       Path staging = Files.createTempDirectory(root, ".ort-staging-");
       try {
         for (NativeFile file : files) {
@@ -231,14 +236,21 @@ final class OrtNatives {
           }
           fsync(out);
         }
-        Files.createSymbolicLink(staging.resolve(ORT_LIBRARY_LOADER_NAME), Path.of(ORT_LIBRARY));
+        try {
+          Files.createSymbolicLink(staging.resolve(ORT_LIBRARY_LOADER_NAME), Path.of(ORT_LIBRARY));
+        } catch (UnsupportedOperationException | IOException noLinks) {
+          // File systems without symbolic links get a second copy.
+          Files.copy(staging.resolve(ORT_LIBRARY), staging.resolve(ORT_LIBRARY_LOADER_NAME));
+          fsync(staging.resolve(ORT_LIBRARY_LOADER_NAME));
+        }
         fsync(staging);
         try {
           Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
         } catch (FileAlreadyExistsException | java.nio.file.DirectoryNotEmptyException raced) {
           // Another JVM finished first; its copy has the same content key.
           if (!isComplete(target, files)) {
-            throw new IOException("incomplete native cache directory " + target, raced);
+            throw new IOException(
+                "incomplete native cache directory " + target + "; delete it and retry", raced);
           }
         } catch (AtomicMoveNotSupportedException e) {
           throw new IOException("the cache file system cannot rename atomically: " + root, e);
