@@ -1,6 +1,31 @@
 package dev.im4j.onnx.train;
 
-import static dev.im4j.onnx.train.CheckpointSchema.*;
+import static dev.im4j.onnx.train.CheckpointSchema.BAG_FLOATS;
+import static dev.im4j.onnx.train.CheckpointSchema.BAG_INTS;
+import static dev.im4j.onnx.train.CheckpointSchema.BAG_STRINGS;
+import static dev.im4j.onnx.train.CheckpointSchema.CHECKPOINT_MODULE_STATE;
+import static dev.im4j.onnx.train.CheckpointSchema.CHECKPOINT_OPTIMIZER_GROUPS;
+import static dev.im4j.onnx.train.CheckpointSchema.CHECKPOINT_PROPERTY_BAG;
+import static dev.im4j.onnx.train.CheckpointSchema.CHECKPOINT_VERSION;
+import static dev.im4j.onnx.train.CheckpointSchema.DATA_TYPE_FLOAT;
+import static dev.im4j.onnx.train.CheckpointSchema.FILE_IDENTIFIER;
+import static dev.im4j.onnx.train.CheckpointSchema.GROUP_INITIAL_LR;
+import static dev.im4j.onnx.train.CheckpointSchema.GROUP_NAME;
+import static dev.im4j.onnx.train.CheckpointSchema.GROUP_STATES;
+import static dev.im4j.onnx.train.CheckpointSchema.GROUP_STEP;
+import static dev.im4j.onnx.train.CheckpointSchema.MODULE_STATE_FROZEN;
+import static dev.im4j.onnx.train.CheckpointSchema.MODULE_STATE_HAS_EXTERNAL_DATA;
+import static dev.im4j.onnx.train.CheckpointSchema.MODULE_STATE_IS_NOMINAL;
+import static dev.im4j.onnx.train.CheckpointSchema.MODULE_STATE_REQUIRES_GRAD;
+import static dev.im4j.onnx.train.CheckpointSchema.PARAM_STATE_MOMENTUMS;
+import static dev.im4j.onnx.train.CheckpointSchema.PARAM_STATE_NAME;
+import static dev.im4j.onnx.train.CheckpointSchema.PROPERTY_NAME;
+import static dev.im4j.onnx.train.CheckpointSchema.PROPERTY_VALUE;
+import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_DATA_TYPE;
+import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_DIMS;
+import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_EXTERNAL_DATA_OFFSET;
+import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_NAME;
+import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_RAW_DATA;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
