@@ -34,6 +34,12 @@ public final class HostTensor {
   private HostTensor(String name, long[] shape, ElementType type, Buffer data) {
     checkArgument(name != null && !name.isEmpty(), "input name must be non-empty but was %s", name);
     checkArgument(data.isDirect(), "input %s: the buffer must be direct", name);
+    checkArgument(
+        order(data) == ByteOrder.nativeOrder(),
+        "input %s: the buffer must be in native byte order %s but was %s",
+        name,
+        ByteOrder.nativeOrder(),
+        order(data));
     long elements = 1;
     for (long dim : shape) {
       checkArgument(
@@ -82,6 +88,16 @@ public final class HostTensor {
   /** An int32 tensor sharing a direct buffer (its remaining elements). */
   public static HostTensor ints(String name, long[] shape, IntBuffer direct) {
     return new HostTensor(name, shape, ElementType.INT32, direct.slice());
+  }
+
+  private static ByteOrder order(Buffer buffer) {
+    if (buffer instanceof FloatBuffer f) {
+      return f.order();
+    }
+    if (buffer instanceof IntBuffer i) {
+      return i.order();
+    }
+    return ((LongBuffer) buffer).order();
   }
 
   private static ByteBuffer direct(int elements, int bytes) {

@@ -3,6 +3,7 @@ package dev.im4j.onnx.runtime;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -45,6 +46,19 @@ class RuntimeValuesTest {
     assertThrows(
         IllegalArgumentException.class,
         () -> HostTensor.floats("x", new long[] {2}, FloatBuffer.allocate(2)));
+    ByteOrder foreign =
+        ByteOrder.nativeOrder() == ByteOrder.LITTLE_ENDIAN
+            ? ByteOrder.BIG_ENDIAN
+            : ByteOrder.LITTLE_ENDIAN;
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                HostTensor.floats(
+                    "x",
+                    new long[] {2},
+                    ByteBuffer.allocateDirect(8).order(foreign).asFloatBuffer()));
+    assertTrue(e.getMessage().startsWith("input x: the buffer must be in native byte order"));
   }
 
   @Test
