@@ -9,6 +9,7 @@ import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.im4j.onnx.train.CheckpointTensor;
 import dev.im4j.onnx.train.TrainingCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -170,6 +171,59 @@ class OrtConventionsTest {
     TrainingRuntimeException e =
         assertThrows(TrainingRuntimeException.class, () -> trainOnce(artifacts));
     assertTrue(e.getMessage().contains("Invalid rank for input: b"), e.getMessage());
+  }
+
+  @Test
+  void frozenParametersAreFedButNeverUpdated() throws IOException {
+    // b becomes frozen: no gradient buffer, no accumulator, listed under frozen_params.
+    TrainingArtifacts artifacts =
+        variant(
+            "training_model.onnx",
+            m -> {
+              GraphProto.Builder g = m.getGraph().toBuilder();
+              for (int i = g.getNodeCount() - 1; i >= 0; i--) {
+                if (g.getNode(i).getOutput(0).equals("b_grad.accumulation.out")) {
+                  g.removeNode(i);
+                }
+              }
+              for (int i = g.getInputCount() - 1; i >= 0; i--) {
+                if (g.getInput(i).getName().equals("b_grad.accumulation.buffer")) {
+                  g.removeInput(i);
+                }
+              }
+              for (int i = g.getOutputCount() - 1; i >= 0; i--) {
+                if (g.getOutput(i).getName().equals("b_grad.accumulation.out")) {
+                  g.removeOutput(i);
+                }
+              }
+              return m.toBuilder().setGraph(g).build();
+            });
+    TrainingCheckpoint.of(
+            List.of(new CheckpointTensor("W", new long[] {3, 1}, W0)),
+            List.of(new CheckpointTensor("b", new long[] {1}, new float[] {0.5f})))
+        .write(artifacts.checkpoint());
+
+    try (TrainingApiRuntime runtime =
+        TrainingApiRuntime.open(artifacts, RuntimeOptions.defaults().withThreads(1, 1))) {
+      assertEquals(List.of("x", "y", "c"), runtime.trainInputNames());
+      runtime.setLearningRate(0.1f);
+      runtime.lazyResetGrad();
+      runtime.trainStep(batch());
+      runtime.optimizerStep();
+      Path file = dir.resolve("frozen.ckpt");
+      runtime.saveCheckpoint(file, true);
+      TrainingCheckpoint saved = TrainingCheckpoint.read(file);
+
+      assertEquals(List.of("b"), saved.frozen().stream().map(CheckpointTensor::name).toList());
+      assertArrayEquals(new float[] {0.5f}, saved.parameter("b").orElseThrow().data());
+      assertArrayEquals(
+          new float[] {0.1f, 0.1f, 0.1f}, saved.parameter("W").orElseThrow().data(), 1e-6f);
+      assertEquals(
+          List.of("W"),
+          saved.optimizerGroup("group0").orElseThrow().parameters().stream()
+              .map(p -> p.parameterName())
+              .toList());
+    }
   }
 
   private static ModelProto withOutputType(ModelProto m, int output, int elemType) {
