@@ -1,0 +1,412 @@
+package dev.im4j.onnx.runtime;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.OrtTrainingSession;
+import java.io.IOException;
+import java.nio.FloatBuffer;
+import java.nio.IntBuffer;
+import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * ONNX Runtime's on-device training API over the four {@link TrainingArtifacts}: parameters,
+ * gradient buffers and optimizer state stay inside the native session; each step sends only the
+ * batch.
+ *
+ * <p>A training step runs the training graph on one micro-batch and adds its gradients into the
+ * accumulation buffers ({@code com.microsoft} InPlaceAccumulatorV2); {@link #lazyResetGrad()} makes
+ * the next step overwrite them instead. An optimizer step applies AdamW with the accumulated
+ * gradients. So gradient accumulation over k micro-batches is: {@code lazyResetGrad}, k {@code
+ * trainStep}s, one {@code optimizerStep}.
+ *
+ * <p>Inputs are matched by name. ONNX Runtime feeds them by position, so they are passed in the
+ * order of {@link #trainInputNames()} whatever order the caller used.
+ *
+ * <p>Not thread-safe: one thread drives a runtime. {@link #close()} is idempotent; every other
+ * method throws {@link IllegalStateException} after it. Native failures throw {@link
+ * TrainingRuntimeException} with ONNX Runtime's message as the cause.
+ */
+public final class TrainingApiRuntime implements AutoCloseable {
+  private final OrtEnvironment env;
+  private final OrtSession.SessionOptions sessionOptions;
+  private final OrtTrainingSession session;
+  private final TrainingArtifacts artifacts;
+  private final List<String> trainInputs;
+  private final List<String> trainOutputs;
+  private final List<String> evalInputs;
+  private final List<String> evalOutputs;
+  private boolean closed;
+
+  private TrainingApiRuntime(
+      OrtEnvironment env,
+      OrtSession.SessionOptions sessionOptions,
+      OrtTrainingSession session,
+      TrainingArtifacts artifacts) {
+    this.env = env;
+    this.sessionOptions = sessionOptions;
+    this.session = session;
+    this.artifacts = artifacts;
+    this.trainInputs = List.copyOf(session.getTrainInputNames());
+    this.trainOutputs = List.copyOf(session.getTrainOutputNames());
+    if (trainOutputs.isEmpty()) {
+      throw new TrainingRuntimeException(
+          "the training graph "
+              + artifacts.trainingModel()
+              + " has no user output; its first output must be the loss");
+    }
+    this.evalInputs =
+        artifacts.evalModel().isPresent() ? List.copyOf(session.getEvalInputNames()) : List.of();
+    this.evalOutputs =
+        artifacts.evalModel().isPresent() ? List.copyOf(session.getEvalOutputNames()) : List.of();
+  }
+
+  /**
+   * Opens a training session on the artifacts.
+   *
+   * @throws TrainingRuntimeException if ONNX Runtime cannot be loaded, the execution provider is
+   *     unavailable, or ONNX Runtime rejects an artifact (the message names the files)
+   */
+  public static TrainingApiRuntime open(TrainingArtifacts artifacts, RuntimeOptions options) {
+    OrtEnvironment env = OrtNatives.environment();
+    OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
+    try {
+      configure(sessionOptions, options);
+      if (options.seed().isPresent()) {
+        OrtTrainingSession.setSeed(options.seed().getAsLong());
+      }
+      OrtTrainingSession session =
+          env.createTrainingSession(
+              artifacts.checkpoint().toString(),
+              artifacts.trainingModel().toString(),
+              artifacts.evalModel().map(Path::toString).orElse(null),
+              artifacts.optimizerModel().toString(),
+              sessionOptions);
+      try {
+        return new TrainingApiRuntime(env, sessionOptions, session, artifacts);
+      } catch (RuntimeException e) {
+        session.close();
+        throw e;
+      }
+    } catch (OrtException e) {
+      sessionOptions.close();
+      throw new TrainingRuntimeException(
+          "ONNX Runtime could not open the training artifacts " + artifacts + ": " + e.getMessage(),
+          e);
+    } catch (RuntimeException e) {
+      sessionOptions.close();
+      throw e;
+    }
+  }
+
+  private static void configure(OrtSession.SessionOptions so, RuntimeOptions options)
+      throws OrtException {
+    so.setIntraOpNumThreads(options.intraOpThreads());
+    so.setInterOpNumThreads(options.interOpThreads());
+    so.setOptimizationLevel(
+        switch (options.optimization()) {
+          case NONE -> OrtSession.SessionOptions.OptLevel.NO_OPT;
+          case BASIC -> OrtSession.SessionOptions.OptLevel.BASIC_OPT;
+          case EXTENDED -> OrtSession.SessionOptions.OptLevel.EXTENDED_OPT;
+          case ALL -> OrtSession.SessionOptions.OptLevel.ALL_OPT;
+        });
+    so.setDeterministicCompute(options.deterministic());
+    if (options.provider().kind() == ExecutionProvider.Kind.CUDA) {
+      try {
+        so.addCUDA(options.provider().deviceId());
+      } catch (OrtException | RuntimeException | LinkageError e) {
+        throw new TrainingRuntimeException(
+            "CUDA execution provider not available in this native build/machine: "
+                + e.getMessage()
+                + "; use ExecutionProvider.cpu(), or put bytedeco's onnxruntime natives with"
+                + " classifier linux-x86_64-gpu and the CUDA libraries they need on this machine",
+            e);
+      }
+    }
+  }
+
+  /** The training graph's user inputs, in the order ONNX Runtime feeds them. */
+  public List<String> trainInputNames() {
+    checkOpen();
+    return trainInputs;
+  }
+
+  /** The training graph's user outputs; the first is the loss. */
+  public List<String> trainOutputNames() {
+    checkOpen();
+    return trainOutputs;
+  }
+
+  /** The evaluation graph's user inputs in feeding order; empty without an eval model. */
+  public List<String> evalInputNames() {
+    checkOpen();
+    return evalInputs;
+  }
+
+  /** The evaluation graph's outputs; empty without an eval model. */
+  public List<String> evalOutputNames() {
+    checkOpen();
+    return evalOutputs;
+  }
+
+  /**
+   * Runs the training graph on one micro-batch, adding its gradients to the accumulation buffers
+   * (or overwriting them after {@link #lazyResetGrad()}), and returns the loss.
+   *
+   * @param inputs one tensor per name of {@link #trainInputNames()}, any order
+   * @return the first training output, which must be one float
+   * @throws IllegalArgumentException if the inputs' names differ from the graph's
+   * @throws TrainingRuntimeException if ONNX Runtime fails (shapes, types, kernels)
+   */
+  public float trainStep(List<HostTensor> inputs) {
+    checkOpen();
+    Map<String, OnnxTensor> feeds = feeds("training", trainInputs, inputs);
+    try (OrtSession.Result result = session.trainStep(feeds)) {
+      return scalarLoss(result, trainOutputs.get(0));
+    } catch (OrtException e) {
+      throw new TrainingRuntimeException(
+          "train step failed on inputs " + inputs + ": " + e.getMessage(), e);
+    } finally {
+      feeds.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  /**
+   * Runs the evaluation graph with the current parameters and returns every output as floats.
+   *
+   * @param inputs one tensor per name of {@link #evalInputNames()}, any order
+   * @return output name to values (row-major), in {@link #evalOutputNames()} order
+   * @throws IllegalStateException if there is no eval model
+   * @throws IllegalArgumentException if the inputs' names differ from the graph's
+   * @throws TrainingRuntimeException if ONNX Runtime fails or an output is not float
+   */
+  public Map<String, float[]> evalStep(List<HostTensor> inputs) {
+    checkOpen();
+    if (artifacts.evalModel().isEmpty()) {
+      throw new IllegalStateException(
+          "evalStep needs an eval model but the artifacts have none; pass one in TrainingArtifacts");
+    }
+    Map<String, OnnxTensor> feeds = feeds("eval", evalInputs, inputs);
+    try (OrtSession.Result result = session.evalStep(feeds)) {
+      Map<String, float[]> outputs = new LinkedHashMap<>();
+      for (Map.Entry<String, OnnxValue> entry : result) {
+        outputs.put(entry.getKey(), floats(entry.getKey(), entry.getValue()));
+      }
+      return outputs;
+    } catch (OrtException e) {
+      throw new TrainingRuntimeException(
+          "eval step failed on inputs " + inputs + ": " + e.getMessage(), e);
+    } finally {
+      feeds.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  /** Makes the next {@link #trainStep} overwrite the gradient buffers instead of adding to them. */
+  public void lazyResetGrad() {
+    checkOpen();
+    try {
+      session.lazyResetGrad();
+    } catch (OrtException e) {
+      throw new TrainingRuntimeException("lazyResetGrad failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Applies one optimizer step with the accumulated gradients, then counts the step. */
+  public void optimizerStep() {
+    checkOpen();
+    try {
+      session.optimizerStep();
+    } catch (OrtException e) {
+      throw new TrainingRuntimeException("optimizer step failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** Sets the learning rate used by the following optimizer steps; must be finite and >= 0. */
+  public void setLearningRate(float learningRate) {
+    checkOpen();
+    checkArgument(
+        Float.isFinite(learningRate) && learningRate >= 0,
+        "learning rate must be finite and >= 0 but was %s",
+        learningRate);
+    try {
+      session.setLearningRate(learningRate);
+    } catch (OrtException e) {
+      throw new TrainingRuntimeException("setLearningRate failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** The learning rate the next optimizer step uses. */
+  public float learningRate() {
+    checkOpen();
+    try {
+      return session.getLearningRate();
+    } catch (OrtException e) {
+      throw new TrainingRuntimeException("getLearningRate failed: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Saves parameters (and optionally optimizer moments and step) as an ORT training checkpoint,
+   * atomically: ONNX Runtime writes a temporary file next to {@code file}, which is then renamed.
+   * The current learning rate is not part of ORT's format.
+   *
+   * @throws TrainingRuntimeException if ONNX Runtime or the file system fails
+   */
+  public void saveCheckpoint(Path file, boolean includeOptimizerState) {
+    checkOpen();
+    Path dir = file.toAbsolutePath().getParent();
+    Path temp = null;
+    try {
+      Files.createDirectories(dir);
+      temp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+      session.saveCheckpoint(temp, includeOptimizerState);
+      Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (OrtException | IOException e) {
+      TrainingRuntimeException failure =
+          new TrainingRuntimeException(
+              "could not save the checkpoint " + file + ": " + e.getMessage(), e);
+      if (temp != null) {
+        try {
+          Files.deleteIfExists(temp);
+        } catch (IOException cleanup) {
+          failure.addSuppressed(cleanup);
+        }
+      }
+      throw failure;
+    }
+  }
+
+  /**
+   * Writes an inference graph: the eval graph pruned to {@code outputNames} with the current
+   * parameters as initializers, so only the user inputs those outputs need remain.
+   *
+   * @throws IllegalStateException if there is no eval model
+   * @throws TrainingRuntimeException if ONNX Runtime fails (e.g. an unknown output name)
+   */
+  public void exportModelForInference(Path file, List<String> outputNames) {
+    checkOpen();
+    checkArgument(!outputNames.isEmpty(), "outputNames must name at least one eval output");
+    if (artifacts.evalModel().isEmpty()) {
+      throw new IllegalStateException(
+          "export needs an eval model but the artifacts have none; pass one in TrainingArtifacts");
+    }
+    try {
+      Path dir = file.toAbsolutePath().getParent();
+      Files.createDirectories(dir);
+      session.exportModelForInference(file, outputNames.toArray(String[]::new));
+    } catch (OrtException | IOException e) {
+      throw new TrainingRuntimeException(
+          "could not export " + outputNames + " for inference to " + file + ": " + e.getMessage(),
+          e);
+    }
+  }
+
+  /** Releases the native session; idempotent. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      session.close();
+    } finally {
+      sessionOptions.close();
+    }
+  }
+
+  private void checkOpen() {
+    if (closed) {
+      throw new IllegalStateException("this TrainingApiRuntime is closed");
+    }
+  }
+
+  /** Tensors in the graph's input order; closes what it made if a later input fails. */
+  private Map<String, OnnxTensor> feeds(String graph, List<String> names, List<HostTensor> inputs) {
+    Map<String, HostTensor> byName = new HashMap<>();
+    for (HostTensor input : inputs) {
+      checkArgument(
+          byName.put(input.name(), input) == null, "input %s is given twice", input.name());
+    }
+    if (!byName.keySet().equals(Set.copyOf(names))) {
+      Set<String> missing = new TreeSet<>(names);
+      missing.removeAll(byName.keySet());
+      Set<String> unknown = new TreeSet<>(byName.keySet());
+      names.forEach(unknown::remove);
+      throw new IllegalArgumentException(
+          "the "
+              + graph
+              + " graph takes inputs "
+              + names
+              + " but missing were "
+              + missing
+              + " and unknown "
+              + unknown);
+    }
+    Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
+    try {
+      for (String name : names) {
+        HostTensor input = byName.get(name);
+        feeds.put(name, tensor(input));
+      }
+      return feeds;
+    } catch (OrtException e) {
+      feeds.values().forEach(OnnxTensor::close);
+      throw new TrainingRuntimeException(
+          "could not wrap the " + graph + " inputs as tensors: " + e.getMessage(), e);
+    }
+  }
+
+  private OnnxTensor tensor(HostTensor input) throws OrtException {
+    long[] shape = input.shape();
+    return switch (input.type()) {
+      case FLOAT -> OnnxTensor.createTensor(env, (FloatBuffer) input.buffer(), shape);
+      case INT32 -> OnnxTensor.createTensor(env, (IntBuffer) input.buffer(), shape);
+      case INT64 -> OnnxTensor.createTensor(env, (LongBuffer) input.buffer(), shape);
+    };
+  }
+
+  private static float scalarLoss(OrtSession.Result result, String name) {
+    OnnxValue value =
+        result
+            .get(name)
+            .orElseThrow(
+                () ->
+                    new TrainingRuntimeException("the training graph returned no output " + name));
+    float[] values = floats(name, value);
+    if (values.length != 1) {
+      throw new TrainingRuntimeException(
+          "the training graph's first output "
+              + name
+              + " must be one float (the loss) but has "
+              + values.length
+              + " elements");
+    }
+    return values[0];
+  }
+
+  private static float[] floats(String name, OnnxValue value) {
+    if (!(value instanceof OnnxTensor tensor)
+        || tensor.getInfo().type != ai.onnxruntime.OnnxJavaType.FLOAT) {
+      throw new TrainingRuntimeException(
+          "output " + name + " must be a float tensor but is " + value.getInfo());
+    }
+    FloatBuffer buffer = tensor.getFloatBuffer();
+    float[] out = new float[buffer.remaining()];
+    buffer.get(out);
+    return out;
+  }
+}

@@ -1,0 +1,286 @@
+package dev.im4j.onnx.train;
+
+import static dev.im4j.onnx.train.CheckpointSchema.BAG_FLOATS;
+import static dev.im4j.onnx.train.CheckpointSchema.BAG_INTS;
+import static dev.im4j.onnx.train.CheckpointSchema.BAG_STRINGS;
+import static dev.im4j.onnx.train.CheckpointSchema.CHECKPOINT_MODULE_STATE;
+import static dev.im4j.onnx.train.CheckpointSchema.CHECKPOINT_OPTIMIZER_GROUPS;
+import static dev.im4j.onnx.train.CheckpointSchema.CHECKPOINT_PROPERTY_BAG;
+import static dev.im4j.onnx.train.CheckpointSchema.CHECKPOINT_VERSION;
+import static dev.im4j.onnx.train.CheckpointSchema.DATA_TYPE_FLOAT;
+import static dev.im4j.onnx.train.CheckpointSchema.FILE_IDENTIFIER;
+import static dev.im4j.onnx.train.CheckpointSchema.GROUP_INITIAL_LR;
+import static dev.im4j.onnx.train.CheckpointSchema.GROUP_NAME;
+import static dev.im4j.onnx.train.CheckpointSchema.GROUP_STATES;
+import static dev.im4j.onnx.train.CheckpointSchema.GROUP_STEP;
+import static dev.im4j.onnx.train.CheckpointSchema.MODULE_STATE_FROZEN;
+import static dev.im4j.onnx.train.CheckpointSchema.MODULE_STATE_HAS_EXTERNAL_DATA;
+import static dev.im4j.onnx.train.CheckpointSchema.MODULE_STATE_IS_NOMINAL;
+import static dev.im4j.onnx.train.CheckpointSchema.MODULE_STATE_REQUIRES_GRAD;
+import static dev.im4j.onnx.train.CheckpointSchema.PARAM_STATE_MOMENTUMS;
+import static dev.im4j.onnx.train.CheckpointSchema.PARAM_STATE_NAME;
+import static dev.im4j.onnx.train.CheckpointSchema.PROPERTY_NAME;
+import static dev.im4j.onnx.train.CheckpointSchema.PROPERTY_VALUE;
+import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_DATA_TYPE;
+import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_DIMS;
+import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_EXTERNAL_DATA_OFFSET;
+import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_NAME;
+import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_RAW_DATA;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Decodes ONNX Runtime's checkpoint flatbuffer into a {@link TrainingCheckpoint}. */
+final class CheckpointReader {
+  private CheckpointReader() {}
+
+  static TrainingCheckpoint read(Path file) {
+    ByteBuffer bytes;
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+      long size = channel.size();
+      if (size > Integer.MAX_VALUE) {
+        throw new CheckpointException(file, "is " + size + " bytes; at most 2 GiB are supported");
+      }
+      bytes = ByteBuffer.allocate((int) size);
+      while (bytes.hasRemaining() && channel.read(bytes) >= 0) {
+        // read until full or end of file
+      }
+      bytes.flip();
+    } catch (IOException e) {
+      throw new CheckpointException(
+          file, "cannot read: " + e + (Files.exists(file) ? "" : " (no such file)"), e);
+    }
+    return decode(bytes, file);
+  }
+
+  static TrainingCheckpoint decode(ByteBuffer bytes, Path file) {
+    FlatView v = new FlatView(bytes, file);
+    if (v.size() < 8) {
+      throw v.error(
+          "is "
+              + v.size()
+              + " bytes, too short for a flatbuffer (root offset and file identifier)");
+    }
+    String id = v.fileIdentifier();
+    if (!FILE_IDENTIFIER.equals(id)) {
+      throw v.error(
+          "file identifier is '"
+              + printable(id)
+              + "' but an ONNX Runtime training checkpoint has '"
+              + FILE_IDENTIFIER
+              + "'");
+    }
+    int root = v.root();
+    int version = v.intField(root, CHECKPOINT_VERSION, 0, "Checkpoint.version");
+    if (version != TrainingCheckpoint.FORMAT_VERSION) {
+      throw v.error(
+          "version is "
+              + version
+              + " but only version "
+              + TrainingCheckpoint.FORMAT_VERSION
+              + " (ONNX Runtime 1.17 and later) is supported");
+    }
+
+    List<CheckpointTensor> trainable = List.of();
+    List<CheckpointTensor> frozen = List.of();
+    int module = v.reference(root, CHECKPOINT_MODULE_STATE, "Checkpoint.module_state");
+    if (module >= 0) {
+      if (v.boolField(module, MODULE_STATE_IS_NOMINAL, "ModuleState.is_nominal_state")) {
+        throw v.error("is a nominal checkpoint (parameters without data); not supported");
+      }
+      if (v.boolField(module, MODULE_STATE_HAS_EXTERNAL_DATA, "ModuleState.has_external_data")) {
+        throw v.error("keeps its tensors in an external data file; not supported");
+      }
+      trainable =
+          tensors(v, module, MODULE_STATE_REQUIRES_GRAD, "ModuleState.requires_grad_params");
+      frozen = tensors(v, module, MODULE_STATE_FROZEN, "ModuleState.frozen_params");
+    }
+
+    List<OptimizerGroup> groups = new ArrayList<>();
+    int groupsVector =
+        v.reference(root, CHECKPOINT_OPTIMIZER_GROUPS, "Checkpoint.optimizer_groups");
+    if (groupsVector >= 0) {
+      int n = v.vectorLength(groupsVector, 4, "Checkpoint.optimizer_groups");
+      for (int i = 0; i < n; i++) {
+        groups.add(group(v, v.tableAt(groupsVector, i, "OptimizerGroup " + i), i));
+      }
+    }
+
+    Map<String, Long> ints = new LinkedHashMap<>();
+    Map<String, Float> floats = new LinkedHashMap<>();
+    Map<String, String> strings = new LinkedHashMap<>();
+    int bag = v.reference(root, CHECKPOINT_PROPERTY_BAG, "Checkpoint.property_bag");
+    if (bag >= 0) {
+      for (int[] p : properties(v, bag, BAG_INTS, "PropertyBag.ints")) {
+        ints.put(
+            propertyName(v, p[0], "IntProperty"),
+            v.longField(p[0], PROPERTY_VALUE, 0, "IntProperty.value"));
+      }
+      for (int[] p : properties(v, bag, BAG_FLOATS, "PropertyBag.floats")) {
+        floats.put(
+            propertyName(v, p[0], "FloatProperty"),
+            v.floatField(p[0], PROPERTY_VALUE, 0f, "FloatProperty.value"));
+      }
+      for (int[] p : properties(v, bag, BAG_STRINGS, "PropertyBag.strings")) {
+        String value = v.string(p[0], PROPERTY_VALUE, "StringProperty.value");
+        if (value == null) {
+          throw v.error(
+              "StringProperty " + propertyName(v, p[0], "StringProperty") + " has no value");
+        }
+        strings.put(propertyName(v, p[0], "StringProperty"), value);
+      }
+    }
+    try {
+      return new TrainingCheckpoint(trainable, frozen, groups, ints, floats, strings);
+    } catch (IllegalArgumentException e) {
+      throw new CheckpointException(file, e.getMessage(), e);
+    }
+  }
+
+  private static List<int[]> properties(FlatView v, int bag, int slot, String what) {
+    int vector = v.reference(bag, slot, what);
+    List<int[]> tables = new ArrayList<>();
+    if (vector >= 0) {
+      int n = v.vectorLength(vector, 4, what);
+      for (int i = 0; i < n; i++) {
+        tables.add(new int[] {v.tableAt(vector, i, what + "[" + i + "]")});
+      }
+    }
+    return tables;
+  }
+
+  private static String propertyName(FlatView v, int table, String what) {
+    String name = v.string(table, PROPERTY_NAME, what + ".name");
+    if (name == null || name.isEmpty()) {
+      throw v.error(what + " without a name");
+    }
+    return name;
+  }
+
+  private static OptimizerGroup group(FlatView v, int table, int index) {
+    String name = v.string(table, GROUP_NAME, "OptimizerGroup.group_name");
+    if (name == null || name.isEmpty()) {
+      throw v.error("OptimizerGroup " + index + " has no group_name");
+    }
+    String what = "optimizer group " + name;
+    long step = v.longField(table, GROUP_STEP, 0, what + " step");
+    float lr = v.floatField(table, GROUP_INITIAL_LR, 0f, what + " initial_learning_rate");
+    int states = v.reference(table, GROUP_STATES, what + " optimizer_states");
+    if (states < 0) {
+      throw v.error(what + " has no optimizer_states vector");
+    }
+    int n = v.vectorLength(states, 4, what + " optimizer_states");
+    List<ParameterOptimizerState> parameters = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      int state = v.tableAt(states, i, what + " optimizer_states[" + i + "]");
+      String param = v.string(state, PARAM_STATE_NAME, "ParameterOptimizerState.param_name");
+      if (param == null || param.isEmpty()) {
+        throw v.error(what + " optimizer_states[" + i + "] has no param_name");
+      }
+      if (v.field(state, PARAM_STATE_MOMENTUMS, what) < 0) {
+        throw v.error(what + " parameter " + param + " has no momentums vector");
+      }
+      parameters.add(
+          new ParameterOptimizerState(
+              param, tensors(v, state, PARAM_STATE_MOMENTUMS, what + " parameter " + param)));
+    }
+    try {
+      return new OptimizerGroup(name, step, lr, parameters);
+    } catch (IllegalArgumentException e) {
+      throw v.error(e.getMessage());
+    }
+  }
+
+  private static List<CheckpointTensor> tensors(FlatView v, int table, int slot, String what) {
+    int vector = v.reference(table, slot, what);
+    if (vector < 0) {
+      // ONNX Runtime rejects a ModuleState without either vector, so reject it here too.
+      throw v.error(what + " is missing; ONNX Runtime requires the vector (it may be empty)");
+    }
+    int n = v.vectorLength(vector, 4, what);
+    List<CheckpointTensor> tensors = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      tensors.add(tensor(v, v.tableAt(vector, i, what + "[" + i + "]"), what + "[" + i + "]"));
+    }
+    return tensors;
+  }
+
+  private static CheckpointTensor tensor(FlatView v, int table, String where) {
+    String name = v.string(table, TENSOR_NAME, where + " name");
+    if (name == null || name.isEmpty()) {
+      throw v.error(where + ": tensor without a name");
+    }
+    String what = "tensor " + name;
+    int dataType = v.intField(table, TENSOR_DATA_TYPE, 0, what + " data_type");
+    if (dataType != DATA_TYPE_FLOAT) {
+      throw v.error(
+          what
+              + " has data_type "
+              + dataType
+              + " but only FLOAT ("
+              + DATA_TYPE_FLOAT
+              + ") is supported");
+    }
+    long external =
+        v.longField(table, TENSOR_EXTERNAL_DATA_OFFSET, -1, what + " external_data_offset");
+    if (external != -1) {
+      throw v.error(
+          what + " keeps its data in an external file (offset " + external + "); not supported");
+    }
+    long[] dims = new long[0];
+    int dimsVector = v.reference(table, TENSOR_DIMS, what + " dims");
+    if (dimsVector >= 0) {
+      int rank = v.vectorLength(dimsVector, 8, what + " dims");
+      dims = new long[rank];
+      for (int d = 0; d < rank; d++) {
+        dims[d] = v.longAt(dimsVector + 4L + 8L * d);
+        if (dims[d] < 0) {
+          throw v.error(what + " has negative dims " + Arrays.toString(dims));
+        }
+      }
+    }
+    long elements;
+    try {
+      elements = CheckpointTensor.elementCount(dims);
+    } catch (ArithmeticException e) {
+      throw v.error(what + " dims overflow: " + Arrays.toString(dims), e);
+    }
+    int raw = v.reference(table, TENSOR_RAW_DATA, what + " raw_data");
+    int bytes = raw < 0 ? 0 : v.vectorLength(raw, 1, what + " raw_data");
+    if (bytes != elements * Float.BYTES) {
+      throw v.error(
+          what
+              + " has dims "
+              + Arrays.toString(dims)
+              + " ("
+              + elements
+              + " floats = "
+              + elements * Float.BYTES
+              + " bytes) but raw_data holds "
+              + bytes
+              + " bytes");
+    }
+    float[] data = new float[(int) elements];
+    if (bytes > 0) {
+      v.slice(raw + 4, bytes).asFloatBuffer().get(data);
+    }
+    return new CheckpointTensor(name, dims, data);
+  }
+
+  private static String printable(String s) {
+    StringBuilder out = new StringBuilder();
+    for (char c : s.toCharArray()) {
+      out.append(c >= 0x20 && c < 0x7f ? String.valueOf(c) : String.format("\\x%02x", (int) c));
+    }
+    return out.toString();
+  }
+}

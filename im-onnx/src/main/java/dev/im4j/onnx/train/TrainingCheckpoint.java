@@ -1,0 +1,125 @@
+package dev.im4j.onnx.train;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Stream;
+
+/**
+ * An ONNX Runtime on-device training checkpoint: parameters, optional optimizer state and a
+ * property bag, in ORT's flatbuffer format.
+ *
+ * <p>The file format is ONNX Runtime's {@code ort_training_checkpoint.fbs} (file identifier {@code
+ * ODTC}, {@code Checkpoint.version} 2; {@code onnxruntime/core/flatbuffers/schema/} in the ONNX
+ * Runtime repository): a {@code ModuleState} with {@code requires_grad_params} and {@code
+ * frozen_params} (both always written, possibly empty), tensors with name, int64 dims, data type
+ * FLOAT (1) and little-endian raw bytes inline; optimizer groups with a step, the initial learning
+ * rate and per-parameter moments; int64, float and string properties. Only float32 tensors with
+ * inline data are supported; a file using external data or a "nominal" state is rejected.
+ *
+ * <p>Immutable. Names are unique across trainable and frozen parameters.
+ *
+ * @param trainable parameters that receive gradients (the training graph must have a {@code
+ *     <name>_grad.accumulation.buffer} input for each)
+ * @param frozen parameters fed to the graphs but never updated
+ * @param optimizerGroups optimizer state; empty means the moments start at zero
+ * @param intProperties user properties stored as int64
+ * @param floatProperties user properties stored as float
+ * @param stringProperties user properties stored as strings
+ */
+public record TrainingCheckpoint(
+    List<CheckpointTensor> trainable,
+    List<CheckpointTensor> frozen,
+    List<OptimizerGroup> optimizerGroups,
+    Map<String, Long> intProperties,
+    Map<String, Float> floatProperties,
+    Map<String, String> stringProperties) {
+
+  /** The only checkpoint version ONNX Runtime 1.24 accepts. */
+  public static final int FORMAT_VERSION = 2;
+
+  /** Validates and copies; throws {@link IllegalArgumentException} on duplicate names. */
+  public TrainingCheckpoint {
+    trainable = List.copyOf(trainable);
+    frozen = List.copyOf(frozen);
+    optimizerGroups = List.copyOf(optimizerGroups);
+    intProperties = copy(intProperties);
+    floatProperties = copy(floatProperties);
+    stringProperties = copy(stringProperties);
+    Set<String> names = new HashSet<>();
+    for (CheckpointTensor t :
+        (Iterable<CheckpointTensor>) Stream.concat(trainable.stream(), frozen.stream())::iterator) {
+      checkArgument(
+          names.add(t.name()),
+          "parameter names must be unique across trainable and frozen but %s repeats",
+          t.name());
+    }
+    Set<String> groups = new HashSet<>();
+    for (OptimizerGroup g : optimizerGroups) {
+      checkArgument(groups.add(g.name()), "duplicate optimizer group %s", g.name());
+    }
+  }
+
+  /** Parameters only: no optimizer state, no properties. */
+  public static TrainingCheckpoint of(
+      List<CheckpointTensor> trainable, List<CheckpointTensor> frozen) {
+    return new TrainingCheckpoint(trainable, frozen, List.of(), Map.of(), Map.of(), Map.of());
+  }
+
+  /** This checkpoint with its optimizer state replaced. */
+  public TrainingCheckpoint withOptimizerGroups(List<OptimizerGroup> groups) {
+    return new TrainingCheckpoint(
+        trainable, frozen, groups, intProperties, floatProperties, stringProperties);
+  }
+
+  /** The trainable or frozen parameter of that name, if present. */
+  public Optional<CheckpointTensor> parameter(String name) {
+    return Stream.concat(trainable.stream(), frozen.stream())
+        .filter(t -> t.name().equals(name))
+        .findFirst();
+  }
+
+  /** The optimizer group of that name, if present. */
+  public Optional<OptimizerGroup> optimizerGroup(String name) {
+    return optimizerGroups.stream().filter(g -> g.name().equals(name)).findFirst();
+  }
+
+  /**
+   * Reads a checkpoint file.
+   *
+   * @throws CheckpointException naming the file if it cannot be read, is not an ORT training
+   *     checkpoint of version {@value #FORMAT_VERSION}, is malformed, or uses an unsupported
+   *     feature (non-float tensors, external data, nominal state)
+   */
+  public static TrainingCheckpoint read(Path file) {
+    return CheckpointReader.read(file);
+  }
+
+  /**
+   * Writes this checkpoint to {@code file} atomically: a temporary file in the same directory is
+   * written and synced, then renamed over {@code file}.
+   *
+   * @throws CheckpointException naming the file on an I/O error or if the checkpoint exceeds the 2
+   *     GiB a flatbuffer can address
+   */
+  public void write(Path file) {
+    CheckpointWriter.write(this, file);
+  }
+
+  private static <V> Map<String, V> copy(Map<String, V> map) {
+    Map<String, V> copy = new LinkedHashMap<>();
+    map.forEach(
+        (k, v) -> {
+          checkArgument(k != null && !k.isEmpty() && v != null, "property %s=%s", k, v);
+          copy.put(k, v);
+        });
+    return Collections.unmodifiableMap(copy);
+  }
+}
