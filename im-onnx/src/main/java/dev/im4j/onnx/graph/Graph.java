@@ -431,7 +431,8 @@ public final class Graph {
 
   /**
    * LayerNormalization over axes {@code axis..rank-1}; the node also outputs mean and inverse
-   * standard deviation (stashed in the input type) so gradients reuse them.
+   * standard deviation (stashed as FLOAT, the ONNX default and the only stash type ONNX Runtime CPU
+   * implements) so gradients reuse them.
    *
    * @param bias may be null
    */
@@ -439,7 +440,6 @@ public final class Graph {
     Map<String, Attribute> at = new HashMap<>();
     at.put("axis", new Attribute.Int(axis));
     at.put("epsilon", new Attribute.Float((float) epsilon));
-    at.put("stash_type", new Attribute.Int(x.dtype().onnxCode()));
     return apply(
             Op.LAYER_NORMALIZATION,
             bias == null ? List.of(x, scale) : List.of(x, scale, bias),
