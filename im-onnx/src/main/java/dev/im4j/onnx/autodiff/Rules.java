@@ -372,13 +372,10 @@ final class Rules {
     }
     Value mean;
     Value inv;
-    if (n.outputs().size() == 3) {
+    if (n.outputs().size() == 3 && n.output(1).dtype() == x.dtype()) {
+      // reuse the forward statistics when they were stashed at full precision
       mean = n.output(1);
       inv = n.output(2);
-      if (mean.dtype() != x.dtype()) {
-        mean = gr.cast(mean, x.dtype());
-        inv = gr.cast(inv, x.dtype());
-      }
     } else {
       mean = gr.reduceMean(x, axes, true);
       Value xc = gr.sub(x, mean);
