@@ -287,6 +287,27 @@ public final class Graph {
     return null;
   }
 
+  /**
+   * The dimension an INT64 scalar describes, when known: a constant, or a squeezed one-element
+   * shape value such as {@code Squeeze(Shape(x, 1, 2))}; else null.
+   */
+  Dim scalarDim(Value v) {
+    if (v.rank() != 0) {
+      return null;
+    }
+    Tensor c = constants.get(v);
+    if (c != null) {
+      long x = c.toLongs()[0];
+      return x < 0 ? null : Dim.of(x);
+    }
+    Node p = producers.get(v);
+    if (p != null && p.op() == Op.SQUEEZE) {
+      List<Dim> d = shapeValue(p.input(0));
+      return d != null && d.size() == 1 ? d.get(0) : null;
+    }
+    return null;
+  }
+
   // ---------------------------------------------------------------- typed builders
 
   private Value op1(Op op, List<Value> in, Map<String, Attribute> attrs) {

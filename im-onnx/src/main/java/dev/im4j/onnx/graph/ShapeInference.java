@@ -252,10 +252,11 @@ final class ShapeInference {
     if (da.isStatic() && db.isStatic()) {
       throw fail("cannot broadcast shapes " + a + " and " + b);
     }
-    if (da.isStatic()) {
+    // an unknown dimension is 1 or equal to the other one, else the graph fails at run time
+    if (da.isStatic() || db.isUnknown()) {
       return da;
     }
-    if (db.isStatic()) {
+    if (db.isStatic() || da.isUnknown()) {
       return db;
     }
     return Dim.unknown();
@@ -461,20 +462,27 @@ final class ShapeInference {
       }
     }
     if (inferred >= 0) {
+      // symbolic dimensions present on both sides cancel; the rest must be static
+      List<Dim> remainingIn = new ArrayList<>(s(0).dims());
       long known = 1;
-      boolean allStatic = s(0).isStatic();
-      for (int i = 0; i < out.size(); i++) {
+      boolean solvable = true;
+      for (int i = 0; i < out.size() && solvable; i++) {
+        Dim d = out.get(i);
         if (i == inferred) {
           continue;
         }
-        if (!out.get(i).isStatic()) {
-          allStatic = false;
-          break;
+        if (d.isStatic()) {
+          known *= d.size();
+        } else if (!d.isSymbolic() || !remainingIn.remove(d)) {
+          solvable = false;
         }
-        known *= out.get(i).size();
       }
-      if (allStatic) {
-        long total = s(0).elementCount();
+      long total = 1;
+      for (Dim d : remainingIn) {
+        solvable &= d.isStatic();
+        total *= Math.max(0, d.size());
+      }
+      if (solvable) {
         if (known == 0 || total % known != 0) {
           throw fail("cannot reshape " + s(0) + " to " + Arrays.toString(c.toLongs()));
         }
@@ -760,6 +768,16 @@ final class ShapeInference {
       }
       long n = Math.max(0, (limit - start + delta + (delta > 0 ? -1 : 1)) / delta);
       return one(t(0), Shape.of(n));
+    }
+    if (a != null
+        && c != null
+        && t(0) == DType.INT64
+        && a.toLongs()[0] == 0
+        && c.toLongs()[0] == 1) {
+      Dim n = graph.scalarDim(in.get(1));
+      if (n != null) {
+        return one(t(0), Shape.of(n));
+      }
     }
     return one(t(0), Shape.of(Dim.unknown()));
   }
