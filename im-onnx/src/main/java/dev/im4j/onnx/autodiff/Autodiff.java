@@ -1,6 +1,5 @@
 package dev.im4j.onnx.autodiff;
 
-import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.graph.Node;
 import dev.im4j.onnx.graph.Shape;
@@ -83,11 +82,9 @@ public final class Autodiff {
     for (Map.Entry<Value, Value> e : seeds.entrySet()) {
       Value v = e.getKey();
       Value s = e.getValue();
-      if (s.dtype() != v.dtype() || !s.shape().equals(v.shape())) {
-        if (s.dtype() != v.dtype() || s.rank() != v.rank()) {
-          throw new IllegalArgumentException(
-              "seed for '" + v.name() + "' must match " + v + " but was " + s);
-        }
+      if (s.dtype() != v.dtype() || !compatible(s.shape(), v.shape())) {
+        throw new IllegalArgumentException(
+            "seed for '" + v.name() + "' must match " + v + " but was " + s);
       }
       contributions.computeIfAbsent(v, k -> new ArrayList<>()).add(s);
     }
@@ -121,8 +118,7 @@ public final class Autodiff {
       }
       List<Value> outGrads = new ArrayList<>();
       for (Value o : n.outputs()) {
-        List<Value> c = contributions.remove(o);
-        outGrads.add(c == null ? null : b.sum(c));
+        outGrads.add(total(b, contributions, o));
       }
       List<Value> inGrads = rule.backward(b, n, outGrads, needed);
       for (int k = 0; k < needed.length; k++) {
@@ -152,10 +148,24 @@ public final class Autodiff {
 
     Map<Value, Value> result = new LinkedHashMap<>();
     for (Value w : wrt) {
-      List<Value> c = contributions.get(w);
-      result.put(w, c == null ? b.zerosLike(w) : b.sum(c));
+      Value total = total(b, contributions, w);
+      result.put(w, total == null ? b.zerosLike(w) : total);
     }
     return result;
+  }
+
+  /**
+   * The summed adjoint of {@code v}, or null if nothing reached it. The sum replaces the list so
+   * that a value that is both differentiated and an intermediate is summed once.
+   */
+  private static Value total(Backward b, Map<Value, List<Value>> contributions, Value v) {
+    List<Value> c = contributions.get(v);
+    if (c == null) {
+      return null;
+    }
+    Value sum = b.sum(c);
+    contributions.put(v, List.of(sum));
+    return sum;
   }
 
   /** Shapes agree where both are known. */
@@ -169,10 +179,5 @@ public final class Autodiff {
       }
     }
     return true;
-  }
-
-  /** Whether {@code t} is a floating-point type that can carry a gradient. */
-  static boolean differentiable(DType t) {
-    return t.isFloatingPoint();
   }
 }

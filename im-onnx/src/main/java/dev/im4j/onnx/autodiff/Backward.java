@@ -6,19 +6,24 @@ import dev.im4j.onnx.graph.Shape;
 import dev.im4j.onnx.graph.Tensor;
 import dev.im4j.onnx.graph.Value;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /** Helpers the gradient rules share: constants, zeros, sums, unbroadcasting. */
 final class Backward {
   final Graph g;
+  private final Map<String, Value> scalars = new HashMap<>();
+  private final Map<Value, Value> shapes = new HashMap<>();
 
   Backward(Graph g) {
     this.g = g;
   }
 
-  /** A rank-0 constant of the dtype of {@code like}. */
+  /** A rank-0 constant of the dtype of {@code like}; one node per dtype and value. */
   Value scalarLike(Value like, double v) {
-    return g.scalar(like.dtype(), v);
+    return scalars.computeIfAbsent(
+        like.dtype() + ":" + Double.doubleToLongBits(v), k -> g.scalar(like.dtype(), v));
   }
 
   /** Zeros with the dtype and shape of {@code v}. */
@@ -28,7 +33,8 @@ final class Backward {
 
   /** The shape of {@code v} as a 1-D INT64 value: a constant when static. */
   Value shapeOf(Value v) {
-    return v.shape().isStatic() ? g.longs(v.shape().sizes()) : g.shape(v);
+    return shapes.computeIfAbsent(
+        v, k -> k.shape().isStatic() ? g.longs(k.shape().sizes()) : g.shape(k));
   }
 
   /** Sum of gradient contributions (one value is returned as is). */

@@ -95,4 +95,21 @@ class AutodiffTest {
       }
     }
   }
+
+  @Test
+  void intermediateValuesCanBeDifferentiatedToo() {
+    Graph g = Graph.create("g");
+    Value x = g.input("x", DType.DOUBLE, Shape.of(2));
+    Value h = g.mul(x, x); // intermediate, also asked for
+    Value loss = g.reduceSum(g.mul(h, g.scalar(DType.DOUBLE, 3)), new long[] {0}, false);
+    Map<Value, Value> grads = Autodiff.gradients(g, loss, List.of(x, h));
+    g.output("gx", grads.get(x));
+    g.output("gh", grads.get(h));
+    try (Ort ort = Ort.session(g)) {
+      Map<String, double[]> out =
+          ort.run(Map.of("x", Tensor.ofDoubles(new long[] {2}, 1, -2)), List.of("gx", "gh"));
+      assertEquals(List.of(6.0, -12.0), List.of(out.get("gx")[0], out.get("gx")[1]));
+      assertEquals(List.of(3.0, 3.0), List.of(out.get("gh")[0], out.get("gh")[1]));
+    }
+  }
 }

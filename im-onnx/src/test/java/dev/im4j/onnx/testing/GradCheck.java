@@ -1,10 +1,13 @@
 package dev.im4j.onnx.testing;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.im4j.onnx.autodiff.Autodiff;
 import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.graph.Graph;
+import dev.im4j.onnx.graph.OnnxIo;
 import dev.im4j.onnx.graph.Shape;
 import dev.im4j.onnx.graph.Tensor;
 import dev.im4j.onnx.graph.Value;
@@ -67,6 +70,9 @@ public final class GradCheck {
       gradNames.add(g.output("grad_x" + i, grads.get(xs.get(i))).name());
     }
 
+    byte[] bytes = OnnxIo.toBytes(g);
+    assertArrayEquals(bytes, OnnxIo.toBytes(OnnxIo.fromBytes(bytes)), name + " round trip");
+
     Map<String, Tensor> feed = new LinkedHashMap<>();
     List<double[]> xv = new ArrayList<>();
     for (int i = 0; i < ins.length; i++) {
@@ -85,6 +91,7 @@ public final class GradCheck {
       for (int i = 0; i < xs.size(); i++) {
         double[] analytic = out.get(gradNames.get(i));
         double[] v = xv.get(i);
+        assertEquals(v.length, analytic.length, name + " gradient element count");
         for (int j = 0; j < v.length; j++) {
           double keep = v[j];
           v[j] = keep + h;
