@@ -211,28 +211,33 @@ final class Rules {
     return p;
   }
 
-  // y = a @ b (rank >= 2): ga = unb(g @ b^T), gb = unb(a^T @ g)
+  // y = a @ b: ga = unb(g @ b^T), gb = unb(a^T @ g); 1-D operands are promoted as in numpy
   private static List<Value> matMul(Backward b, Node n, List<Value> g, boolean[] need) {
+    Graph gr = b.g;
     Value a = n.input(0);
     Value w = n.input(1);
-    if (a.rank() < 2 || w.rank() < 2) {
-      throw new IllegalArgumentException(
-          "MatMul node '"
-              + n.name()
-              + "': gradients need inputs of rank >= 2 but ranks were "
-              + a.rank()
-              + " and "
-              + w.rank()
-              + "; unsqueeze 1-D operands");
-    }
-    Graph gr = b.g;
     Value gy = g.get(0);
-    return binary(
-        b,
-        n,
-        need,
-        need[0] ? gr.matMul(gy, gr.transpose(w, swapLast(w.rank()))) : null,
-        need[1] ? gr.matMul(gr.transpose(a, swapLast(a.rank())), gy) : null);
+    Value a2 = a;
+    Value w2 = w;
+    if (a.rank() == 1) {
+      a2 = gr.unsqueeze(a, 0); // [1, K]
+      gy = gr.unsqueeze(gy, gy.rank() - (w.rank() == 1 ? 0 : 1)); // restore the M axis
+    }
+    if (w.rank() == 1) {
+      w2 = gr.unsqueeze(w, 1); // [K, 1]
+      gy = gr.unsqueeze(gy, gy.rank()); // restore the N axis
+    }
+    Value ga = null;
+    Value gb = null;
+    if (need[0]) {
+      ga = gr.matMul(gy, gr.transpose(w2, swapLast(w2.rank())));
+      ga = a.rank() == 1 ? b.reshapeLike(b.unbroadcast(ga, a2), a) : b.unbroadcast(ga, a);
+    }
+    if (need[1]) {
+      gb = gr.matMul(gr.transpose(a2, swapLast(a2.rank())), gy);
+      gb = w.rank() == 1 ? b.reshapeLike(b.unbroadcast(gb, w2), w) : b.unbroadcast(gb, w);
+    }
+    return Arrays.asList(ga, gb);
   }
 
   // y = alpha * A' B' + beta * C, A' = transA ? A^T : A, B' likewise
@@ -474,27 +479,51 @@ final class Rules {
   }
 
   /**
-   * y = gather(data, ids, axis 0): gdata = scatter-add of g rows into zeros at ids, after
-   * normalising negative ids to ids + V.
+   * y = gather(data, ids, axis): gdata = scatter-add of the slices of g into zeros at ids, after
+   * normalising negative ids to ids + V. For axis a > 0 the indexed axis is moved to the front
+   * (data) and the ids axes of g likewise, then moved back.
    */
   private static List<Value> gather(Backward b, Node n, List<Value> g, boolean[] need) {
     Graph gr = b.g;
     Value data = n.input(0);
     Value ids = n.input(1);
-    if (Backward.axis(n.intAttr("axis", 0), data.rank()) != 0) {
-      throw new IllegalArgumentException(
-          "Gather node '"
-              + n.name()
-              + "': gradients are supported for axis 0 only but axis was "
-              + n.intAttr("axis", 0));
+    int r = data.rank();
+    int q = ids.rank();
+    int axis = Backward.axis(n.intAttr("axis", 0), r);
+    Value gy = g.get(0); // data[:axis] + ids + data[axis+1:]
+    Value target = data;
+    long[] dataPerm = null;
+    if (axis != 0) {
+      dataPerm = new long[r];
+      dataPerm[0] = axis;
+      for (int i = 1; i < r; i++) {
+        dataPerm[i] = i <= axis ? i - 1 : i;
+      }
+      target = gr.transpose(data, dataPerm); // [V, data[:axis], data[axis+1:]]
+      long[] gradPerm = new long[gy.rank()];
+      int k = 0;
+      for (int i = 0; i < q; i++) {
+        gradPerm[k++] = axis + i;
+      }
+      for (int i = 0; i < axis; i++) {
+        gradPerm[k++] = i;
+      }
+      for (int i = axis + q; i < gy.rank(); i++) {
+        gradPerm[k++] = i;
+      }
+      gy = gr.transpose(gy, gradPerm); // ids + data[:axis] + data[axis+1:]
     }
+    var rowsDim = data.shape().dim(axis);
     Value rows =
-        data.shape().dim(0).isStatic()
-            ? gr.scalar(DType.INT64, data.shape().dim(0).size())
-            : gr.squeeze(gr.shape(data, 0, 1), 0); // scalar V
+        rowsDim.isStatic()
+            ? gr.scalar(DType.INT64, rowsDim.size())
+            : gr.squeeze(gr.shape(data, axis, axis + 1), 0); // scalar V
     Value normalised = gr.where(gr.less(ids, gr.scalar(DType.INT64, 0)), gr.add(ids, rows), ids);
-    Value indices = gr.unsqueeze(normalised, ids.rank()); // ids.shape + [1]
-    Value grad = gr.scatterNd(b.zerosLike(data), indices, g.get(0), "add");
+    Value indices = gr.unsqueeze(normalised, q); // ids.shape + [1]
+    Value grad = gr.scatterNd(b.zerosLike(target), indices, gy, "add");
+    if (dataPerm != null) {
+      grad = gr.transpose(grad, Backward.inverse(dataPerm));
+    }
     return Arrays.asList(grad, null);
   }
 }

@@ -155,6 +155,30 @@ class GradientProperties {
         In.of(swap ? concat(batch, new long[] {k, n}) : b));
   }
 
+  @Property(tries = 6)
+  void matMulWithVectorOperands(@ForAll long seed) {
+    Random rnd = new Random(seed);
+    long k = 1 + rnd.nextInt(3);
+    long[] other = concat(shape(rnd, 0, 1, 2), new long[] {k, 1 + rnd.nextInt(3)});
+    boolean vectorFirst = rnd.nextBoolean();
+    boolean bothVectors = rnd.nextInt(3) == 0;
+    long[] otherShape = bothVectors ? new long[] {k} : vectorFirst ? other : swapLastTwo(other);
+    check(
+        "matMulVector",
+        D,
+        seed,
+        (g, x, r) -> vectorFirst ? g.matMul(x.get(0), x.get(1)) : g.matMul(x.get(1), x.get(0)),
+        In.of(k),
+        In.of(otherShape));
+  }
+
+  private static long[] swapLastTwo(long[] s) {
+    long[] t = s.clone();
+    t[t.length - 1] = s[s.length - 2];
+    t[t.length - 2] = s[s.length - 1];
+    return t;
+  }
+
   @Property(tries = 8)
   void gemm(@ForAll long seed) {
     Random rnd = new Random(seed);
@@ -367,6 +391,25 @@ class GradientProperties {
         seed,
         (g, x, r) -> g.gather(x.get(0), g.constant(Tensor.ofLongs(idShape, ids)), 0),
         In.of(v, d));
+  }
+
+  @Property(tries = 5)
+  void gatherOnAnyAxis(@ForAll long seed) {
+    Random rnd = new Random(seed);
+    long[] s = shape(rnd, 1, 3, 3);
+    int axis = rnd.nextInt(s.length);
+    long[] idShape = shape(rnd, 0, 2, 2);
+    long[] ids = new long[(int) Arrays.stream(idShape).reduce(1, (p, q) -> p * q)];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = rnd.nextInt((int) (2 * s[axis])) - s[axis];
+    }
+    long attr = rnd.nextBoolean() ? axis : axis - s.length;
+    check(
+        "gatherAxis",
+        D,
+        seed,
+        (g, x, r) -> g.gather(x.get(0), g.constant(Tensor.ofLongs(idShape, ids)), attr),
+        In.of(s));
   }
 
   @Property(tries = 3)
