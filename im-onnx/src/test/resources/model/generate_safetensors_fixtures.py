@@ -13,6 +13,9 @@ so the Java conversions are checked against a different implementation. Outputs:
   with a __metadata__ entry and an unpadded header.
 - golden.json: for each tensor its dtype, shape, stored bit patterns, and the float32 bit
   patterns torch widens them to; for F16/BF16 also the float32 inputs torch narrowed.
+- layout.safetensors: the floating tensors of golden.safetensors laid out as the Rust crate's
+  writer does (descending dtype class, then name; compact header, __metadata__ first, padded with
+  spaces to a multiple of 8 bytes): im4j's writer must produce these bytes exactly.
 - rounding.json: float32 inputs (edge cases, ties, random) and torch's float16 and bfloat16
   results, as bit patterns.
 """
@@ -113,3 +116,22 @@ rounding = {"f32": f32_bits(values),
 with open("rounding.json", "w") as f:
     json.dump(rounding, f, separators=(",", ":"))
     f.write("\n")
+
+# The Rust crate's writer layout, for im4j's writer to reproduce byte for byte. Its Dtype enum
+# order puts F32 after BF16 after F16; tensors are sorted by descending dtype, then by name.
+RUST_ORDER = {"F16": 0, "BF16": 1, "I32": 2, "F32": 3, "I64": 4}
+floating = [n for n in stored if stored[n].dtype.is_floating_point]
+floating.sort(key=lambda n: (-RUST_ORDER[CODES[stored[n].dtype]], n))
+layout = {"__metadata__": {"format": "pt"}}
+buffer = bytearray()
+for name in floating:
+    data = raw_bytes(stored[name])
+    layout[name] = {"dtype": CODES[stored[name].dtype], "shape": list(stored[name].shape),
+                    "data_offsets": [len(buffer), len(buffer) + len(data)]}
+    buffer += data
+header_bytes = json.dumps(layout, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+header_bytes += b" " * (-len(header_bytes) % 8)
+with open("layout.safetensors", "wb") as f:
+    f.write(struct.pack("<Q", len(header_bytes)))
+    f.write(header_bytes)
+    f.write(bytes(buffer))

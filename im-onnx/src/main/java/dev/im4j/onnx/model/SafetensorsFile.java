@@ -1,5 +1,6 @@
 package dev.im4j.onnx.model;
 
+import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkState;
 
 import com.fasterxml.jackson.core.JsonParser;
@@ -65,6 +66,7 @@ public final class SafetensorsFile implements AutoCloseable {
   private final List<TensorInfo> tensors; // sorted by offsets
   private final Map<String, TensorInfo> byName;
   private final Map<String, String> metadata;
+  private final long chunkBytes;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private SafetensorsFile(
@@ -72,8 +74,10 @@ public final class SafetensorsFile implements AutoCloseable {
       FileChannel channel,
       long dataStart,
       List<TensorInfo> tensors,
-      Map<String, String> metadata) {
+      Map<String, String> metadata,
+      long chunkBytes) {
     this.path = path;
+    this.chunkBytes = chunkBytes;
     this.channel = channel;
     this.dataStart = dataStart;
     this.tensors = List.copyOf(tensors);
@@ -92,6 +96,15 @@ public final class SafetensorsFile implements AutoCloseable {
    *     malformed
    */
   public static SafetensorsFile open(Path path) {
+    return open(path, CHUNK_BYTES);
+  }
+
+  /** As {@link #open(Path)}, mapping at most {@code chunkBytes} (a multiple of 8) at a time. */
+  static SafetensorsFile open(Path path, long chunkBytes) {
+    checkArgument(
+        chunkBytes > 0 && chunkBytes % 8 == 0 && chunkBytes <= Integer.MAX_VALUE,
+        "chunkBytes must be a positive multiple of 8 below 2^31 but was %s",
+        chunkBytes);
     FileChannel channel;
     try {
       channel = FileChannel.open(path, StandardOpenOption.READ);
@@ -127,7 +140,7 @@ public final class SafetensorsFile implements AutoCloseable {
       ByteBuffer header = ByteBuffer.allocate((int) n);
       readFully(channel, header, 8, path);
       Parsed parsed = parseHeader(path, header.array(), size - 8 - n);
-      return new SafetensorsFile(path, channel, 8 + n, parsed.tensors, parsed.metadata);
+      return new SafetensorsFile(path, channel, 8 + n, parsed.tensors, parsed.metadata, chunkBytes);
     } catch (IOException e) {
       closeQuietly(channel, e);
       throw new SafetensorsException(path + ": cannot be read: " + e, e);
@@ -424,8 +437,8 @@ public final class SafetensorsFile implements AutoCloseable {
     }
     byte[] out = new byte[(int) t.byteSize()];
     int at = 0;
-    for (long off = 0; off < t.byteSize(); off += CHUNK_BYTES) {
-      ByteBuffer chunk = map(t, off, Math.min(CHUNK_BYTES, t.byteSize() - off));
+    for (long off = 0; off < t.byteSize(); off += chunkBytes) {
+      ByteBuffer chunk = map(t, off, Math.min(chunkBytes, t.byteSize() - off));
       int len = chunk.remaining();
       chunk.get(out, at, len);
       at += len;
@@ -463,8 +476,8 @@ public final class SafetensorsFile implements AutoCloseable {
     }
     float[] out = new float[(int) numel];
     int at = 0;
-    for (long off = 0; off < t.byteSize(); off += CHUNK_BYTES) {
-      ByteBuffer chunk = map(t, off, Math.min(CHUNK_BYTES, t.byteSize() - off));
+    for (long off = 0; off < t.byteSize(); off += chunkBytes) {
+      ByteBuffer chunk = map(t, off, Math.min(chunkBytes, t.byteSize() - off));
       switch (t.dtype()) {
         case F32 -> {
           int n = chunk.remaining() / 4;

@@ -114,4 +114,21 @@ class SafetensorsGoldenTest {
       }
     }
   }
+
+  @Test
+  void writerReproducesTheRustCratesLayoutByteForByte() throws java.io.IOException {
+    Path out = tmp.resolve("layout.safetensors");
+    try (SafetensorsFile golden = SafetensorsFile.open(Fixtures.resource("golden.safetensors"))) {
+      List<Tensor> floats = new ArrayList<>();
+      for (TensorInfo t : golden.tensors()) {
+        if (t.dtype().isFloating()) {
+          floats.add(golden.tensor(t.name()));
+        }
+      }
+      Safetensors.write(out, Safetensors.DEFAULT_METADATA, Weights.of(floats));
+    }
+    assertArrayEquals(
+        java.nio.file.Files.readAllBytes(Fixtures.resource("layout.safetensors")),
+        java.nio.file.Files.readAllBytes(out));
+  }
 }

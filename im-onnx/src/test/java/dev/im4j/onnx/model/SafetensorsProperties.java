@@ -125,4 +125,32 @@ class SafetensorsProperties {
           index.contains("\"total_size\": " + total), index);
     }
   }
+
+  /** Any corruption of a valid file's bytes is either still valid or a SafetensorsException. */
+  @Property(tries = 300)
+  void corruptedFilesFailCleanly(@ForAll long seed) throws IOException {
+    SplittableRandom r = new SplittableRandom(seed);
+    Path good = dir.resolve("good.safetensors");
+    Safetensors.write(good, Safetensors.DEFAULT_METADATA, randomWeights(seed, 1 + r.nextInt(4)));
+    byte[] bytes = Files.readAllBytes(good);
+    int flips = 1 + r.nextInt(4);
+    for (int i = 0; i < flips; i++) {
+      int at = r.nextInt(Math.min(bytes.length, 8 + 200));
+      bytes[at] =
+          (byte) (r.nextBoolean() ? r.nextInt(256) : "0123456789{}[],:\"-".charAt(r.nextInt(18)));
+    }
+    Path bad = dir.resolve("bad.safetensors");
+    Files.write(bad, bytes);
+    try (SafetensorsFile f = SafetensorsFile.open(bad)) {
+      for (TensorInfo t : f.tensors()) {
+        if (t.dtype().isFloating()) {
+          f.floats(t.name());
+        } else {
+          f.bytes(t.name());
+        }
+      }
+    } catch (SafetensorsException expected) {
+      org.junit.jupiter.api.Assertions.assertTrue(expected.getMessage().startsWith(bad + ": "));
+    }
+  }
 }
