@@ -62,6 +62,15 @@ public final class Safetensors {
     ordered.sort(
         Comparator.comparingInt((Tensor t) -> -t.dtype().writeRank()).thenComparing(Tensor::name));
     byte[] header = header(metadata, ordered);
+    if (header.length > SafetensorsFile.MAX_HEADER_BYTES) {
+      throw new SafetensorsException(
+          file
+              + ": header would be "
+              + header.length
+              + " bytes, over the format's limit of "
+              + SafetensorsFile.MAX_HEADER_BYTES
+              + "; write fewer tensors per file (use writeSharded)");
+    }
     try (FileChannel out =
         FileChannel.open(
             file,

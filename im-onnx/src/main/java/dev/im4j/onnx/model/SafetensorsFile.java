@@ -200,6 +200,10 @@ public final class SafetensorsFile implements AutoCloseable {
       JsonNode value = field.getValue();
       if (name.equals(METADATA_KEY)) {
         readMetadata(path, value, metadata);
+      } else if (name.isEmpty()) {
+        // The Rust crate accepts "", but no framework names a parameter so; im4j's Tensor needs a
+        // name, and failing here keeps every bad input a SafetensorsException.
+        throw fail(path, "a tensor has an empty name; rename it in the writing program");
       } else {
         tensors.add(readEntry(path, name, value, bufferBytes));
       }

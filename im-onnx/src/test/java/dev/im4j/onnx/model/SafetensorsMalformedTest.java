@@ -169,6 +169,12 @@ class SafetensorsMalformedTest {
   }
 
   @Test
+  void emptyName() {
+    failure(
+        Fixtures.file("{" + entry("", "F32", "[1]", 0, 4) + "}", 4), "a tensor has an empty name");
+  }
+
+  @Test
   void duplicateNames() {
     failure(
         Fixtures.file(
