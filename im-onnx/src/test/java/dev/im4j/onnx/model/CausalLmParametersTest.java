@@ -172,4 +172,22 @@ class CausalLmParametersTest {
     unprefixed.add(init.get("transformer.wte.weight").withName("lm_head.weight"));
     assertEquals(init, CausalLmParameters.validate(c, Weights.of(unprefixed), "gpt2"));
   }
+
+  /** Parameter counts that transformers reports for the published models these configs copy. */
+  @Test
+  void parameterCountsMatchThePublishedModels() {
+    assertEquals(124_439_808L, count("gpt2.json"));
+    assertEquals(494_032_768L, count("qwen2-0.5b.json"));
+    assertEquals(1_235_814_400L, count("llama-3.2-1b.json"));
+    assertEquals(7_241_732_096L, count("mistral-7b-v0.1.json"));
+  }
+
+  private static long count(String config) {
+    long n = 0;
+    for (ParameterSpec p :
+        CausalLmParameters.expected(CausalLmConfig.read(Fixtures.resource("configs/" + config)))) {
+      n += p.numel();
+    }
+    return n;
+  }
 }
