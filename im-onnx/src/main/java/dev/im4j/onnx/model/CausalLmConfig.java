@@ -59,7 +59,8 @@ import java.util.TreeMap;
  * @param padTokenIds padding ids (empty if none)
  * @param torchDtype {@code torch_dtype} (float32, float16 or bfloat16), if given
  * @param initializerRange standard deviation of the normal initialisation
- * @param extraJson every field im4j does not interpret, as a compact JSON object with sorted keys
+ * @param extraJson every field im4j does not interpret, as a compact JSON object with sorted keys;
+ *     {@link #toJson} overwrites any interpreted field it repeats
  */
 public record CausalLmConfig(
     ModelType modelType,
@@ -137,6 +138,7 @@ public record CausalLmConfig(
       }
     }
     checkNotNull(extraJson, "extraJson must not be null; use \"{}\"");
+    checkArgument(isJsonObject(extraJson), "extraJson must be a JSON object but was %s", extraJson);
     if (modelType == ModelType.GPT2) {
       checkArgument(
           numKvHeads == numHeads && headDim * numHeads == hiddenSize,
@@ -158,6 +160,15 @@ public record CausalLmConfig(
           slidingWindow.isEmpty() || modelType == ModelType.MISTRAL,
           "slidingWindow is a mistral option");
       slidingWindow.ifPresent(w -> checkArgument(w > 0, "slidingWindow must be > 0 but was %s", w));
+    }
+  }
+
+  private static boolean isJsonObject(String text) {
+    try {
+      JsonNode node = JSON.readTree(text);
+      return node != null && node.isObject();
+    } catch (JsonProcessingException e) {
+      return false; // reported by the caller's checkArgument with the text itself
     }
   }
 
