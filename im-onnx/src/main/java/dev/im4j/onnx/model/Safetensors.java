@@ -171,7 +171,7 @@ public final class Safetensors {
    * #INDEX_FILE} with {@code metadata.total_size} (data bytes) and {@code weight_map}.
    *
    * <p>{@code dir} should hold no other weights: stale shards or index files are not removed, and
-   * an old index would shadow a new single file. {@link ModelDirectory#save} writes into a fresh
+   * an old single file would shadow a new index. {@link ModelDirectory#save} writes into a fresh
    * directory.
    *
    * @return the files written, relative names
@@ -248,26 +248,37 @@ public final class Safetensors {
   }
 
   /**
-   * Reads all weights of a model directory: {@value #INDEX_FILE} and its shards if the index
-   * exists, else {@value #SINGLE_FILE}.
+   * Reads all weights of a model directory, looking where transformers looks: {@value #SINGLE_FILE}
+   * first, else {@value #INDEX_FILE} and its shards.
    *
    * @throws SafetensorsException if neither exists, a file is malformed, the index names a missing
    *     shard, a tensor is in no shard or in two, or a shard holds a tensor the index does not map
    *     to it
    */
   public static Weights readDirectory(Path dir) {
-    Path index = dir.resolve(INDEX_FILE);
-    if (Files.isRegularFile(index)) {
-      return readSharded(index);
-    }
     Path single = dir.resolve(SINGLE_FILE);
     if (Files.isRegularFile(single)) {
       try (SafetensorsFile f = SafetensorsFile.open(single)) {
         return f.readAll();
       }
     }
+    Path index = dir.resolve(INDEX_FILE);
+    if (Files.isRegularFile(index)) {
+      return readSharded(index);
+    }
+    String pickle =
+        Files.exists(dir.resolve("pytorch_model.bin"))
+                || Files.exists(dir.resolve("pytorch_model.bin.index.json"))
+            ? " (pytorch_model.bin is pickle, which im4j does not read: convert it to safetensors)"
+            : "";
     throw new SafetensorsException(
-        dir + ": has neither " + SINGLE_FILE + " nor " + INDEX_FILE + "; save the weights first");
+        dir
+            + ": has neither "
+            + SINGLE_FILE
+            + " nor "
+            + INDEX_FILE
+            + pickle
+            + "; save the weights first");
   }
 
   /** Reads a sharded checkpoint through its index file. */
