@@ -1,0 +1,43 @@
+package dev.im4j.onnx.train;
+
+import dev.im4j.onnx.graph.DType;
+import dev.im4j.onnx.graph.Dim;
+import dev.im4j.onnx.graph.Graph;
+import dev.im4j.onnx.graph.Shape;
+import dev.im4j.onnx.graph.Value;
+import java.util.Set;
+
+/**
+ * The training graph of a {@link CausalLmSource}: user inputs in the order the trainer feeds them,
+ * the model's forward pass, {@code Σ c · nll} and the gradients.
+ */
+final class LmGraphs {
+  static final String INPUT_IDS = "input_ids";
+  static final String POSITION_IDS = "position_ids";
+  static final String EMBEDDING_NOISE = "embedding_noise";
+  static final String TARGETS = "targets";
+  static final String COEFFICIENTS = "coefficients";
+
+  private LmGraphs() {}
+
+  /** The training graph and the logits value (an optional eval output). */
+  record Built(TrainingGraph training, Value logits) {}
+
+  static Built build(CausalLmSource source, Set<String> frozen) {
+    Graph g = Graph.create("causal_lm");
+    Dim b = Dim.sym("batch");
+    Dim t = Dim.sym("seq");
+    Value ids = g.input(INPUT_IDS, DType.INT64, Shape.of(b, t)); // [B, T]
+    Value pos = g.input(POSITION_IDS, DType.INT64, Shape.of(b, t)); // [B, T]
+    Value noise =
+        g.input(
+            EMBEDDING_NOISE, DType.FLOAT, Shape.of(b, t, Dim.of(source.hiddenSize()))); // [B, T, H]
+    Value targets = g.input(TARGETS, DType.INT64, Shape.of(b, t)); // [B, T]
+    Value coefficients = g.input(COEFFICIENTS, DType.FLOAT, Shape.of(b, t)); // [B, T]
+    CausalLmSource.Forward f = source.forward(g, ids, pos, noise);
+    TrainingGraph training =
+        TrainingGraph.withWeightedCrossEntropy(
+            g, f.logits(), targets, coefficients, f.parameters(), frozen);
+    return new Built(training, f.logits());
+  }
+}

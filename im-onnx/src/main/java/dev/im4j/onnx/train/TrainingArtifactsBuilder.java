@@ -1,0 +1,349 @@
+package dev.im4j.onnx.train;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.OperatorSetIdProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.im4j.onnx.graph.DType;
+import dev.im4j.onnx.graph.Dim;
+import dev.im4j.onnx.graph.OnnxIo;
+import dev.im4j.onnx.graph.Value;
+import dev.im4j.onnx.runtime.TrainingArtifacts;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Writes the four artifacts of ONNX Runtime's on-device training API from a {@link TrainingGraph}
+ * of our IR: training model, eval model, optimizer model and checkpoint (the files {@link
+ * TrainingArtifacts#inDirectory} expects).
+ *
+ * <ul>
+ *   <li><b>Training model</b>: the graph's inputs (parameters included, by name), plus for each
+ *       trainable parameter {@code p} an input {@code p_grad.accumulation.buffer} and a {@code
+ *       com.microsoft} {@code InPlaceAccumulatorV2(buffer, grad, lazy_reset_grad)} node whose bool
+ *       output {@code p_grad.accumulation.out} is a graph output; a {@code lazy_reset_grad} bool
+ *       [1] input; the loss is the first output.
+ *   <li><b>Eval model</b>: the nodes the loss (and the requested extra outputs) need, the same
+ *       inputs in the same order (ORT requires parameters in the same relative order).
+ *   <li><b>Optimizer model</b>: one {@code com.microsoft} {@code AdamWOptimizer} (mode 1,
+ *       bias-corrected; see {@link AdamWConfig}) with a bool output.
+ *   <li><b>Checkpoint</b>: {@link TrainingCheckpoint} with the initial weights, trainable and
+ *       frozen, and an optimizer group at step 0 with zero moments and the initial learning rate.
+ * </ul>
+ *
+ * <p>Size: parameters are graph inputs, not initializers, so the graphs hold only small constants
+ * and are written inline ({@link OnnxIo#toBytes} refuses past protobuf's 2 GB). The checkpoint is a
+ * flatbuffer, which cannot address 2 GiB or more: models beyond ~500M float32 parameters are not
+ * supported by this builder yet ({@link CheckpointException} from the writer).
+ */
+public final class TrainingArtifactsBuilder {
+  static final String MS_DOMAIN = "com.microsoft";
+  static final String LAZY_RESET_GRAD = "lazy_reset_grad";
+  static final String BUFFER_SUFFIX = "_grad.accumulation.buffer";
+  static final String OUT_SUFFIX = "_grad.accumulation.out";
+
+  private final TrainingGraph training;
+  private final Map<String, CheckpointTensor> weights;
+  private Set<String> frozen = Set.of();
+  private AdamWConfig adamW = AdamWConfig.defaults();
+  private List<Value> evalOutputs = List.of();
+
+  private TrainingArtifactsBuilder(TrainingGraph training, List<CheckpointTensor> weights) {
+    this.training = training;
+    this.weights = new HashMap<>();
+    for (CheckpointTensor t : weights) {
+      checkArgument(
+          this.weights.put(t.name(), t) == null, "weight %s given twice; pass each once", t.name());
+    }
+    for (Value p : training.parameters()) {
+      CheckpointTensor t = this.weights.get(p.name());
+      checkArgument(
+          t != null,
+          "parameter %s has no initial weight; the weights hold %s",
+          p.name(),
+          this.weights.keySet());
+      long[] dims = p.shape().sizes();
+      checkArgument(
+          p.dtype() == DType.FLOAT && java.util.Arrays.equals(dims, t.dims()),
+          "parameter %s is %s but its weight has dims %s; they must match (float32 only)",
+          p.name(),
+          p,
+          java.util.Arrays.toString(t.dims()));
+    }
+  }
+
+  /** A builder for {@code training} with the initial value of every parameter. */
+  public static TrainingArtifactsBuilder of(
+      TrainingGraph training, List<CheckpointTensor> initialWeights) {
+    return new TrainingArtifactsBuilder(training, initialWeights);
+  }
+
+  /** Parameters fed to the graphs but never updated (no gradient buffer); default none. */
+  public TrainingArtifactsBuilder frozen(Set<String> frozenNames) {
+    for (String f : frozenNames) {
+      checkArgument(weights.containsKey(f), "frozen parameter %s is not a parameter", f);
+    }
+    this.frozen = Set.copyOf(frozenNames);
+    return this;
+  }
+
+  /** AdamW hyper-parameters; default {@link AdamWConfig#defaults()}. */
+  public TrainingArtifactsBuilder adamW(AdamWConfig config) {
+    this.adamW = config;
+    return this;
+  }
+
+  /** Extra outputs of the eval model after the loss (e.g. logits); default none. */
+  public TrainingArtifactsBuilder evalOutputs(List<Value> outputs) {
+    this.evalOutputs = List.copyOf(outputs);
+    return this;
+  }
+
+  /**
+   * Writes {@code training_model.onnx}, {@code eval_model.onnx}, {@code optimizer_model.onnx} and
+   * {@code checkpoint} into {@code dir} (created if needed).
+   *
+   * @throws IllegalArgumentException if a trainable parameter has no gradient
+   * @throws UncheckedIOException if a file cannot be written
+   */
+  public TrainingArtifacts write(Path dir) {
+    List<String> trainable = new ArrayList<>();
+    for (Value p : training.parameters()) {
+      if (!frozen.contains(p.name())) {
+        checkArgument(
+            training.gradients().containsKey(p.name()),
+            "trainable parameter %s has no gradient in the training graph; differentiate it or"
+                + " freeze it",
+            p.name());
+        trainable.add(p.name());
+      }
+    }
+    ModelProto base = parse(OnnxIo.toBytes(training.graph()));
+    try {
+      Files.createDirectories(dir);
+      writeModel(dir.resolve("training_model.onnx"), trainingModel(base, trainable));
+      writeModel(dir.resolve("eval_model.onnx"), evalModel(base));
+      writeModel(dir.resolve("optimizer_model.onnx"), optimizerModel(adamW));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write training artifacts into " + dir, e);
+    }
+    List<CheckpointTensor> trainableWeights = new ArrayList<>();
+    List<CheckpointTensor> frozenWeights = new ArrayList<>();
+    List<ParameterOptimizerState> moments = new ArrayList<>();
+    for (Value p : training.parameters()) {
+      CheckpointTensor t = weights.get(p.name());
+      if (frozen.contains(p.name())) {
+        frozenWeights.add(t);
+      } else {
+        trainableWeights.add(t);
+        moments.add(
+            ParameterOptimizerState.adamW(
+                p.name(), t.dims(), new float[t.size()], new float[t.size()]));
+      }
+    }
+    TrainingCheckpoint.of(trainableWeights, frozenWeights)
+        .withOptimizerGroups(
+            List.of(
+                new OptimizerGroup(OptimizerGroup.DEFAULT_NAME, 0, adamW.learningRate(), moments)))
+        .write(dir.resolve("checkpoint"));
+    return TrainingArtifacts.inDirectory(dir);
+  }
+
+  private ModelProto trainingModel(ModelProto base, List<String> trainable) {
+    GraphProto.Builder g =
+        base.getGraph().toBuilder().setName(base.getGraph().getName() + "_train");
+    g.clearOutput();
+    g.addOutput(valueInfo(training.loss()));
+    Map<String, Value> params = new HashMap<>();
+    training.parameters().forEach(p -> params.put(p.name(), p));
+    for (String name : trainable) {
+      Value p = params.get(name);
+      g.addInput(valueInfo(name + BUFFER_SUFFIX, p));
+      g.addNode(
+          NodeProto.newBuilder()
+              .setOpType("InPlaceAccumulatorV2")
+              .setDomain(MS_DOMAIN)
+              .setName(name + "_grad_accumulator")
+              .addInput(name + BUFFER_SUFFIX)
+              .addInput(training.gradients().get(name).name())
+              .addInput(LAZY_RESET_GRAD)
+              .addOutput(name + OUT_SUFFIX));
+      g.addOutput(boolVector(name + OUT_SUFFIX));
+    }
+    g.addInput(boolVector(LAZY_RESET_GRAD));
+    return base.toBuilder().setGraph(g).addOpsetImport(msOpset()).build();
+  }
+
+  private ModelProto evalModel(ModelProto base) {
+    GraphProto full = base.getGraph();
+    List<ValueInfoProto> outputs = new ArrayList<>();
+    outputs.add(valueInfo(training.loss()));
+    evalOutputs.forEach(v -> outputs.add(valueInfo(v)));
+    Set<String> needed = new HashSet<>();
+    outputs.forEach(o -> needed.add(o.getName()));
+    List<NodeProto> kept = new ArrayList<>();
+    for (int i = full.getNodeCount() - 1; i >= 0; i--) {
+      NodeProto n = full.getNode(i);
+      if (n.getOutputList().stream().anyMatch(needed::contains)) {
+        kept.add(0, n);
+        needed.addAll(n.getInputList());
+      }
+    }
+    GraphProto.Builder g =
+        full.toBuilder().setName(full.getName() + "_eval").clearNode().addAllNode(kept);
+    g.clearOutput().addAllOutput(outputs);
+    List<TensorProto> inits = new ArrayList<>(g.getInitializerList());
+    g.clearInitializer();
+    inits.stream().filter(t -> needed.contains(t.getName())).forEach(g::addInitializer);
+    return base.toBuilder().setGraph(g).build();
+  }
+
+  static ModelProto optimizerModel(AdamWConfig a) {
+    GraphProto.Builder g = GraphProto.newBuilder().setName("adamw_optimizer");
+    g.addInput(tensorInfo("learning_rate", TensorProto.DataType.FLOAT_VALUE, 1));
+    g.addInput(tensorInfo("step", TensorProto.DataType.INT64_VALUE, 1));
+    List<String> inputs =
+        List.of(
+            "learning_rate",
+            "step",
+            "params",
+            "gradients",
+            "first_order_moments",
+            "second_order_moments");
+    for (String s : inputs.subList(2, inputs.size())) {
+      g.addInput(floatSequence(s));
+    }
+    NodeProto.Builder n =
+        NodeProto.newBuilder()
+            .setOpType("AdamWOptimizer")
+            .setDomain(MS_DOMAIN)
+            .setName("adamw")
+            .addAllInput(inputs)
+            .addOutput("updated_flag");
+    n.addAttribute(floatAttr("alpha", a.beta1()));
+    n.addAttribute(floatAttr("beta", a.beta2()));
+    n.addAttribute(floatAttr("epsilon", a.epsilon()));
+    n.addAttribute(floatAttr("weight_decay", a.weightDecay()));
+    n.addAttribute(intAttr("correct_bias", 1));
+    n.addAttribute(intAttr("adam_mode", 1));
+    g.addNode(n);
+    // ORT 1.24 rejects onnxblock's int64 flag: the output must be bool
+    g.addOutput(boolVector("updated_flag"));
+    return ModelProto.newBuilder()
+        .setIrVersion(OnnxIo.IR_VERSION)
+        .setProducerName("im4j")
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
+        .addOpsetImport(msOpset())
+        .setGraph(g)
+        .build();
+  }
+
+  private static ModelProto parse(byte[] bytes) {
+    try {
+      return ModelProto.parseFrom(bytes);
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("OnnxIo wrote a model protobuf cannot parse: " + e, e);
+    }
+  }
+
+  private static void writeModel(Path file, ModelProto model) throws IOException {
+    try (OutputStream out = Files.newOutputStream(file)) {
+      model.writeTo(out);
+    }
+  }
+
+  private static OperatorSetIdProto msOpset() {
+    return OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1).build();
+  }
+
+  private static ValueInfoProto valueInfo(Value v) {
+    return valueInfo(v.name(), v);
+  }
+
+  /** A tensor value info named {@code name} with {@code v}'s dtype and shape. */
+  private static ValueInfoProto valueInfo(String name, Value v) {
+    TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+    for (Dim d : v.shape().dims()) {
+      TensorShapeProto.Dimension.Builder db = TensorShapeProto.Dimension.newBuilder();
+      if (d.isStatic()) {
+        db.setDimValue(d.size());
+      } else if (d.isSymbolic()) {
+        db.setDimParam(d.symbol());
+      }
+      shape.addDim(db);
+    }
+    return ValueInfoProto.newBuilder()
+        .setName(name)
+        .setType(
+            TypeProto.newBuilder()
+                .setTensorType(
+                    TypeProto.Tensor.newBuilder()
+                        .setElemType(v.dtype().onnxCode())
+                        .setShape(shape)))
+        .build();
+  }
+
+  private static ValueInfoProto boolVector(String name) {
+    return tensorInfo(name, TensorProto.DataType.BOOL_VALUE, 1);
+  }
+
+  private static ValueInfoProto tensorInfo(String name, int elemType, long... dims) {
+    TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+    for (long d : dims) {
+      shape.addDim(TensorShapeProto.Dimension.newBuilder().setDimValue(d));
+    }
+    return ValueInfoProto.newBuilder()
+        .setName(name)
+        .setType(
+            TypeProto.newBuilder()
+                .setTensorType(TypeProto.Tensor.newBuilder().setElemType(elemType).setShape(shape)))
+        .build();
+  }
+
+  private static ValueInfoProto floatSequence(String name) {
+    TypeProto element =
+        TypeProto.newBuilder()
+            .setTensorType(
+                TypeProto.Tensor.newBuilder().setElemType(TensorProto.DataType.FLOAT_VALUE))
+            .build();
+    return ValueInfoProto.newBuilder()
+        .setName(name)
+        .setType(
+            TypeProto.newBuilder()
+                .setSequenceType(TypeProto.Sequence.newBuilder().setElemType(element)))
+        .build();
+  }
+
+  private static AttributeProto floatAttr(String name, float value) {
+    return AttributeProto.newBuilder()
+        .setName(name)
+        .setType(AttributeProto.AttributeType.FLOAT)
+        .setF(value)
+        .build();
+  }
+
+  private static AttributeProto intAttr(String name, long value) {
+    return AttributeProto.newBuilder()
+        .setName(name)
+        .setType(AttributeProto.AttributeType.INT)
+        .setI(value)
+        .build();
+  }
+}

@@ -1,0 +1,141 @@
+package dev.im4j.onnx.train;
+
+import dev.im4j.core.collate.Batch;
+import dev.im4j.core.loss.ReferenceLoss;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Plain-Java twin of {@link TinyCausalLm} training: forward, {@link ReferenceLoss} gradient,
+ * hand-written backward, and ONNX Runtime's AdamW mode 1 in float arithmetic.
+ */
+final class TinyLmReference {
+  final int vocab;
+  final int hidden;
+  final boolean tied;
+  final Map<String, float[]> params = new HashMap<>();
+  final Map<String, float[]> grads = new HashMap<>();
+  final Map<String, float[]> m = new HashMap<>();
+  final Map<String, float[]> v = new HashMap<>();
+  long step;
+
+  TinyLmReference(TinyCausalLm model) {
+    this.vocab = model.vocabSize();
+    this.hidden = model.hiddenSize();
+    this.tied = model.tied();
+    for (CheckpointTensor t : model.initialWeights()) {
+      params.put(t.name(), t.data());
+      grads.put(t.name(), new float[t.size()]);
+      m.put(t.name(), new float[t.size()]);
+      v.put(t.name(), new float[t.size()]);
+    }
+  }
+
+  private float[] head() {
+    return params.get(tied ? TinyCausalLm.EMBED : TinyCausalLm.LM_HEAD);
+  }
+
+  /**
+   * Logits [cells, V] of the batch, with noise [cells, H] added to the embeddings (may be null).
+   */
+  float[] logits(Batch batch, float[] noise) {
+    int cells = batch.cells();
+    float[] out = new float[cells * vocab];
+    float[] h = new float[hidden];
+    for (int n = 0; n < cells; n++) {
+      hidden(batch.inputIdAt(n), noise, n, new float[hidden], h);
+      float[] l = head();
+      for (int o = 0; o < vocab; o++) {
+        double s = 0;
+        for (int j = 0; j < hidden; j++) {
+          s += h[j] * l[o * hidden + j];
+        }
+        out[n * vocab + o] = (float) s;
+      }
+    }
+    return out;
+  }
+
+  /** Fills x (embedding + noise) and h; returns tanh(a). */
+  private float[] hidden(int id, float[] noise, int n, float[] x, float[] h) {
+    float[] e = params.get(TinyCausalLm.EMBED);
+    float[] w = params.get(TinyCausalLm.MLP);
+    for (int k = 0; k < hidden; k++) {
+      x[k] = e[id * hidden + k] + (noise == null ? 0f : noise[n * hidden + k]);
+    }
+    float[] th = new float[hidden];
+    for (int j = 0; j < hidden; j++) {
+      double a = 0;
+      for (int k = 0; k < hidden; k++) {
+        a += x[k] * w[j * hidden + k];
+      }
+      th[j] = (float) Math.tanh(a);
+      h[j] = x[j] + th[j];
+    }
+    return th;
+  }
+
+  /** Adds the gradient of Σ c · nll over the batch; returns the loss. */
+  double accumulate(Batch batch, float[] coefficients, float[] noise) {
+    float[] logits = logits(batch, noise);
+    ReferenceLoss.Result r = ReferenceLoss.compute(batch, coefficients, logits, vocab);
+    float[] gl = r.gradient(); // [cells, V]
+    float[] e = params.get(TinyCausalLm.EMBED);
+    float[] w = params.get(TinyCausalLm.MLP);
+    float[] l = head();
+    float[] dE = grads.get(TinyCausalLm.EMBED);
+    float[] dW = grads.get(TinyCausalLm.MLP);
+    float[] dL = grads.get(tied ? TinyCausalLm.EMBED : TinyCausalLm.LM_HEAD);
+    float[] x = new float[hidden];
+    float[] h = new float[hidden];
+    for (int n = 0; n < batch.cells(); n++) {
+      int id = batch.inputIdAt(n);
+      float[] th = hidden(id, noise, n, x, h);
+      double[] dh = new double[hidden];
+      for (int o = 0; o < vocab; o++) {
+        float g = gl[n * vocab + o];
+        if (g == 0) {
+          continue;
+        }
+        for (int j = 0; j < hidden; j++) {
+          dh[j] += g * l[o * hidden + j];
+          dL[o * hidden + j] += g * h[j];
+        }
+      }
+      double[] dx = dh.clone();
+      for (int j = 0; j < hidden; j++) {
+        double da = dh[j] * (1 - th[j] * th[j]);
+        for (int k = 0; k < hidden; k++) {
+          dW[j * hidden + k] += (float) (da * x[k]);
+          dx[k] += da * w[j * hidden + k];
+        }
+      }
+      for (int k = 0; k < hidden; k++) {
+        dE[id * hidden + k] += (float) dx[k];
+      }
+    }
+    return r.loss();
+  }
+
+  /** AdamW mode 1 on the accumulated gradients, then clears them. */
+  void optimizerStep(AdamWConfig a, float lr) {
+    step++;
+    float b1 = a.beta1();
+    float b2 = a.beta2();
+    float lrT = (float) (lr * Math.sqrt(1 - Math.pow(b2, step)) / (1 - Math.pow(b1, step)));
+    for (String name : List.copyOf(params.keySet())) {
+      float[] p = params.get(name);
+      float[] g = grads.get(name);
+      float[] mm = m.get(name);
+      float[] vv = v.get(name);
+      for (int i = 0; i < p.length; i++) {
+        mm[i] = b1 * mm[i] + (1 - b1) * g[i];
+        vv[i] = b2 * vv[i] + (1 - b2) * g[i] * g[i];
+        p[i] = p[i] - lrT * mm[i] / ((float) Math.sqrt(vv[i]) + a.epsilon());
+        p[i] = p[i] - lr * a.weightDecay() * p[i];
+        g[i] = 0;
+      }
+    }
+  }
+}

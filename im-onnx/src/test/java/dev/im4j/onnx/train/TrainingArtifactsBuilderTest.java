@@ -1,0 +1,110 @@
+package dev.im4j.onnx.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.im4j.core.collate.Batch;
+import dev.im4j.core.collate.Collator;
+import dev.im4j.core.collate.CollatorConfig;
+import dev.im4j.core.loss.InstructionModellingLoss;
+import dev.im4j.core.loss.Reduction;
+import dev.im4j.core.loss.StepCoefficients;
+import dev.im4j.core.mask.LossPolicy;
+import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.onnx.runtime.RuntimeOptions;
+import dev.im4j.onnx.runtime.TrainingApiRuntime;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class TrainingArtifactsBuilderTest {
+  static final int V = 11;
+  static final int H = 4;
+  static final RuntimeOptions OPTIONS = RuntimeOptions.defaults().withThreads(1, 1);
+
+  @TempDir Path dir;
+
+  /** One optimizer step of two micro-batches equals forward + ReferenceLoss + AdamW in Java. */
+  @ParameterizedTest
+  @CsvSource({"it,false,SEQUENCE_MEAN", "im,false,SEQUENCE_MEAN", "im,true,TOKEN_MEAN"})
+  void oneStepMatchesPlainJava(String policyName, boolean tied, Reduction reduction) {
+    LossPolicy policy = LossPolicy.fromName(policyName);
+    TinyCausalLm model = TinyCausalLm.of(V, H, tied, 7);
+    AdamWConfig adamW = AdamWConfig.defaults().withLearningRate(0.05f).withWeightDecay(0.01f);
+    LmGraphs.Built built = LmGraphs.build(model, Set.of());
+    var artifacts =
+        TrainingArtifactsBuilder.of(built.training(), model.initialWeights())
+            .adamW(adamW)
+            .write(dir.resolve("artifacts"));
+    List<TokenizedExample> examples = Examples.random(policy, 5, V, 3);
+    List<Batch> batches =
+        Collator.of(CollatorConfig.of(16)).collate(examples, 3).batches(); // micro-batches
+    StepCoefficients c = InstructionModellingLoss.of(reduction).coefficients(batches);
+    TinyLmReference ref = new TinyLmReference(model);
+    try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, OPTIONS)) {
+      assertEquals(
+          List.of("input_ids", "position_ids", "embedding_noise", "targets", "coefficients"),
+          rt.trainInputNames());
+      rt.setLearningRate(adamW.learningRate());
+      rt.lazyResetGrad();
+      for (int b = 0; b < batches.size(); b++) {
+        Batch batch = batches.get(b);
+        float[] noise = new float[batch.cells() * H];
+        float loss = rt.trainStep(MicroBatchFeeds.of(batch, c.forBatch(b), noise, H));
+        double expected = ref.accumulate(batch, c.forBatch(b), noise);
+        assertEquals(expected, loss, 1e-4 * Math.max(1, Math.abs(expected)));
+      }
+      rt.optimizerStep();
+      ref.optimizerStep(adamW, adamW.learningRate());
+      Path saved = dir.resolve("after");
+      rt.saveCheckpoint(saved, true);
+      TrainingCheckpoint ck = TrainingCheckpoint.read(saved);
+      for (CheckpointTensor t : ck.trainable()) {
+        float[] expected = ref.params.get(t.name());
+        float[] actual = t.data();
+        for (int i = 0; i < expected.length; i++) {
+          assertEquals(
+              expected[i],
+              actual[i],
+              1e-4 * Math.max(1, Math.abs(expected[i])),
+              t.name() + "[" + i + "]");
+        }
+      }
+      assertEquals(tied ? 2 : 3, ck.trainable().size());
+    }
+  }
+
+  @ParameterizedTest
+  @CsvSource({"false", "true"})
+  void frozenParameterIsNeverUpdated(boolean tied) {
+    TinyCausalLm model = TinyCausalLm.of(V, H, tied, 9);
+    LmGraphs.Built built = LmGraphs.build(model, Set.of(TinyCausalLm.MLP));
+    var artifacts =
+        TrainingArtifactsBuilder.of(built.training(), model.initialWeights())
+            .frozen(Set.of(TinyCausalLm.MLP))
+            .adamW(AdamWConfig.defaults().withLearningRate(0.1f))
+            .write(dir.resolve("frozen"));
+    List<Batch> batches =
+        Collator.of(CollatorConfig.of(16))
+            .collate(Examples.random(LossPolicy.instructionModelling(), 3, V, 1), 3)
+            .batches();
+    StepCoefficients c = InstructionModellingLoss.of(Reduction.SEQUENCE_MEAN).coefficients(batches);
+    try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, OPTIONS)) {
+      rt.lazyResetGrad();
+      Batch batch = batches.get(0);
+      rt.trainStep(MicroBatchFeeds.of(batch, c.forBatch(0), new float[batch.cells() * H], H));
+      rt.optimizerStep();
+      Path saved = dir.resolve("after");
+      rt.saveCheckpoint(saved, true);
+      TrainingCheckpoint ck = TrainingCheckpoint.read(saved);
+      CheckpointTensor w = ck.frozen().get(0);
+      assertEquals(TinyCausalLm.MLP, w.name());
+      assertEquals(model.initialWeights().get(1), w);
+      assertTrue(
+          !ck.parameter(TinyCausalLm.EMBED).orElseThrow().equals(model.initialWeights().get(0)));
+    }
+  }
+}
