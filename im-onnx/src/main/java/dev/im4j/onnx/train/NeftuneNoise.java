@@ -1,0 +1,54 @@
+package dev.im4j.onnx.train;
+
+import dev.im4j.core.collate.Batch;
+import java.util.SplittableRandom;
+
+/**
+ * NEFTune's embedding noise (Jain et al., "NEFTune: Noisy embeddings improve instruction
+ * finetuning", 2023): each embedding entry of an example of {@code L} tokens gets noise uniform in
+ * {@code ±α / √(L · d)}, {@code d} the hidden size. {@code L} is the example's own length in the
+ * micro-batch (packed neighbours do not change it); padding gets none. Training only: evaluation
+ * feeds zeros (invariant 18). Fed to the graph as an input so that a run is a pure function of its
+ * seed.
+ */
+final class NeftuneNoise {
+  private NeftuneNoise() {}
+
+  /**
+   * The noise of one micro-batch.
+   *
+   * @return [rows, seqLen, hidden], zeros when {@code alpha == 0}
+   */
+  static float[] sample(Batch batch, double alpha, int hidden, SplittableRandom random) {
+    float[] noise = new float[batch.cells() * hidden]; // [rows, seqLen, hidden]
+    if (alpha == 0) {
+      return noise;
+    }
+    int maxExample = -1;
+    for (int i = 0; i < batch.cells(); i++) {
+      maxExample = Math.max(maxExample, batch.exampleIdAt(i));
+    }
+    int[] lengths = new int[maxExample + 1];
+    for (int i = 0; i < batch.cells(); i++) {
+      if (batch.exampleIdAt(i) >= 0) {
+        lengths[batch.exampleIdAt(i)]++;
+      }
+    }
+    for (int i = 0; i < batch.cells(); i++) {
+      int example = batch.exampleIdAt(i);
+      if (example < 0) {
+        continue;
+      }
+      double scale = alpha / Math.sqrt((double) lengths[example] * hidden);
+      for (int k = 0; k < hidden; k++) {
+        noise[i * hidden + k] = (float) (scale * (2 * random.nextDouble() - 1));
+      }
+    }
+    return noise;
+  }
+
+  /** The generator of micro-batch {@code microBatch} of 0-based step {@code step}. */
+  static SplittableRandom random(long seed, long step, int microBatch) {
+    return new SplittableRandom(seed * 0x9E3779B97F4A7C15L + step * 1_000_003L + microBatch);
+  }
+}
