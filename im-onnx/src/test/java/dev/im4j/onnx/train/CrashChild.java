@@ -1,0 +1,34 @@
+package dev.im4j.onnx.train;
+
+import dev.im4j.core.collate.CollatorConfig;
+import dev.im4j.core.mask.LossPolicy;
+import dev.im4j.onnx.runtime.RuntimeOptions;
+import java.nio.file.Path;
+
+/** The training run that {@link CrashSafetyTest} kills: a child JVM resuming from its folder. */
+final class CrashChild {
+  static final int STEPS = 160;
+
+  private CrashChild() {}
+
+  static Trainer.Builder trainer(Path out) {
+    return Trainer.builder(
+            TinyCausalLm.of(17, 8, true, 3),
+            Examples.random(LossPolicy.instructionModelling(), 24, 17, 8),
+            out)
+        .collator(CollatorConfig.of(16))
+        .batch(2, 2)
+        .maxSteps(STEPS)
+        .neftuneAlpha(5)
+        .adamW(AdamWConfig.defaults().withLearningRate(0.01f))
+        .schedule(new LearningRateSchedule(LearningRateSchedule.Kind.COSINE, 0.1))
+        .checkpoints(1, 2)
+        .resume(true)
+        .runtimeOptions(RuntimeOptions.defaults().withThreads(1, 1));
+  }
+
+  /** Trains into {@code args[0]}, resuming from the newest checkpoint there. */
+  public static void main(String[] args) {
+    trainer(Path.of(args[0])).build().run();
+  }
+}
