@@ -38,8 +38,8 @@ import java.util.SplittableRandom;
  * the gradients in ORT's buffers and applies AdamW once.
  *
  * <p>Examples arrive tokenized ({@code ExampleEncoder} renders and tokenizes them) and are
- * reweighed with the training {@link LossPolicy}. Gradient-norm clipping is <b>not supported</b>
- * yet (ORT's AdamWOptimizer has no clipping input; im-spec §6 uses none).
+ * reweighed with the training {@link LossPolicy}. Optional gradient-norm clipping runs in the
+ * optimizer model ({@link TrainingArtifactsBuilder#clipGradNorm}).
  *
  * <p>Not thread-safe; {@link #run()} opens and closes its own native session.
  */
@@ -118,6 +118,7 @@ public final class Trainer {
         TrainingArtifactsBuilder.of(built.training(), b.model.initialWeights())
             .frozen(b.frozen)
             .adamW(b.adamW)
+            .clipGradNorm(b.maxGradNorm)
             .write(artifactsDir);
     CheckpointStore store = new CheckpointStore(b.outputDir.resolve("checkpoints"), b.keepLast);
     long start = 0;
@@ -135,6 +136,7 @@ public final class Trainer {
           b.seed,
           total);
       start = state.step();
+      truncateMetrics(start);
       artifacts =
           new TrainingArtifacts(
               fresh.trainingModel(),
@@ -245,6 +247,34 @@ public final class Trainer {
     return new TrainingListener.EvalMetrics("eval", step, losses[0], losses[1]);
   }
 
+  /** Drops metrics of steps after {@code step}: the resumed run writes them again. */
+  private void truncateMetrics(long step) {
+    Path file = b.outputDir.resolve("metrics.jsonl");
+    if (!Files.exists(file)) {
+      return;
+    }
+    try {
+      List<String> kept = new ArrayList<>();
+      for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        if (line.isBlank()) {
+          continue;
+        }
+        com.fasterxml.jackson.databind.JsonNode node;
+        try {
+          node = JSON.readTree(line);
+        } catch (IOException torn) {
+          continue; // the last line of a killed run may be cut short
+        }
+        if (node.path("step").asLong(Long.MAX_VALUE) <= step) {
+          kept.add(line);
+        }
+      }
+      Files.write(file, kept, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot rewrite " + file + " for resuming", e);
+    }
+  }
+
   private void metric(Object record) {
     Path file = b.outputDir.resolve("metrics.jsonl");
     try {
@@ -276,6 +306,7 @@ public final class Trainer {
     private long seed = 42;
     private boolean shuffle = true;
     private double neftuneAlpha = 0;
+    private float maxGradNorm = 0;
     private List<TokenizedExample> evalSet = List.of();
     private int evalEvery = 0;
     private int checkpointEvery = 0;
@@ -368,6 +399,14 @@ public final class Trainer {
     public Builder neftuneAlpha(double value) {
       checkArgument(value >= 0 && Double.isFinite(value), "alpha must be >= 0 but was %s", value);
       this.neftuneAlpha = value;
+      return this;
+    }
+
+    /** Clip the global gradient L2 norm to this before AdamW; default 0 = off (im-spec §6). */
+    public Builder maxGradNorm(float value) {
+      checkArgument(
+          Float.isFinite(value) && value >= 0, "maxGradNorm must be >= 0 but was %s", value);
+      this.maxGradNorm = value;
       return this;
     }
 

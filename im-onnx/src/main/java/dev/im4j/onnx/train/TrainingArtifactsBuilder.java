@@ -64,6 +64,7 @@ public final class TrainingArtifactsBuilder {
   private Set<String> frozen = Set.of();
   private AdamWConfig adamW = AdamWConfig.defaults();
   private List<Value> evalOutputs = List.of();
+  private float maxGradNorm = 0;
 
   private TrainingArtifactsBuilder(TrainingGraph training, List<CheckpointTensor> weights) {
     this.training = training;
@@ -110,6 +111,21 @@ public final class TrainingArtifactsBuilder {
     return this;
   }
 
+  /**
+   * Clips the global L2 norm of the accumulated gradients before AdamW: {@code g ← g · min(1,
+   * maxNorm / (‖g‖₂ + 1e-6))}, {@code ‖g‖₂} over all trainable parameters together (PyTorch's
+   * {@code clip_grad_norm_}); ORT's {@code com.microsoft} {@code InplaceClipGradNorm} in the
+   * optimizer model. Default 0: no clipping (im-spec §6).
+   */
+  public TrainingArtifactsBuilder clipGradNorm(float maxNorm) {
+    checkArgument(
+        Float.isFinite(maxNorm) && maxNorm >= 0,
+        "maxNorm must be finite and >= 0 (0 = off) but was %s",
+        maxNorm);
+    this.maxGradNorm = maxNorm;
+    return this;
+  }
+
   /** Extra outputs of the eval model after the loss (e.g. logits); default none. */
   public TrainingArtifactsBuilder evalOutputs(List<Value> outputs) {
     this.evalOutputs = List.copyOf(outputs);
@@ -140,7 +156,7 @@ public final class TrainingArtifactsBuilder {
       Files.createDirectories(dir);
       writeModel(dir.resolve("training_model.onnx"), trainingModel(base, trainable));
       writeModel(dir.resolve("eval_model.onnx"), evalModel(base));
-      writeModel(dir.resolve("optimizer_model.onnx"), optimizerModel(adamW));
+      writeModel(dir.resolve("optimizer_model.onnx"), optimizerModel(adamW, maxGradNorm));
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write training artifacts into " + dir, e);
     }
@@ -215,7 +231,7 @@ public final class TrainingArtifactsBuilder {
     return base.toBuilder().setGraph(g).build();
   }
 
-  static ModelProto optimizerModel(AdamWConfig a) {
+  static ModelProto optimizerModel(AdamWConfig a, float maxGradNorm) {
     GraphProto.Builder g = GraphProto.newBuilder().setName("adamw_optimizer");
     g.addInput(tensorInfo("learning_rate", TensorProto.DataType.FLOAT_VALUE, 1));
     g.addInput(tensorInfo("step", TensorProto.DataType.INT64_VALUE, 1));
@@ -229,6 +245,29 @@ public final class TrainingArtifactsBuilder {
             "second_order_moments");
     for (String s : inputs.subList(2, inputs.size())) {
       g.addInput(floatSequence(s));
+    }
+    if (maxGradNorm > 0) {
+      g.addNode(
+          NodeProto.newBuilder()
+              .setOpType("InplaceClipGradNorm")
+              .setDomain(MS_DOMAIN)
+              .setName("clip_grad_norm")
+              .addInput("gradients")
+              .addOutput("clipped_gradients")
+              .addAttribute(floatAttr("max_norm", maxGradNorm))
+              .addAttribute(
+                  AttributeProto.newBuilder()
+                      .setName("norm_type")
+                      .setType(AttributeProto.AttributeType.STRING)
+                      .setS(com.google.protobuf.ByteString.copyFromUtf8("fro"))));
+      inputs =
+          List.of(
+              "learning_rate",
+              "step",
+              "params",
+              "clipped_gradients",
+              "first_order_moments",
+              "second_order_moments");
     }
     NodeProto.Builder n =
         NodeProto.newBuilder()

@@ -120,6 +120,25 @@ final class TinyLmReference {
 
   /** AdamW mode 1 on the accumulated gradients, then clears them. */
   void optimizerStep(AdamWConfig a, float lr) {
+    optimizerStep(a, lr, 0);
+  }
+
+  /** Clips the global gradient norm to {@code maxNorm} first (0: no clipping), as ORT does. */
+  void optimizerStep(AdamWConfig a, float lr, float maxNorm) {
+    if (maxNorm > 0) {
+      double sq = 0;
+      for (float[] g : grads.values()) {
+        for (float x : g) {
+          sq += (double) x * x;
+        }
+      }
+      float coefficient = Math.min(maxNorm / ((float) Math.sqrt(sq) + 1e-6f), 1f);
+      for (float[] g : grads.values()) {
+        for (int i = 0; i < g.length; i++) {
+          g[i] *= coefficient;
+        }
+      }
+    }
     step++;
     float b1 = a.beta1();
     float b2 = a.beta2();

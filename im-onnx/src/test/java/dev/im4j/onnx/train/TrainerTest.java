@@ -131,7 +131,7 @@ class TrainerTest {
 
   /** Invariant 20: stopped after step 4 and resumed, the run ends bit-identical. */
   @Test
-  void resumeGivesIdenticalWeights() {
+  void resumeGivesIdenticalWeights() throws IOException {
     List<TokenizedExample> d = data(10, 4);
     Trainer.Result whole =
         tiny(d, dir.resolve("whole")).batch(2, 2).maxSteps(7).neftuneAlpha(5).build().run();
@@ -179,6 +179,11 @@ class TrainerTest {
             .build()
             .run();
     assertEquals(List.of(5L, 6L, 7L), resumedSteps);
+    List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
+    assertEquals(7, metrics.size(), "one line per step, none repeated: " + metrics);
+    for (int i = 0; i < 7; i++) {
+      assertTrue(metrics.get(i).contains("\"step\":" + (i + 1) + ","), metrics.get(i));
+    }
     assertEquals(whole.weights().trainable(), resumed.weights().trainable());
     assertEquals(whole.weights().optimizerGroups(), resumed.weights().optimizerGroups());
   }

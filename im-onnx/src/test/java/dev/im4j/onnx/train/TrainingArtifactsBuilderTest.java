@@ -29,8 +29,14 @@ class TrainingArtifactsBuilderTest {
 
   /** One optimizer step of two micro-batches equals forward + ReferenceLoss + AdamW in Java. */
   @ParameterizedTest
-  @CsvSource({"it,false,SEQUENCE_MEAN", "im,false,SEQUENCE_MEAN", "im,true,TOKEN_MEAN"})
-  void oneStepMatchesPlainJava(String policyName, boolean tied, Reduction reduction) {
+  @CsvSource({
+    "it,false,SEQUENCE_MEAN,0",
+    "im,false,SEQUENCE_MEAN,0",
+    "im,true,TOKEN_MEAN,0",
+    "im,false,SEQUENCE_MEAN,0.05"
+  })
+  void oneStepMatchesPlainJava(
+      String policyName, boolean tied, Reduction reduction, float maxGradNorm) {
     LossPolicy policy = LossPolicy.fromName(policyName);
     TinyCausalLm model = TinyCausalLm.of(V, H, tied, 7);
     AdamWConfig adamW = AdamWConfig.defaults().withLearningRate(0.05f).withWeightDecay(0.01f);
@@ -38,6 +44,7 @@ class TrainingArtifactsBuilderTest {
     var artifacts =
         TrainingArtifactsBuilder.of(built.training(), model.initialWeights())
             .adamW(adamW)
+            .clipGradNorm(maxGradNorm)
             .write(dir.resolve("artifacts"));
     List<TokenizedExample> examples = Examples.random(policy, 5, V, 3);
     List<Batch> batches =
@@ -49,16 +56,30 @@ class TrainingArtifactsBuilderTest {
           List.of("input_ids", "position_ids", "embedding_noise", "targets", "coefficients"),
           rt.trainInputNames());
       rt.setLearningRate(adamW.learningRate());
-      rt.lazyResetGrad();
-      for (int b = 0; b < batches.size(); b++) {
-        Batch batch = batches.get(b);
-        float[] noise = new float[batch.cells() * H];
-        float loss = rt.trainStep(MicroBatchFeeds.of(batch, c.forBatch(b), noise, H));
-        double expected = ref.accumulate(batch, c.forBatch(b), noise);
-        assertEquals(expected, loss, 1e-4 * Math.max(1, Math.abs(expected)));
+      TinyLmReference unclipped = new TinyLmReference(model);
+      for (int step = 0; step < 2; step++) { // Adam ignores a uniform scale on step 1 only
+        rt.lazyResetGrad();
+        for (int b = 0; b < batches.size(); b++) {
+          Batch batch = batches.get(b);
+          float[] noise = new float[batch.cells() * H];
+          float loss = rt.trainStep(MicroBatchFeeds.of(batch, c.forBatch(b), noise, H));
+          double expected = ref.accumulate(batch, c.forBatch(b), noise);
+          unclipped.accumulate(batch, c.forBatch(b), noise);
+          assertEquals(expected, loss, 1e-4 * Math.max(1, Math.abs(expected)));
+        }
+        rt.optimizerStep();
+        ref.optimizerStep(adamW, adamW.learningRate(), maxGradNorm);
+        unclipped.optimizerStep(adamW, adamW.learningRate(), 0);
       }
-      rt.optimizerStep();
-      ref.optimizerStep(adamW, adamW.learningRate());
+      if (maxGradNorm > 0) {
+        float[] a = ref.params.get(TinyCausalLm.MLP);
+        float[] u = unclipped.params.get(TinyCausalLm.MLP);
+        double diff = 0;
+        for (int i = 0; i < a.length; i++) {
+          diff = Math.max(diff, Math.abs(a[i] - u[i]));
+        }
+        assertTrue(diff > 1e-3, "clipping should change the second step, max diff " + diff);
+      }
       Path saved = dir.resolve("after");
       rt.saveCheckpoint(saved, true);
       TrainingCheckpoint ck = TrainingCheckpoint.read(saved);
