@@ -48,10 +48,11 @@ import java.util.Set;
  *       frozen, and an optimizer group at step 0 with zero moments and the initial learning rate.
  * </ul>
  *
- * <p>Size: parameters are graph inputs, not initializers, so the graphs hold only small constants
- * and are written inline ({@link OnnxIo#toBytes} refuses past protobuf's 2 GB). The checkpoint is a
- * flatbuffer, which cannot address 2 GiB or more: models beyond ~500M float32 parameters are not
- * supported by this builder yet ({@link CheckpointException} from the writer).
+ * <p>Size: parameters are graph inputs, not initializers, so the graphs usually hold only small
+ * constants; initializers of 16 MiB or more are written as ONNX external data to {@code
+ * training_model.onnx.data}, shared by the eval model, so no model hits protobuf's 2 GB. The
+ * checkpoint is a flatbuffer, which cannot address 2 GiB or more: models beyond ~500M float32
+ * parameters are not supported by this builder yet ({@link CheckpointException} from the writer).
  */
 public final class TrainingArtifactsBuilder {
   static final String MS_DOMAIN = "com.microsoft";
@@ -59,12 +60,16 @@ public final class TrainingArtifactsBuilder {
   static final String BUFFER_SUFFIX = "_grad.accumulation.buffer";
   static final String OUT_SUFFIX = "_grad.accumulation.out";
 
+  /** Initializers of at least this many bytes go to {@code training_model.onnx.data}. */
+  static final long DEFAULT_EXTERNAL_THRESHOLD = 16L << 20;
+
   private final TrainingGraph training;
   private final Map<String, CheckpointTensor> weights;
   private Set<String> frozen = Set.of();
   private AdamWConfig adamW = AdamWConfig.defaults();
   private List<Value> evalOutputs = List.of();
   private float maxGradNorm = 0;
+  private long externalThreshold = DEFAULT_EXTERNAL_THRESHOLD;
 
   private TrainingArtifactsBuilder(TrainingGraph training, List<CheckpointTensor> weights) {
     this.training = training;
@@ -126,6 +131,13 @@ public final class TrainingArtifactsBuilder {
     return this;
   }
 
+  /** Test hook: the size from which initializers are stored as external data. */
+  TrainingArtifactsBuilder externalThreshold(long bytes) {
+    checkArgument(bytes > 0, "threshold must be > 0 but was %s", bytes);
+    this.externalThreshold = bytes;
+    return this;
+  }
+
   /** Extra outputs of the eval model after the loss (e.g. logits); default none. */
   public TrainingArtifactsBuilder evalOutputs(List<Value> outputs) {
     this.evalOutputs = List.copyOf(outputs);
@@ -151,9 +163,14 @@ public final class TrainingArtifactsBuilder {
         trainable.add(p.name());
       }
     }
-    ModelProto base = parse(OnnxIo.toBytes(training.graph()));
+    ModelProto base;
     try {
       Files.createDirectories(dir);
+      // Large initializers go to training_model.onnx.data (protobuf stops at 2 GB); the eval model
+      // refers to the same file by its relative location.
+      Path trainingFile = dir.resolve("training_model.onnx");
+      OnnxIo.write(training.graph(), trainingFile, externalThreshold);
+      base = parse(Files.readAllBytes(trainingFile));
       writeModel(dir.resolve("training_model.onnx"), trainingModel(base, trainable));
       writeModel(dir.resolve("eval_model.onnx"), evalModel(base));
       writeModel(dir.resolve("optimizer_model.onnx"), optimizerModel(adamW, maxGradNorm));

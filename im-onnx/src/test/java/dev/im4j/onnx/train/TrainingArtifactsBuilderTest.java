@@ -128,4 +128,76 @@ class TrainingArtifactsBuilderTest {
           !ck.parameter(TinyCausalLm.EMBED).orElseThrow().equals(model.initialWeights().get(0)));
     }
   }
+
+  /** Initializers stored as external data (as a > 2 GB graph must be) load and train the same. */
+  @org.junit.jupiter.api.Test
+  void externalDataArtifactsTrainTheSame() throws java.io.IOException {
+    TinyCausalLm tiny = TinyCausalLm.of(V, H, true, 4);
+    CausalLmSource model =
+        new CausalLmSource() { // the tiny LM with a constant logit scale stored as an initializer
+          @Override
+          public Forward forward(
+              dev.im4j.onnx.graph.Graph g,
+              dev.im4j.onnx.graph.Value ids,
+              dev.im4j.onnx.graph.Value pos,
+              dev.im4j.onnx.graph.Value noise) {
+            Forward f = tiny.forward(g, ids, pos, noise);
+            float[] ones = new float[V];
+            java.util.Arrays.fill(ones, 1f);
+            var scale =
+                g.initializer(
+                    "logit_scale", dev.im4j.onnx.graph.Tensor.ofFloats(new long[] {V}, ones));
+            return new Forward(g.mul(f.logits(), scale), f.parameters());
+          }
+
+          @Override
+          public List<CheckpointTensor> initialWeights() {
+            return tiny.initialWeights();
+          }
+
+          @Override
+          public int hiddenSize() {
+            return H;
+          }
+
+          @Override
+          public int vocabSize() {
+            return V;
+          }
+        };
+    List<Batch> batches =
+        Collator.of(CollatorConfig.of(16))
+            .collate(Examples.random(LossPolicy.outputOnly(), 3, V, 2), 3)
+            .batches();
+    StepCoefficients c = InstructionModellingLoss.of(Reduction.TOKEN_MEAN).coefficients(batches);
+    Batch batch = batches.get(0);
+    float[] losses = new float[2];
+    for (int k = 0; k < 2; k++) {
+      TrainingArtifactsBuilder builder =
+          TrainingArtifactsBuilder.of(
+              LmGraphs.build(model, Set.of()).training(), model.initialWeights());
+      if (k == 1) {
+        builder.externalThreshold(1);
+      }
+      Path out = dir.resolve("ext" + k);
+      var artifacts = builder.write(out);
+      assertEquals(k == 1, java.nio.file.Files.exists(out.resolve("training_model.onnx.data")));
+      assertEquals(
+          k == 1,
+          new String(
+                  java.nio.file.Files.readAllBytes(out.resolve("eval_model.onnx")),
+                  java.nio.charset.StandardCharsets.ISO_8859_1)
+              .contains("training_model.onnx.data"));
+      try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, OPTIONS)) {
+        rt.lazyResetGrad();
+        losses[k] =
+            rt.trainStep(MicroBatchFeeds.of(batch, c.forBatch(0), new float[batch.cells() * H], H));
+        rt.optimizerStep();
+        var eval =
+            rt.evalStep(MicroBatchFeeds.of(batch, c.forBatch(0), new float[batch.cells() * H], H));
+        assertTrue(eval.values().iterator().next()[0] < losses[k]);
+      }
+    }
+    assertEquals(losses[0], losses[1]);
+  }
 }
