@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import dev.im4j.onnx.autodiff.Autodiff;
 import dev.im4j.onnx.autodiff.WeightedCrossEntropy;
@@ -100,7 +99,8 @@ class OnnxIoTest {
     Graph back = OnnxIo.read(model);
     assertSameGraph(g, back);
     try (OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        OrtSession s = OrtEnvironment.getEnvironment().createSession(model.toString(), o)) {
+        OrtSession s =
+            dev.im4j.onnx.runtime.TestNatives.environment().createSession(model.toString(), o)) {
       assertEquals(3, s.getNumInputs());
       assertTrue(s.getOutputNames().contains("embed_grad"));
     }

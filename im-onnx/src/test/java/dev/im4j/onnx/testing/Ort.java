@@ -19,7 +19,7 @@ import java.util.Map;
 
 /** Runs graphs on ONNX Runtime CPU (basic graph optimisation) for tests. */
 public final class Ort implements AutoCloseable {
-  private static final OrtEnvironment ENV = OrtEnvironment.getEnvironment();
+  private static final OrtEnvironment ENV = dev.im4j.onnx.runtime.TestNatives.environment();
   private final OrtSession session;
 
   private Ort(OrtSession session) {
