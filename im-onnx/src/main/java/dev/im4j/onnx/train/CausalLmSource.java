@@ -13,13 +13,10 @@ public interface CausalLmSource {
   /**
    * Builds the forward pass into {@code graph}.
    *
-   * @param inputIds [B, T] int64 input of the graph
-   * @param positionIds [B, T] int64 input of the graph (restarting per packed segment)
-   * @param embeddingNoise [B, T, H] float input, added to the token embeddings before anything else
-   *     (NEFTune; zeros when not training)
+   * @param inputs the per-batch graph inputs the model may read
    * @return the logits [B, T, V] and the parameter inputs it declared, in declaration order
    */
-  Forward forward(Graph graph, Value inputIds, Value positionIds, Value embeddingNoise);
+  Forward forward(Graph graph, Inputs inputs);
 
   /** Initial value of every parameter the forward pass declares. */
   List<CheckpointTensor> initialWeights();
@@ -29,6 +26,18 @@ public interface CausalLmSource {
 
   /** The vocabulary size V. */
   int vocabSize();
+
+  /**
+   * The per-batch inputs of the graph (see {@code Batch} in im-core).
+   *
+   * @param inputIds [B, T] int64 token ids
+   * @param positionIds [B, T] int64, restarting at 0 in each packed segment
+   * @param segmentIds [B, T] int64, 1..k per example of a row, 0 in padding: attention must only
+   *     connect equal non-zero segments, causally
+   * @param embeddingNoise [B, T, H] float, to be added to the token embeddings before anything else
+   *     (NEFTune; zeros when not training)
+   */
+  record Inputs(Value inputIds, Value positionIds, Value segmentIds, Value embeddingNoise) {}
 
   /**
    * What {@link #forward} built.

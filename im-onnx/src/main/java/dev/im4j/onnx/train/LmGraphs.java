@@ -14,6 +14,7 @@ import java.util.Set;
 final class LmGraphs {
   static final String INPUT_IDS = "input_ids";
   static final String POSITION_IDS = "position_ids";
+  static final String SEGMENT_IDS = "segment_ids";
   static final String EMBEDDING_NOISE = "embedding_noise";
   static final String TARGETS = "targets";
   static final String COEFFICIENTS = "coefficients";
@@ -29,12 +30,13 @@ final class LmGraphs {
     Dim t = Dim.sym("seq");
     Value ids = g.input(INPUT_IDS, DType.INT64, Shape.of(b, t)); // [B, T]
     Value pos = g.input(POSITION_IDS, DType.INT64, Shape.of(b, t)); // [B, T]
+    Value seg = g.input(SEGMENT_IDS, DType.INT64, Shape.of(b, t)); // [B, T]
     Value noise =
         g.input(
             EMBEDDING_NOISE, DType.FLOAT, Shape.of(b, t, Dim.of(source.hiddenSize()))); // [B, T, H]
     Value targets = g.input(TARGETS, DType.INT64, Shape.of(b, t)); // [B, T]
     Value coefficients = g.input(COEFFICIENTS, DType.FLOAT, Shape.of(b, t)); // [B, T]
-    CausalLmSource.Forward f = source.forward(g, ids, pos, noise);
+    CausalLmSource.Forward f = source.forward(g, new CausalLmSource.Inputs(ids, pos, seg, noise));
     TrainingGraph training =
         TrainingGraph.withWeightedCrossEntropy(
             g, f.logits(), targets, coefficients, f.parameters(), frozen);

@@ -17,6 +17,7 @@ final class MicroBatchFeeds {
     return List.of(
         HostTensor.longs(LmGraphs.INPUT_IDS, shape, widen(batch.inputIds())),
         HostTensor.longs(LmGraphs.POSITION_IDS, shape, widen(batch.positionIds())),
+        HostTensor.longs(LmGraphs.SEGMENT_IDS, shape, widen(batch.segmentIds())),
         HostTensor.floats(
             LmGraphs.EMBEDDING_NOISE, new long[] {batch.rows(), batch.seqLen(), hidden}, noise),
         HostTensor.longs(LmGraphs.TARGETS, shape, widen(batch.targets())),

@@ -53,11 +53,11 @@ public final class TinyCausalLm implements CausalLmSource {
   }
 
   @Override
-  public Forward forward(Graph g, Value inputIds, Value positionIds, Value embeddingNoise) {
+  public Forward forward(Graph g, Inputs inputs) {
     Value e = g.input(EMBED, DType.FLOAT, Shape.of(vocab, hidden)); // [V, H]
     Value w = g.input(MLP, DType.FLOAT, Shape.of(hidden, hidden)); // [H, H]
     Value head = tied ? e : g.input(LM_HEAD, DType.FLOAT, Shape.of(vocab, hidden)); // [V, H]
-    Value x = g.add(g.gather(e, inputIds, 0), embeddingNoise); // [B, T, H]
+    Value x = g.add(g.gather(e, inputs.inputIds(), 0), inputs.embeddingNoise()); // [B, T, H]
     Value h = g.add(x, g.tanh(g.matMul(x, g.transpose(w, 1, 0)))); // [B, T, H]
     Value logits = g.matMul(h, g.transpose(head, 1, 0)); // [B, T, V]
     List<Value> params = new ArrayList<>(List.of(e, w));

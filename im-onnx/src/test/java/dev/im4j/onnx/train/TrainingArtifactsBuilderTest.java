@@ -53,7 +53,13 @@ class TrainingArtifactsBuilderTest {
     TinyLmReference ref = new TinyLmReference(model);
     try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, OPTIONS)) {
       assertEquals(
-          List.of("input_ids", "position_ids", "embedding_noise", "targets", "coefficients"),
+          List.of(
+              "input_ids",
+              "position_ids",
+              "segment_ids",
+              "embedding_noise",
+              "targets",
+              "coefficients"),
           rt.trainInputNames());
       rt.setLearningRate(adamW.learningRate());
       TinyLmReference unclipped = new TinyLmReference(model);
@@ -136,12 +142,8 @@ class TrainingArtifactsBuilderTest {
     CausalLmSource model =
         new CausalLmSource() { // the tiny LM with a constant logit scale stored as an initializer
           @Override
-          public Forward forward(
-              dev.im4j.onnx.graph.Graph g,
-              dev.im4j.onnx.graph.Value ids,
-              dev.im4j.onnx.graph.Value pos,
-              dev.im4j.onnx.graph.Value noise) {
-            Forward f = tiny.forward(g, ids, pos, noise);
+          public Forward forward(dev.im4j.onnx.graph.Graph g, Inputs inputs) {
+            Forward f = tiny.forward(g, inputs);
             float[] ones = new float[V];
             java.util.Arrays.fill(ones, 1f);
             var scale =
