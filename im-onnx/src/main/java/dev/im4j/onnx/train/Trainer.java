@@ -136,6 +136,20 @@ public final class Trainer {
           b.seed,
           total);
       start = state.step();
+      int expectedEpoch = (int) (start / stepsPerEpoch());
+      int expectedPosition = (int) (start % stepsPerEpoch()) * examplesPerStep();
+      checkArgument(
+          start == total
+              || (state.epoch() == expectedEpoch && state.positionInEpoch() == expectedPosition),
+          "checkpoint %s stopped at epoch %s, example %s, but with this run's data and batch"
+              + " options step %s would be epoch %s, example %s; resume with the same training set"
+              + " and batch options",
+          resumeFrom.get(),
+          state.epoch(),
+          state.positionInEpoch(),
+          start,
+          expectedEpoch,
+          expectedPosition);
       truncateMetrics(start);
       artifacts =
           new TrainingArtifacts(
@@ -152,10 +166,15 @@ public final class Trainer {
     RuntimeOptions options = b.runtimeOptions.withDeterminism(true, b.seed);
     try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, options)) {
       int stepsPerEpoch = stepsPerEpoch();
+      int[] order = null; // the current epoch's example order
+      int orderEpoch = -1;
       for (long s = start; s < total; s++) {
         int epoch = (int) (s / stepsPerEpoch);
         int from = (int) (s % stepsPerEpoch) * examplesPerStep();
-        int[] order = order(epoch);
+        if (epoch != orderEpoch) {
+          order = order(epoch);
+          orderEpoch = epoch;
+        }
         List<TokenizedExample> stepExamples = new ArrayList<>();
         for (int i = from; i < Math.min(train.size(), from + examplesPerStep()); i++) {
           stepExamples.add(train.get(order[i]));

@@ -189,6 +189,11 @@ class TrainerTest {
     assertEquals(
         List.of(out.resolve("checkpoints").resolve("step-00000004")),
         new CheckpointStore(out.resolve("checkpoints"), 1).list());
+    IllegalArgumentException changed =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> tiny(d, out).batch(1, 2).maxSteps(7).resume(true).build().run());
+    assertTrue(changed.getMessage().contains("same"), changed.getMessage());
     List<Long> resumedSteps = new ArrayList<>();
     Trainer.Result resumed =
         tiny(d, out)
