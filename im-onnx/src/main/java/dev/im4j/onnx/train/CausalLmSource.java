@@ -1,8 +1,8 @@
 package dev.im4j.onnx.train;
 
-import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.graph.Value;
 import java.util.List;
+import java.util.Set;
 
 /**
  * A causal language model the trainer can train: it declares its parameters as graph inputs (named
@@ -11,12 +11,13 @@ import java.util.List;
  */
 public interface CausalLmSource {
   /**
-   * Builds the forward pass into {@code graph}.
-   *
-   * @param inputs the per-batch graph inputs the model may read
-   * @return the logits [B, T, V] and the parameter inputs it declared, in declaration order
+   * The training graph: forward, {@code Σ c · nll} and the gradients of every parameter not in
+   * {@code frozen}. Its user inputs must be named as {@code CausalLmGraphs} names them ({@code
+   * input_ids}, {@code position_ids}, {@code segment_ids} int64 [B, T], {@code embedding_noise}
+   * float [B, T, H], {@code targets} int64 [B, T], {@code coefficients} float [B, T]); the trainer
+   * feeds exactly these.
    */
-  Forward forward(Graph graph, Inputs inputs);
+  TrainingGraph trainingGraph(Set<String> frozen);
 
   /** Initial value of every parameter the forward pass declares. */
   List<CheckpointTensor> initialWeights();

@@ -24,7 +24,12 @@ final class LmGraphs {
   /** The training graph and the logits value (an optional eval output). */
   record Built(TrainingGraph training, Value logits) {}
 
-  static Built build(CausalLmSource source, Set<String> frozen) {
+  /** Builds logits from the inputs, declaring the parameters. */
+  interface ForwardBuilder {
+    CausalLmSource.Forward forward(Graph graph, CausalLmSource.Inputs inputs);
+  }
+
+  static Built build(ForwardBuilder source, int hidden, Set<String> frozen) {
     Graph g = Graph.create("causal_lm");
     Dim b = Dim.sym("batch");
     Dim t = Dim.sym("seq");
@@ -32,8 +37,7 @@ final class LmGraphs {
     Value pos = g.input(POSITION_IDS, DType.INT64, Shape.of(b, t)); // [B, T]
     Value seg = g.input(SEGMENT_IDS, DType.INT64, Shape.of(b, t)); // [B, T]
     Value noise =
-        g.input(
-            EMBEDDING_NOISE, DType.FLOAT, Shape.of(b, t, Dim.of(source.hiddenSize()))); // [B, T, H]
+        g.input(EMBEDDING_NOISE, DType.FLOAT, Shape.of(b, t, Dim.of(hidden))); // [B, T, H]
     Value targets = g.input(TARGETS, DType.INT64, Shape.of(b, t)); // [B, T]
     Value coefficients = g.input(COEFFICIENTS, DType.FLOAT, Shape.of(b, t)); // [B, T]
     CausalLmSource.Forward f = source.forward(g, new CausalLmSource.Inputs(ids, pos, seg, noise));

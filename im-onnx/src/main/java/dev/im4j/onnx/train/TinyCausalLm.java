@@ -8,6 +8,7 @@ import dev.im4j.onnx.graph.Shape;
 import dev.im4j.onnx.graph.Value;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
@@ -53,6 +54,11 @@ public final class TinyCausalLm implements CausalLmSource {
   }
 
   @Override
+  public TrainingGraph trainingGraph(Set<String> frozen) {
+    return LmGraphs.build(this::forward, hidden, frozen).training();
+  }
+
+  /** The forward pass: declares the parameters and returns the logits [B, T, V]. */
   public Forward forward(Graph g, Inputs inputs) {
     Value e = g.input(EMBED, DType.FLOAT, Shape.of(vocab, hidden)); // [V, H]
     Value w = g.input(MLP, DType.FLOAT, Shape.of(hidden, hidden)); // [H, H]

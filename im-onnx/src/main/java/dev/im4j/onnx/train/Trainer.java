@@ -112,10 +112,9 @@ public final class Trainer {
   public Result run() {
     long total = totalSteps();
     checkArgument(total > 0, "nothing to train: %s examples, total steps %s", train.size(), total);
-    LmGraphs.Built built = LmGraphs.build(b.model, b.frozen);
     Path artifactsDir = b.outputDir.resolve("artifacts");
     TrainingArtifacts fresh =
-        TrainingArtifactsBuilder.of(built.training(), b.model.initialWeights())
+        TrainingArtifactsBuilder.of(b.model.trainingGraph(b.frozen), b.model.initialWeights())
             .frozen(b.frozen)
             .adamW(b.adamW)
             .clipGradNorm(b.maxGradNorm)

@@ -56,6 +56,45 @@ public record TrainingGraph(
   }
 
   /**
+   * Reads a training graph from its declared outputs: {@code lossName} is the loss; every graph
+   * input {@code p} with an output {@code p + gradSuffix} is a trainable parameter with that
+   * gradient; inputs named in {@code frozen} are frozen parameters; the rest are user inputs. This
+   * is how {@code CausalLmGraphs.training} graphs plug in.
+   *
+   * @throws IllegalArgumentException if the loss output is missing or a frozen name is no input
+   */
+  public static TrainingGraph fromOutputs(
+      Graph graph, String lossName, String gradSuffix, Set<String> frozen) {
+    Map<String, Value> outputs = new LinkedHashMap<>();
+    graph.outputs().forEach(v -> outputs.put(v.name(), v));
+    Value loss = outputs.get(lossName);
+    checkArgument(
+        loss != null,
+        "graph %s has no output %s; its outputs are %s",
+        graph.name(),
+        lossName,
+        outputs.keySet());
+    List<Value> parameters = new ArrayList<>();
+    Map<String, Value> gradients = new LinkedHashMap<>();
+    Set<String> inputNames = new HashSet<>();
+    for (Value in : graph.inputs()) {
+      inputNames.add(in.name());
+      Value grad = outputs.get(in.name() + gradSuffix);
+      if (grad != null) {
+        parameters.add(in);
+        gradients.put(in.name(), grad);
+      } else if (frozen.contains(in.name())) {
+        parameters.add(in);
+      }
+    }
+    for (String f : frozen) {
+      checkArgument(
+          inputNames.contains(f), "frozen parameter %s is not an input of %s", f, graph.name());
+    }
+    return new TrainingGraph(graph, loss, parameters, gradients);
+  }
+
+  /**
    * Appends {@link WeightedCrossEntropy} ({@code loss = Σ_i c_i · nll_i}, analytic d loss / d
    * logits) and reverse-mode gradients for every parameter not in {@code frozen}.
    *

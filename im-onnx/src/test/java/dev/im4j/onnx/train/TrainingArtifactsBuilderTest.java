@@ -40,9 +40,8 @@ class TrainingArtifactsBuilderTest {
     LossPolicy policy = LossPolicy.fromName(policyName);
     TinyCausalLm model = TinyCausalLm.of(V, H, tied, 7);
     AdamWConfig adamW = AdamWConfig.defaults().withLearningRate(0.05f).withWeightDecay(0.01f);
-    LmGraphs.Built built = LmGraphs.build(model, Set.of());
     var artifacts =
-        TrainingArtifactsBuilder.of(built.training(), model.initialWeights())
+        TrainingArtifactsBuilder.of(model.trainingGraph(Set.of()), model.initialWeights())
             .adamW(adamW)
             .clipGradNorm(maxGradNorm)
             .write(dir.resolve("artifacts"));
@@ -108,9 +107,9 @@ class TrainingArtifactsBuilderTest {
   @CsvSource({"false", "true"})
   void frozenParameterIsNeverUpdated(boolean tied) {
     TinyCausalLm model = TinyCausalLm.of(V, H, tied, 9);
-    LmGraphs.Built built = LmGraphs.build(model, Set.of(TinyCausalLm.MLP));
     var artifacts =
-        TrainingArtifactsBuilder.of(built.training(), model.initialWeights())
+        TrainingArtifactsBuilder.of(
+                model.trainingGraph(Set.of(TinyCausalLm.MLP)), model.initialWeights())
             .frozen(Set.of(TinyCausalLm.MLP))
             .adamW(AdamWConfig.defaults().withLearningRate(0.1f))
             .write(dir.resolve("frozen"));
@@ -142,7 +141,11 @@ class TrainingArtifactsBuilderTest {
     CausalLmSource model =
         new CausalLmSource() { // the tiny LM with a constant logit scale stored as an initializer
           @Override
-          public Forward forward(dev.im4j.onnx.graph.Graph g, Inputs inputs) {
+          public TrainingGraph trainingGraph(Set<String> frozen) {
+            return LmGraphs.build(this::forward, H, frozen).training();
+          }
+
+          Forward forward(dev.im4j.onnx.graph.Graph g, Inputs inputs) {
             Forward f = tiny.forward(g, inputs);
             float[] ones = new float[V];
             java.util.Arrays.fill(ones, 1f);
@@ -176,8 +179,7 @@ class TrainingArtifactsBuilderTest {
     float[] losses = new float[2];
     for (int k = 0; k < 2; k++) {
       TrainingArtifactsBuilder builder =
-          TrainingArtifactsBuilder.of(
-              LmGraphs.build(model, Set.of()).training(), model.initialWeights());
+          TrainingArtifactsBuilder.of(model.trainingGraph(Set.of()), model.initialWeights());
       if (k == 1) {
         builder.externalThreshold(1);
       }

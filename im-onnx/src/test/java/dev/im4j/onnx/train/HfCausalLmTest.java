@@ -1,0 +1,73 @@
+package dev.im4j.onnx.train;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.im4j.core.collate.CollatorConfig;
+import dev.im4j.core.mask.LossPolicy;
+import dev.im4j.onnx.model.CausalLmConfig;
+import dev.im4j.onnx.model.CausalLmParameters;
+import dev.im4j.onnx.model.DType;
+import dev.im4j.onnx.runtime.RuntimeOptions;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The LLaMA-family and GPT-2 graphs of CausalLmGraphs train through the Trainer. */
+class HfCausalLmTest {
+  @TempDir Path dir;
+
+  static CausalLmConfig config(String type) {
+    String json =
+        switch (type) {
+          case "llama" ->
+              """
+              {"model_type": "llama", "vocab_size": 13, "hidden_size": 8, "intermediate_size": 12,
+               "num_hidden_layers": 1, "num_attention_heads": 4, "num_key_value_heads": 2,
+               "max_position_embeddings": 32, "tie_word_embeddings": false}
+              """;
+          case "gpt2" ->
+              """
+              {"model_type": "gpt2", "vocab_size": 13, "n_embd": 8, "n_layer": 1, "n_head": 2,
+               "n_positions": 32}
+              """;
+          default -> throw new IllegalArgumentException(type);
+        };
+    return CausalLmConfig.parse(json, "tiny-" + type);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"llama", "gpt2"})
+  void trainsAndLossFalls(String type) {
+    CausalLmConfig config = config(type);
+    HfCausalLm model = HfCausalLm.of(config, CausalLmParameters.initialize(config, 3, DType.F32));
+    List<Double> losses = new ArrayList<>();
+    Trainer.Result r =
+        Trainer.builder(model, Examples.random(LossPolicy.instructionModelling(), 4, 13, 4), dir)
+            .collator(CollatorConfig.builder(24).packing(true).build())
+            .batch(4, 1)
+            .maxSteps(25)
+            .adamW(AdamWConfig.defaults().withLearningRate(0.05f))
+            .schedule(new LearningRateSchedule(LearningRateSchedule.Kind.CONSTANT, 0))
+            .runtimeOptions(RuntimeOptions.defaults().withThreads(1, 1))
+            .listener(
+                new TrainingListener() {
+                  @Override
+                  public void onStep(StepMetrics m) {
+                    losses.add(m.loss());
+                  }
+                })
+            .build()
+            .run();
+    assertEquals(25, r.steps());
+    double first = (losses.get(0) + losses.get(1) + losses.get(2)) / 3;
+    double last = (losses.get(22) + losses.get(23) + losses.get(24)) / 3;
+    assertTrue(last < 0.8 * first, type + " loss should fall: " + losses);
+    assertEquals(
+        CausalLmParameters.expected(config).size(),
+        r.weights().trainable().size() + r.weights().frozen().size());
+  }
+}
