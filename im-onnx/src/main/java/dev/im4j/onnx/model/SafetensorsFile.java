@@ -259,6 +259,9 @@ public final class SafetensorsFile implements AutoCloseable {
   }
 
   private static void readMetadata(Path path, JsonNode value, Map<String, String> out) {
+    if (value.isNull()) {
+      return; // the Rust crate reads null as no metadata
+    }
     if (!value.isObject()) {
       throw fail(
           path, "field \"__metadata__\" must be an object of strings but is " + describe(value));
