@@ -75,15 +75,26 @@ public final class MaskBuilder {
   public Result build(RenderedConversation rendered, int messageCount, Encoding encoding) {
     List<Span> spans = rendered.spans();
     int chars = rendered.text().length();
+    int spanCount = spans.size();
+    // The spans as flat arrays for the token loop: [spanCount] each.
+    int[] spanStart = new int[spanCount];
+    int[] spanEnd = new int[spanCount];
+    byte[] spanClass = new byte[spanCount]; // TokenClass ordinal; empty spans count as TEMPLATE
+    int[] spanTurn = new int[spanCount];
     int[] contentEnd = new int[messageCount]; // end of the last content span per message, or -1
     Arrays.fill(contentEnd, -1);
     boolean[] assistant = new boolean[messageCount];
-    for (Span span : spans) {
+    for (int k = 0; k < spanCount; k++) {
+      Span span = spans.get(k);
       int m = span.messageIndex();
       if (m >= messageCount) {
         throw new IllegalArgumentException(
             "span " + span + " names message " + m + " but the conversation has " + messageCount);
       }
+      spanStart[k] = span.start();
+      spanEnd[k] = span.end();
+      spanTurn[k] = m;
+      spanClass[k] = span.end() > span.start() ? (byte) classOf(span.kind()).ordinal() : 0;
       if (m >= 0) {
         contentEnd[m] = Math.max(contentEnd[m], span.end());
         assistant[m] = span.kind() == SpanKind.ASSISTANT;
@@ -114,23 +125,18 @@ public final class MaskBuilder {
                 + " characters with non-decreasing starts");
       }
       previousStart = start;
-      while (first < spans.size() && spans.get(first).end() <= start) {
+      while (first < spanCount && spanEnd[first] <= start) {
         first++;
       }
-      int best = 0; // TokenClass ordinal; TEMPLATE = 0 < SYSTEM < USER < ASSISTANT
+      byte best = 0; // TEMPLATE = 0 < SYSTEM < USER < ASSISTANT
       int turn = -1;
-      for (int k = first; k < spans.size(); k++) {
-        Span span = spans.get(k);
-        if (span.start() >= end) {
-          break;
-        }
-        int c = classOf(span.kind()).ordinal();
-        if (c > best && span.end() > span.start()) {
-          best = c;
-          turn = span.messageIndex();
+      for (int k = first; k < spanCount && spanStart[k] < end; k++) {
+        if (spanClass[k] > best) {
+          best = spanClass[k];
+          turn = spanTurn[k];
         }
       }
-      classes[i] = (byte) best;
+      classes[i] = best;
       turns[i] = turn;
     }
 
