@@ -560,6 +560,15 @@ public final class Graph {
         Map.of("reduction", new Attribute.Str(reduction)));
   }
 
+  /** ScatterElements along {@code axis} with a reduction ("none", "add", "mul", "max", "min"). */
+  public Value scatterElements(
+      Value data, Value indices, Value updates, long axis, String reduction) {
+    return op1(
+        Op.SCATTER_ELEMENTS,
+        List.of(data, indices, updates),
+        Map.of("axis", new Attribute.Int(axis), "reduction", new Attribute.Str(reduction)));
+  }
+
   /** The 1-D INT64 shape of {@code x}. */
   public Value shape(Value x) {
     return op1(Op.SHAPE, x);

@@ -187,6 +187,23 @@ final class ShapeInference {
         yield one(t(0), s(1));
       }
       case SCATTER_ND -> scatterNd();
+      case SCATTER_ELEMENTS -> {
+        intInput(1);
+        sameType(0, 2);
+        reduction();
+        axis(intAttr("axis", 0), s(0).rank());
+        if (s(1).rank() != s(0).rank() || !s(2).equals(s(1)) && s(2).rank() != s(1).rank()) {
+          throw fail(
+              "indices "
+                  + s(1)
+                  + " and updates "
+                  + s(2)
+                  + " must have the rank of data "
+                  + s(0)
+                  + " and equal shapes");
+        }
+        yield one(t(0), s(0));
+      }
       case SHAPE -> {
         int r = s(0).rank();
         int start = clampShapeIndex(intAttr("start", 0), r);
@@ -732,11 +749,7 @@ final class ShapeInference {
   private List<ValueType> scatterNd() {
     intInput(1);
     sameType(0, 2);
-    String reduction =
-        attrs.containsKey("reduction") ? ((Attribute.Str) attrs.get("reduction")).value() : "none";
-    if (!List.of("none", "add", "mul", "max", "min").contains(reduction)) {
-      throw fail("reduction must be one of none, add, mul, max, min but was " + reduction);
-    }
+    reduction();
     Shape idx = s(1);
     Dim k = idx.dim(-1);
     if (!k.isStatic()) {
@@ -747,6 +760,14 @@ final class ShapeInference {
       throw fail("updates must have rank " + expectedRank + " but had shape " + s(2));
     }
     return one(t(0), s(0));
+  }
+
+  private void reduction() {
+    String reduction =
+        attrs.containsKey("reduction") ? ((Attribute.Str) attrs.get("reduction")).value() : "none";
+    if (!List.of("none", "add", "mul", "max", "min").contains(reduction)) {
+      throw fail("reduction must be one of none, add, mul, max, min but was " + reduction);
+    }
   }
 
   private List<ValueType> range() {
