@@ -125,4 +125,13 @@ class OnnxIoTest {
     assertTrue(e.getMessage().contains("node 'Relu_0'"), e.getMessage());
     assertTrue(e.getMessage().contains("'Celu'"), e.getMessage());
   }
+
+  @Test
+  void inliningPastTheLimitIsRefusedWithTheRemedy() {
+    Graph g = Graph.create("big");
+    g.output("out", g.identity(g.initializer("w", Tensor.filled(DType.FLOAT, new long[] {64}, 1))));
+    var e = assertThrows(IllegalArgumentException.class, () -> OnnxIo.toBytes(g, 100));
+    assertTrue(e.getMessage().contains("external data"), e.getMessage());
+    assertEquals(OnnxIo.toBytes(g).length, OnnxIo.toBytes(g, 256).length);
+  }
 }
