@@ -539,7 +539,7 @@ final class ShapeInference {
   private Shape squeeze() {
     int rank = s(0).rank();
     List<Dim> out = new ArrayList<>();
-    if (in.size() < 2) {
+    if (in.size() < 2 || constLongs(1, "axes").length == 0) {
       for (Dim d : s(0).dims()) {
         if (!d.isStatic()) {
           throw fail("squeeze without axes needs a static shape but input is " + s(0));

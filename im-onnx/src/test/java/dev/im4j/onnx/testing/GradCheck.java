@@ -138,7 +138,8 @@ public final class GradCheck {
     return s.toString();
   }
 
-  static int count(long[] shape) {
+  /** Element count of a static shape. */
+  public static int count(long[] shape) {
     long n = 1;
     for (long d : shape) {
       n *= d;

@@ -59,6 +59,28 @@ public final class Ort implements AutoCloseable {
     }
   }
 
+  /** Runs with the given inputs; returns the dimensions of every requested output. */
+  public Map<String, long[]> shapes(Map<String, Tensor> inputs, List<String> outputs) {
+    Map<String, OnnxTensor> feed = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<String, Tensor> e : inputs.entrySet()) {
+        feed.put(e.getKey(), tensor(e.getValue()));
+      }
+      try (OrtSession.Result r = session.run(feed, new java.util.HashSet<>(outputs))) {
+        Map<String, long[]> out = new HashMap<>();
+        for (String name : outputs) {
+          OnnxValue v = r.get(name).orElseThrow(() -> new AssertionError("no output " + name));
+          out.put(name, ((OnnxTensor) v).getInfo().getShape());
+        }
+        return out;
+      }
+    } catch (OrtException e) {
+      throw new AssertionError("ONNX Runtime run failed: " + e, e);
+    } finally {
+      feed.values().forEach(OnnxTensor::close);
+    }
+  }
+
   private static OnnxTensor tensor(Tensor t) throws OrtException {
     ByteBuffer direct =
         ByteBuffer.allocateDirect(t.data().remaining()).order(ByteOrder.nativeOrder());
