@@ -635,6 +635,21 @@ final class ShapeInference {
       if (attrs.containsKey("num_outputs")) {
         throw fail("give either the split input or num_outputs, not both");
       }
+      intInput(1);
+      if (graph.constantValue(in.get(1)) == null) {
+        // sizes computed at run time, e.g. from Shape nodes: take what is known of them
+        List<Dim> dims = graph.shapeValue(in.get(1));
+        if (s(1).rank() != 1 || !s(1).dim(0).isStatic() || s(1).dim(0).size() != numOutputs) {
+          throw fail(
+              "split must be 1-D with one size per output (" + numOutputs + ") but was " + s(1));
+        }
+        for (int k = 0; k < numOutputs; k++) {
+          List<Dim> piece = new ArrayList<>(s(0).dims());
+          piece.set(axis, dims == null ? Dim.unknown() : dims.get(k));
+          out.add(new ValueType(t(0), new Shape(piece)));
+        }
+        return out;
+      }
       long[] sizes = constLongs(1, "split");
       if (sizes.length != numOutputs) {
         throw fail(
@@ -693,8 +708,20 @@ final class ShapeInference {
             && (in.size() <= 4 || stepsT != null);
     List<Dim> out = new ArrayList<>(s(0).dims());
     if (!known) {
-      for (int i = 0; i < rank; i++) {
-        out.set(i, Dim.unknown());
+      // only the sliced axes lose their size, when those axes are known
+      long[] sliced = axesT != null ? axesT.toLongs() : null;
+      if (sliced == null && in.size() <= 3 && s(1).rank() == 1 && s(1).dim(0).isStatic()) {
+        sliced = new long[(int) s(1).dim(0).size()];
+        Arrays.setAll(sliced, i -> i);
+      }
+      if (sliced == null) {
+        for (int i = 0; i < rank; i++) {
+          out.set(i, Dim.unknown());
+        }
+      } else {
+        for (long a : sliced) {
+          out.set(axis(a, rank), Dim.unknown());
+        }
       }
       return new Shape(out);
     }
