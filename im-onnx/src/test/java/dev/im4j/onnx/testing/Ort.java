@@ -37,6 +37,26 @@ public final class Ort implements AutoCloseable {
     }
   }
 
+  /** A session for a model file (external data resolved beside it). */
+  public static Ort session(java.nio.file.Path model) {
+    try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+      opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.BASIC_OPT);
+      return new Ort(ENV.createSession(model.toString(), opts));
+    } catch (OrtException e) {
+      throw new AssertionError("ONNX Runtime rejected model " + model + ": " + e, e);
+    }
+  }
+
+  /** Input names of the session. */
+  public java.util.Set<String> inputNames() {
+    return session.getInputNames();
+  }
+
+  /** Output names of the session. */
+  public java.util.Set<String> outputNames() {
+    return session.getOutputNames();
+  }
+
   /** Runs with the given inputs (by name); returns every requested output as doubles. */
   public Map<String, double[]> run(Map<String, Tensor> inputs, List<String> outputs) {
     Map<String, OnnxTensor> feed = new LinkedHashMap<>();
