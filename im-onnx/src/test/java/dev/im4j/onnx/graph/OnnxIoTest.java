@@ -1,0 +1,135 @@
+package dev.im4j.onnx.graph;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.im4j.onnx.autodiff.Autodiff;
+import dev.im4j.onnx.autodiff.WeightedCrossEntropy;
+import dev.im4j.onnx.testing.Ort;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class OnnxIoTest {
+
+  /** A small training graph: embedding, projection, layer norm, GELU, CE, backward. */
+  static Graph trainingGraph() {
+    Graph g = Graph.create("train");
+    Random rnd = new Random(3);
+    int v = 11;
+    int d = 8;
+    float[] emb = new float[v * d];
+    float[] w = new float[d * d];
+    for (int i = 0; i < emb.length; i++) {
+      emb[i] = (float) rnd.nextGaussian();
+    }
+    for (int i = 0; i < w.length; i++) {
+      w[i] = (float) rnd.nextGaussian();
+    }
+    Value e = g.initializer("embed", Tensor.ofFloats(new long[] {v, d}, emb)); // [V, D]
+    Value wp = g.initializer("proj", Tensor.ofFloats(new long[] {d, d}, w)); // [D, D]
+    Value ln = g.initializer("ln", Tensor.filled(DType.FLOAT, new long[] {d}, 1)); // [D]
+    Value ids = g.input("ids", DType.INT64, Shape.of(Dim.sym("B"), Dim.sym("T")));
+    Value targets = g.input("targets", DType.INT64, Shape.of(Dim.sym("B"), Dim.sym("T")));
+    Value c = g.input("coefficients", DType.FLOAT, Shape.of(Dim.sym("B"), Dim.sym("T")));
+    Value h = g.gather(e, ids, 0); // [B, T, D]
+    h = g.layerNorm(Composite.geluTanh(g, g.matMul(h, wp)), ln, null, -1, 1e-5);
+    Value logits = g.matMul(h, g.transpose(e, 1, 0)); // [B, T, V], tied
+    WeightedCrossEntropy.Result r = WeightedCrossEntropy.build(g, logits, targets, c);
+    g.output("loss", r.loss());
+    Map<Value, Value> grads =
+        Autodiff.gradients(g, Map.of(logits, r.logitsGradient()), List.of(e, wp, ln));
+    grads.forEach((p, gp) -> g.output(p.name() + "_grad", gp));
+    return g;
+  }
+
+  static void assertSameGraph(Graph a, Graph b) {
+    assertEquals(a.name(), b.name());
+    assertEquals(names(a.inputs()), names(b.inputs()));
+    assertEquals(names(a.outputs()), names(b.outputs()));
+    for (int i = 0; i < a.inputs().size(); i++) {
+      assertEquals(a.inputs().get(i).toString(), b.inputs().get(i).toString());
+    }
+    assertEquals(a.initializers().size(), b.initializers().size());
+    for (var entry : a.initializers().entrySet()) {
+      Value other = b.value(entry.getKey().name());
+      assertEquals(entry.getValue(), b.initializers().get(other));
+    }
+    assertEquals(a.nodes().size(), b.nodes().size());
+    for (int i = 0; i < a.nodes().size(); i++) {
+      Node x = a.nodes().get(i);
+      Node y = b.nodes().get(i);
+      assertEquals(x.toString(), y.toString());
+      assertEquals(x.attributes(), y.attributes());
+      for (int k = 0; k < x.outputs().size(); k++) {
+        assertEquals(x.output(k).toString(), y.output(k).toString());
+      }
+    }
+  }
+
+  private static List<String> names(List<Value> vs) {
+    List<String> n = new ArrayList<>();
+    vs.forEach(v -> n.add(v.name()));
+    return n;
+  }
+
+  @Test
+  void trainingGraphRoundTripsThroughProtobufUnchanged() {
+    Graph g = trainingGraph();
+    byte[] bytes = OnnxIo.toBytes(g);
+    Graph back = OnnxIo.fromBytes(bytes);
+    assertSameGraph(g, back);
+    assertArrayEquals(bytes, OnnxIo.toBytes(back));
+  }
+
+  @Test
+  void externalDataRoundTripsAndLoadsInOnnxRuntime(@TempDir Path dir) throws java.io.IOException {
+    Graph g = trainingGraph();
+    Path model = dir.resolve("train.onnx");
+    OnnxIo.write(g, model, 256);
+    assertTrue(Files.exists(dir.resolve("train.onnx.data")));
+    assertTrue(Files.size(model) < OnnxIo.toBytes(g).length);
+    Graph back = OnnxIo.read(model);
+    assertSameGraph(g, back);
+    try (Ort ort = Ort.session(model)) {
+      assertEquals(3, ort.inputNames().size());
+      assertTrue(ort.outputNames().contains("embed_grad"));
+    }
+  }
+
+  @Test
+  void unsupportedOpInAModelIsNamedWithItsNode() {
+    Graph g = Graph.create("g");
+    Value x = g.input("x", DType.FLOAT, Shape.of(2));
+    g.output("y", g.relu(x));
+    byte[] bytes = OnnxIo.toBytes(g);
+    ai.onnx.proto.OnnxMl.ModelProto p;
+    try {
+      p = ai.onnx.proto.OnnxMl.ModelProto.parseFrom(bytes);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new AssertionError(e);
+    }
+    var gp = p.getGraph().toBuilder();
+    gp.setNode(0, gp.getNode(0).toBuilder().setOpType("Celu"));
+    byte[] edited = p.toBuilder().setGraph(gp).build().toByteArray();
+    var e = assertThrows(IllegalArgumentException.class, () -> OnnxIo.fromBytes(edited));
+    assertTrue(e.getMessage().contains("node 'Relu_0'"), e.getMessage());
+    assertTrue(e.getMessage().contains("'Celu'"), e.getMessage());
+  }
+
+  @Test
+  void inliningPastTheLimitIsRefusedWithTheRemedy() {
+    Graph g = Graph.create("big");
+    g.output("out", g.identity(g.initializer("w", Tensor.filled(DType.FLOAT, new long[] {64}, 1))));
+    var e = assertThrows(IllegalArgumentException.class, () -> OnnxIo.toBytes(g, 100));
+    assertTrue(e.getMessage().contains("external data"), e.getMessage());
+    assertEquals(OnnxIo.toBytes(g).length, OnnxIo.toBytes(g, 256).length);
+  }
+}
