@@ -269,12 +269,7 @@ public final class Collator {
   }
 
   private static boolean hasTarget(TokenizedExample kept) {
-    for (int i = 1; i < kept.length(); i++) {
-      if (kept.weightAt(i) > 0f) {
-        return true;
-      }
-    }
-    return false;
+    return kept.predictedWeight() > 0;
   }
 
   private static List<int[]> onePerRow(int count) {

@@ -23,6 +23,7 @@ public final class TokenizedExample {
   private final float[] weights; // [length], each finite and >= 0
   private final byte[] classes; // [length], TokenClass ordinals
   private final int[] turns; // [length], message index or -1
+  private final double predictedWeight; // sum of weights[1..length-1]
 
   /**
    * Validates and copies the arrays.
@@ -53,8 +54,10 @@ public final class TokenizedExample {
         classes.length,
         turns.length);
     int classCount = TokenClass.values().length;
+    double predicted = 0;
     for (int i = 0; i < weights.length; i++) {
       float w = weights[i];
+      predicted += i > 0 ? w : 0f;
       if (!(w >= 0f && w < Float.POSITIVE_INFINITY)) {
         throw new IllegalArgumentException(
             "weights[" + i + "] must be finite and >= 0 but was " + w);
@@ -68,6 +71,7 @@ public final class TokenizedExample {
     this.weights = weights;
     this.classes = classes;
     this.turns = turns;
+    this.predictedWeight = predicted;
   }
 
   /** Takes ownership of freshly built arrays without copying them (validated all the same). */
@@ -128,11 +132,7 @@ public final class TokenizedExample {
 
   /** Sum of the weights of tokens 1..length-1: the weight that can actually be predicted. */
   public double predictedWeight() {
-    double sum = 0;
-    for (int i = 1; i < weights.length; i++) {
-      sum += weights[i];
-    }
-    return sum;
+    return predictedWeight;
   }
 
   @Override
