@@ -44,10 +44,12 @@ public final class MaskBuilder {
 
   private final LossPolicy policy;
   private final IntPredicate isSpecial;
+  private final float[] classWeights; // [TokenClass], or null when weights need whole sequences
 
   private MaskBuilder(LossPolicy policy, IntPredicate isSpecial) {
     this.policy = checkNotNull(policy, "policy");
     this.isSpecial = checkNotNull(isSpecial, "isSpecial");
+    this.classWeights = policy.weighsByClassOnly() ? policy.classWeights() : null;
   }
 
   /**
@@ -103,15 +105,16 @@ public final class MaskBuilder {
 
     // Tokens and spans are both ordered by start: one merge-like pass, no per-character arrays.
     int n = encoding.length();
-    int[] ids = new int[n];
+    int[] ids = encoding.ids(); // a fresh copy, owned from here on
     byte[] classes = new byte[n];
     int[] turns = new int[n];
+    float[] weights = new float[n];
+    float[] byClass = classWeights;
     int first = 0; // first span that may overlap the current token
     int previousStart = 0;
     for (int i = 0; i < n; i++) {
       int start = encoding.start(i);
       int end = encoding.end(i);
-      ids[i] = encoding.id(i);
       if (end > chars || start < previousStart) {
         throw new IllegalArgumentException(
             "token "
@@ -138,6 +141,9 @@ public final class MaskBuilder {
       }
       classes[i] = best;
       turns[i] = turn;
+      if (byClass != null) {
+        weights[i] = byClass[best];
+      }
     }
 
     int missingTerminators = 0;
@@ -150,12 +156,17 @@ public final class MaskBuilder {
         if (t < n && classes[t] == TokenClass.TEMPLATE.ordinal() && isSpecial.test(ids[t])) {
           classes[t] = (byte) TokenClass.TERMINATOR.ordinal();
           turns[t] = m;
+          if (byClass != null) {
+            weights[t] = byClass[TokenClass.TERMINATOR.ordinal()];
+          }
         } else {
           missingTerminators++;
         }
       }
     }
-    float[] weights = policy.weights(classes, turns);
+    if (byClass == null) {
+      weights = policy.weights(classes, turns);
+    }
     return new Result(
         TokenizedExample.adopt(ids, weights, classes, turns), missingTerminators, unrendered);
   }
