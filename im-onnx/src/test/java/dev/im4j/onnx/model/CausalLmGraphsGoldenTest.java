@@ -21,8 +21,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@link CausalLmGraphs} on ONNX Runtime against PyTorch references ({@code
- * model/graphs/generate_golden.py}): logits of five tiny variants, loss and every parameter
- * gradient of four (invariant 19), packed rows equal to the examples run one by one (invariant 14).
+ * model/graphs/generate_golden.py}): logits of six tiny variants, loss and every parameter gradient
+ * of four (invariant 19), packed rows equal to the examples run one by one (invariant 14).
  *
  * <p>Error measure: {@code max_i |a_i - b_i| / max(|b_i|, 0.01 * max_j |b_j|)}, the element-wise
  * relative error with a floor at 1% of the tensor's largest magnitude, so values that are
@@ -135,7 +135,7 @@ final class CausalLmGraphsGoldenTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"llama", "llama3_tied", "qwen2", "mistral", "gpt2"})
+  @ValueSource(strings = {"llama", "llama3_tied", "qwen2", "mistral", "llama_bias_headdim", "gpt2"})
   void logitsMatchPyTorch(String variant) {
     Golden gold = Golden.load(variant);
     Map<String, Tensor> in = batchInputs();
