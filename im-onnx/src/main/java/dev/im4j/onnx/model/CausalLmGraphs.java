@@ -1,0 +1,458 @@
+package dev.im4j.onnx.model;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkNotNull;
+
+import dev.im4j.onnx.autodiff.Autodiff;
+import dev.im4j.onnx.autodiff.WeightedCrossEntropy;
+import dev.im4j.onnx.graph.Composite;
+import dev.im4j.onnx.graph.DType;
+import dev.im4j.onnx.graph.Dim;
+import dev.im4j.onnx.graph.Graph;
+import dev.im4j.onnx.graph.Shape;
+import dev.im4j.onnx.graph.Tensor;
+import dev.im4j.onnx.graph.Value;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * ONNX graphs of a decoder-only causal language model described by a {@link CausalLmConfig}: the
+ * forward pass (token ids to logits) and the training graph (forward, weighted cross-entropy and
+ * the backward pass). Computation is fp32.
+ *
+ * <p><b>Inputs</b> (all INT64 {@code [B, T]}): {@value #INPUT_IDS}, {@value #POSITION_IDS} (restart
+ * at 0 in each packed segment) and {@value #SEGMENT_IDS} (0 = padding; a packed row holds segments
+ * 1..k). Position {@code i} attends to position {@code j} only if {@code seg[i] == seg[j] != 0},
+ * {@code j <= i} and, for Mistral's sliding window {@code w}, {@code i - j < w}. Disallowed scores
+ * are replaced by {@link #MASK_VALUE} (finite, never -inf), so a padding position, which may attend
+ * to nothing, gets a uniform softmax and finite (meaningless) logits instead of NaN. Packed
+ * segments therefore give exactly the logits of the same examples run one by one (invariant 14).
+ *
+ * <p><b>Parameters</b> are named exactly as the Hugging Face tensors ({@link
+ * CausalLmParameters#expected}); they are graph inputs of their static shape (a training runtime
+ * feeds them) unless baked as initializers for an inference export. A tied model has no {@code
+ * lm_head.weight}: the LM head reuses the embedding.
+ *
+ * <p><b>Architectures.</b> LLaMA family (llama, qwen2, mistral): token embedding, pre-norm blocks
+ * with RMSNorm, rotary embeddings computed in-graph from the position ids ({@code rope_theta}, with
+ * Llama 3 frequency scaling), grouped-query attention, SwiGLU MLP, final RMSNorm, LM head. Qwen2
+ * (and llama with {@code attention_bias}) adds q/k/v biases. GPT-2: token plus learned position
+ * embeddings, pre-norm blocks with LayerNorm, fused {@code c_attn} in Conv1D layout ({@code x @ W},
+ * {@code W} is {@code [in, out]}), tanh GELU, tied LM head.
+ *
+ * <p><b>Large vocabularies.</b> {@link #training(CausalLmConfig, Set, boolean)} materialises the
+ * {@code [B, T, V]} logits and their gradient (several fp32 tensors of {@code B·T·V} elements
+ * inside the loss). {@link #trainingChunked} runs the LM head, the loss and the LM head's backward
+ * over blocks of {@code chunk} positions instead, so no tensor has more than {@code B·chunk·V}
+ * elements; the head's weight gradient is accumulated block by block.
+ *
+ * <p>Stateless and thread-safe; each call returns a new {@link Graph}.
+ */
+public final class CausalLmGraphs {
+  /** Token ids, INT64 [B, T]. */
+  public static final String INPUT_IDS = "input_ids";
+
+  /** Position of each token within its segment, INT64 [B, T]. */
+  public static final String POSITION_IDS = "position_ids";
+
+  /** Segment of each token (0 = padding), INT64 [B, T]. */
+  public static final String SEGMENT_IDS = "segment_ids";
+
+  /** Optional NEFTune noise added to the token embeddings, FLOAT [B, T, hidden]. */
+  public static final String EMBEDDING_NOISE = "embedding_noise";
+
+  /** Next-token targets, INT64 [B, T]; {@link WeightedCrossEntropy#IGNORE_INDEX} where unused. */
+  public static final String TARGETS = "targets";
+
+  /** Per-position loss coefficients, FLOAT [B, T]. */
+  public static final String COEFFICIENTS = "coefficients";
+
+  /** Output: FLOAT [B, T, vocab]. */
+  public static final String LOGITS = "logits";
+
+  /** Output of the training graph: FLOAT scalar {@code Σ c · nll}. */
+  public static final String LOSS = "loss";
+
+  /** Suffix of the gradient output of a parameter: {@code <name>_grad}. */
+  public static final String GRAD_SUFFIX = "_grad";
+
+  /**
+   * The score given to disallowed (query, key) pairs before the softmax. Finite so that a row with
+   * no allowed key (padding) stays finite; {@code exp(-1e9 - max)} is exactly 0 in fp32 whenever
+   * any key is allowed, so it is equivalent to -inf there.
+   */
+  public static final float MASK_VALUE = -1e9f;
+
+  private CausalLmGraphs() {}
+
+  /**
+   * The forward graph with parameters as graph inputs. Outputs {@value #LOGITS}.
+   *
+   * @param embeddingNoise whether to declare the {@value #EMBEDDING_NOISE} input
+   */
+  public static Graph forward(CausalLmConfig config, boolean embeddingNoise) {
+    checkNotNull(config, "config must not be null");
+    Builder b = new Builder(config, "causal_lm_forward", null, embeddingNoise);
+    b.g.output(LOGITS, b.logits());
+    return b.g;
+  }
+
+  /**
+   * The forward graph with {@code weights} baked as initializers (an inference export). Outputs
+   * {@value #LOGITS}; inputs are the three id tensors only.
+   *
+   * @throws IllegalArgumentException if {@code weights} do not match {@code config}
+   */
+  public static Graph inference(CausalLmConfig config, Weights weights) {
+    checkNotNull(config, "config must not be null");
+    checkNotNull(weights, "weights must not be null");
+    CausalLmParameters.validate(config, weights, "weights");
+    Builder b = new Builder(config, "causal_lm_inference", weights, false);
+    b.g.output(LOGITS, b.logits());
+    return b.g;
+  }
+
+  /**
+   * The training graph: forward, {@code loss = Σ c · nll} over inputs {@value #TARGETS} and {@value
+   * #COEFFICIENTS} (see {@link WeightedCrossEntropy}), and one output {@code <name>_grad} per
+   * trainable parameter, in {@link CausalLmParameters#expected} order. Frozen parameters stay graph
+   * inputs without a gradient. Outputs: {@value #LOSS}, then the gradients.
+   *
+   * @param frozen names of parameters not to train (each must be a parameter of the model)
+   * @param embeddingNoise whether to declare the {@value #EMBEDDING_NOISE} input
+   * @throws IllegalArgumentException if a frozen name is not a parameter, or nothing is trainable
+   */
+  public static Graph training(CausalLmConfig config, Set<String> frozen, boolean embeddingNoise) {
+    checkNotNull(config, "config must not be null");
+    checkNotNull(frozen, "frozen must not be null; use Set.of()");
+    Builder b = new Builder(config, "causal_lm_training", null, embeddingNoise);
+    List<Value> trainable = trainable(b, frozen);
+    Value logits = b.logits(); // [B, T, V]
+    Value targets = b.g.input(TARGETS, DType.INT64, Shape.of(b.batch, b.seq));
+    Value coefficients = b.g.input(COEFFICIENTS, DType.FLOAT, Shape.of(b.batch, b.seq));
+    WeightedCrossEntropy.Result ce = WeightedCrossEntropy.build(b.g, logits, targets, coefficients);
+    b.g.output(LOSS, ce.loss());
+    Map<Value, Value> grads =
+        Autodiff.gradients(b.g, Map.of(logits, ce.logitsGradient()), trainable);
+    for (Value p : trainable) {
+      b.g.output(p.name() + GRAD_SUFFIX, grads.get(p));
+    }
+    return b.g;
+  }
+
+  /**
+   * The training graph of {@link #training(CausalLmConfig, Set, boolean)} with the LM head and the
+   * loss computed over blocks of {@code chunk} positions along T: block {@code k} covers positions
+   * {@code [k·chunk, (k+1)·chunk)} for {@code k < ceil(maxSeqLen / chunk) - 1} and the last block
+   * covers everything after, so any T is correct; {@code maxSeqLen} only sets the block count. Per
+   * block: logits {@code [B, chunk, V]}, loss, d loss / d logits, then at once d hidden = g·W and d
+   * W += gᵀ·h, so a block's {@code [B, chunk, V]} tensors are dead before the next block starts.
+   * Peak extra memory for the head is then about {@code 4 · B · chunk · V} floats (logits,
+   * exp/probabilities, one-hot and gradient of one block) plus one {@code [V, H]} accumulator, when
+   * the runtime executes nodes in graph order (ONNX Runtime's sequential executor follows the
+   * graph's topological order; not measured here). Same inputs and outputs as the unchunked graph.
+   *
+   * @param chunk positions per block, {@code > 0}
+   * @param maxSeqLen the longest T the graph is meant for, {@code >= chunk}
+   */
+  public static Graph trainingChunked(
+      CausalLmConfig config, Set<String> frozen, boolean embeddingNoise, int chunk, int maxSeqLen) {
+    checkNotNull(config, "config must not be null");
+    checkNotNull(frozen, "frozen must not be null; use Set.of()");
+    checkArgument(chunk > 0, "chunk must be > 0 but was %s", chunk);
+    checkArgument(
+        maxSeqLen >= chunk, "maxSeqLen must be >= chunk (%s) but was %s", chunk, maxSeqLen);
+    Builder b = new Builder(config, "causal_lm_training_chunked", null, embeddingNoise);
+    List<Value> trainable = trainable(b, frozen);
+    Graph g = b.g;
+    Value hidden = b.finalHidden(); // [B, T, H]
+    Value head = b.headWeight; // [V, H]
+    Value headT = g.transpose(head, 1, 0); // [H, V]
+    Value targets = g.input(TARGETS, DType.INT64, Shape.of(b.batch, b.seq));
+    Value coefficients = g.input(COEFFICIENTS, DType.FLOAT, Shape.of(b.batch, b.seq));
+    boolean trainHead = trainable.contains(head);
+    int blocks = (maxSeqLen + chunk - 1) / chunk;
+    Value loss = null; // []
+    Value headGrad = null; // [V, H]
+    List<Value> hiddenGrads = new ArrayList<>(); // blocks x [B, chunk, H]
+    for (int k = 0; k < blocks; k++) {
+      long[] start = {(long) k * chunk};
+      long[] end = {k == blocks - 1 ? Long.MAX_VALUE : (long) (k + 1) * chunk};
+      long[] axis = {1};
+      Value h = g.slice(hidden, start, end, axis, null); // [B, C, H]
+      Value logits = g.matMul(h, headT); // [B, C, V]
+      WeightedCrossEntropy.Result ce =
+          WeightedCrossEntropy.build(
+              g,
+              logits,
+              g.slice(targets, start, end, axis, null), // [B, C]
+              g.slice(coefficients, start, end, axis, null)); // [B, C]
+      loss = loss == null ? ce.loss() : g.add(loss, ce.loss());
+      hiddenGrads.add(g.matMul(ce.logitsGradient(), head)); // [B, C, H]
+      if (trainHead) {
+        Value gradFlat = g.flatten(ce.logitsGradient(), 2); // [B·C, V]
+        Value hFlat = g.flatten(h, 2); // [B·C, H]
+        Value w = g.matMul(g.transpose(gradFlat, 1, 0), hFlat); // [V, H]
+        headGrad = headGrad == null ? w : g.add(headGrad, w);
+      }
+    }
+    g.output(LOSS, loss);
+    Value hiddenGrad = blocks == 1 ? hiddenGrads.get(0) : g.concat(1, hiddenGrads); // [B, T, H]
+    Map<Value, Value> grads = Autodiff.gradients(g, Map.of(hidden, hiddenGrad), trainable);
+    for (Value p : trainable) {
+      Value grad = grads.get(p);
+      if (p == head) {
+        // the hidden-state seed reaches a tied head only through the embedding lookup
+        grad = g.add(grad, headGrad);
+      }
+      g.output(p.name() + GRAD_SUFFIX, grad);
+    }
+    return g;
+  }
+
+  private static List<Value> trainable(Builder b, Set<String> frozen) {
+    for (String f : frozen) {
+      checkArgument(
+          b.params.containsKey(f),
+          "frozen parameter '%s' is not a parameter of this %s model; parameters are %s",
+          f,
+          b.c.modelType().hfName(),
+          b.params.keySet());
+    }
+    List<Value> trainable = new ArrayList<>();
+    for (Map.Entry<String, Value> e : b.params.entrySet()) {
+      if (!frozen.contains(e.getKey())) {
+        trainable.add(e.getValue());
+      }
+    }
+    checkArgument(!trainable.isEmpty(), "every parameter is frozen; nothing to train");
+    return trainable;
+  }
+
+  /**
+   * Llama 3 scaled inverse frequencies (transformers' {@code _compute_llama3_parameters}): for
+   * wavelength {@code λ = 2π / f}, {@code λ < L / high} keeps {@code f}, {@code λ > L / low} uses
+   * {@code f / factor}, and in between {@code (1 - s) f / factor + s f} with {@code s = (L / λ -
+   * low) / (high - low)}, where {@code L} is the original context length.
+   */
+  static double[] inverseFrequencies(CausalLmConfig c) {
+    int half = c.headDim() / 2;
+    double[] inv = new double[half];
+    for (int i = 0; i < half; i++) {
+      // transformers computes base ** (2i / dim) in fp32; round the exponent as it does
+      float exponent = (float) (2 * i) / (float) c.headDim();
+      inv[i] = 1.0 / Math.pow(c.ropeTheta(), exponent);
+    }
+    if (c.ropeScaling().isEmpty()) {
+      return inv;
+    }
+    RopeScaling s = c.ropeScaling().get();
+    double lowWavelen = s.originalMaxPositionEmbeddings() / s.lowFreqFactor();
+    double highWavelen = s.originalMaxPositionEmbeddings() / s.highFreqFactor();
+    for (int i = 0; i < half; i++) {
+      double wavelen = 2 * Math.PI / inv[i];
+      if (wavelen > lowWavelen) {
+        inv[i] = inv[i] / s.factor();
+      } else if (wavelen >= highWavelen) {
+        double smooth =
+            (s.originalMaxPositionEmbeddings() / wavelen - s.lowFreqFactor())
+                / (s.highFreqFactor() - s.lowFreqFactor());
+        inv[i] = (1 - smooth) * inv[i] / s.factor() + smooth * inv[i];
+      }
+    }
+    return inv;
+  }
+
+  /** Builds one graph; parameters are looked up by their Hugging Face names. */
+  private static final class Builder {
+    final CausalLmConfig c;
+    final Graph g;
+    final Dim batch = Dim.sym("batch");
+    final Dim seq = Dim.sym("seq");
+    final Map<String, Value> params = new LinkedHashMap<>();
+    final Value ids; // [B, T]
+    final Value positions; // [B, T]
+    final Value segments; // [B, T]
+    final Value noise; // [B, T, H] or null
+    Value headWeight; // [V, H], set by finalHidden()
+
+    Builder(CausalLmConfig c, String name, Weights baked, boolean embeddingNoise) {
+      checkArgument(
+          c.headDim() % 2 == 0 || c.modelType() == ModelType.GPT2,
+          "headDim must be even for rotary embeddings but was %s",
+          c.headDim());
+      this.c = c;
+      this.g = Graph.create(name);
+      ids = g.input(INPUT_IDS, DType.INT64, Shape.of(batch, seq));
+      positions = g.input(POSITION_IDS, DType.INT64, Shape.of(batch, seq));
+      segments = g.input(SEGMENT_IDS, DType.INT64, Shape.of(batch, seq));
+      noise =
+          embeddingNoise
+              ? g.input(EMBEDDING_NOISE, DType.FLOAT, Shape.of(batch, seq, Dim.of(c.hiddenSize())))
+              : null;
+      Set<String> seen = new HashSet<>();
+      for (ParameterSpec p : CausalLmParameters.expected(c)) {
+        seen.add(p.name());
+        Value v;
+        if (baked == null) {
+          v = g.input(p.name(), DType.FLOAT, Shape.of(p.shape()));
+        } else {
+          float[] data = baked.get(p.name()).toArray();
+          v = g.initializer(p.name(), Tensor.ofFloats(p.shape(), data));
+        }
+        params.put(p.name(), v);
+      }
+    }
+
+    Value p(String name) {
+      Value v = params.get(name);
+      if (v == null) {
+        throw new IllegalStateException("no parameter '" + name + "' in " + params.keySet());
+      }
+      return v;
+    }
+
+    Value f(double x) {
+      return g.scalar(DType.FLOAT, x);
+    }
+
+    /** The logits [B, T, V]. */
+    Value logits() {
+      Value h = finalHidden(); // [B, T, H]
+      return g.matMul(h, g.transpose(headWeight, 1, 0)); // [B, T, V]
+    }
+
+    /** The normalised last hidden state [B, T, H]; sets {@link #headWeight}. */
+    Value finalHidden() {
+      return c.modelType() == ModelType.GPT2 ? gpt2() : llama();
+    }
+
+    /** [B, 1, 1, T, T] BOOL: whether query i may attend to key j. */
+    Value attentionAllowed() {
+      Value segQ = g.unsqueeze(segments, 2); // [B, T, 1]
+      Value segK = g.unsqueeze(segments, 1); // [B, 1, T]
+      Value same = g.and(g.equal(segQ, segK), g.greater(segK, g.scalar(DType.INT64, 0))); // [B,T,T]
+      Value t = g.squeeze(g.shape(ids, 1, 2), 0); // scalar T
+      Value idx = g.range(g.scalar(DType.INT64, 0), t, g.scalar(DType.INT64, 1)); // [T]
+      Value qi = g.unsqueeze(idx, 1); // [T, 1]
+      Value kj = g.unsqueeze(idx, 0); // [1, T]
+      Value allowed = g.not(g.greater(kj, qi)); // [T, T], j <= i
+      if (c.slidingWindow().isPresent()) {
+        // transformers' sliding window: j > i - w, i.e. the last w positions including i
+        Value lowest = g.sub(qi, g.scalar(DType.INT64, c.slidingWindow().getAsInt())); // [T, 1]
+        allowed = g.and(allowed, g.greater(kj, lowest)); // [T, T]
+      }
+      return g.unsqueeze(g.and(same, allowed), 1, 2); // [B, 1, 1, T, T]
+    }
+
+    /**
+     * Scaled dot-product attention with grouped heads. {@code q} [B, KV, R, T, D], {@code k} and
+     * {@code v} [B, KV, 1, T, D] (broadcast over the R query heads of each kv head, which is
+     * transformers' {@code repeat_kv}: head {@code h = kv * R + r}); returns [B, T, KV * R * D].
+     */
+    Value attention(Value q, Value k, Value v, Value allowed) {
+      double scale = 1.0 / Math.sqrt(c.headDim());
+      Value scores = g.mul(g.matMul(q, g.transpose(k, 0, 1, 2, 4, 3)), f(scale)); // [B,KV,R,T,T]
+      Value masked = g.where(allowed, scores, f(MASK_VALUE)); // [B, KV, R, T, T]
+      Value probs = g.softmax(masked, -1); // [B, KV, R, T, T]
+      Value ctx = g.matMul(probs, v); // [B, KV, R, T, D]
+      return g.reshape(g.transpose(ctx, 0, 3, 1, 2, 4), 0, 0, -1); // [B, T, KV * R * D]
+    }
+
+    /** [B, T, N * D] -> [B, KV, N / KV, T, D]. */
+    Value heads(Value x, int n) {
+      Value r = g.reshape(x, 0, 0, c.numKvHeads(), n / c.numKvHeads(), c.headDim());
+      return g.transpose(r, 0, 2, 3, 1, 4); // [B, KV, N / KV, T, D]
+    }
+
+    /** x @ W^T (+ b) for a torch Linear weight [out, in]. */
+    Value linear(Value x, String prefix, boolean bias) {
+      Value y = g.matMul(x, g.transpose(p(prefix + ".weight"), 1, 0));
+      return bias ? g.add(y, p(prefix + ".bias")) : y;
+    }
+
+    /** x @ W + b for a GPT-2 Conv1D weight [in, out]. */
+    Value conv1d(Value x, String prefix) {
+      return g.add(g.matMul(x, p(prefix + ".weight")), p(prefix + ".bias"));
+    }
+
+    Value embed(String table) {
+      Value x = g.gather(p(table), ids, 0); // [B, T, H]
+      return noise == null ? x : g.add(x, noise);
+    }
+
+    Value llama() {
+      Value allowed = attentionAllowed(); // [B, 1, 1, T, T]
+      double[] invFreq = inverseFrequencies(c);
+      float[] inv = new float[invFreq.length];
+      for (int i = 0; i < inv.length; i++) {
+        inv[i] = (float) invFreq[i];
+      }
+      Value pos = g.unsqueeze(g.cast(positions, DType.FLOAT), 2); // [B, T, 1]
+      Value freqs =
+          g.mul(pos, g.constant(Tensor.ofFloats(new long[] {inv.length}, inv))); // [B,T,D/2]
+      Value angles = g.unsqueeze(g.concat(-1, List.of(freqs, freqs)), 1, 2); // [B, 1, 1, T, D]
+      Value cos = g.cos(angles); // [B, 1, 1, T, D]
+      Value sin = g.sin(angles); // [B, 1, 1, T, D]
+
+      Value x = embed("model.embed_tokens.weight"); // [B, T, H]
+      double eps = c.normEps();
+      for (int l = 0; l < c.numLayers(); l++) {
+        String pre = "model.layers." + l + ".";
+        Value h = Composite.rmsNorm(g, x, p(pre + "input_layernorm.weight"), eps); // [B, T, H]
+        String a = pre + "self_attn.";
+        Value q = heads(linear(h, a + "q_proj", c.qkvBias()), c.numHeads()); // [B, KV, R, T, D]
+        Value k = heads(linear(h, a + "k_proj", c.qkvBias()), c.numKvHeads()); // [B, KV, 1, T, D]
+        Value v = heads(linear(h, a + "v_proj", c.qkvBias()), c.numKvHeads()); // [B, KV, 1, T, D]
+        Value ctx = attention(rope(q, cos, sin), rope(k, cos, sin), v, allowed); // [B, T, N * D]
+        x = g.add(x, linear(ctx, a + "o_proj", c.outputProjBias())); // [B, T, H]
+
+        Value m = Composite.rmsNorm(g, x, p(pre + "post_attention_layernorm.weight"), eps);
+        Value gate = linear(m, pre + "mlp.gate_proj", false); // [B, T, I]
+        Value up = linear(m, pre + "mlp.up_proj", false); // [B, T, I]
+        Value act = g.mul(g.mul(gate, g.sigmoid(gate)), up); // [B, T, I]
+        x = g.add(x, linear(act, pre + "mlp.down_proj", false)); // [B, T, H]
+      }
+      headWeight = p(c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight");
+      return Composite.rmsNorm(g, x, p("model.norm.weight"), eps); // [B, T, H]
+    }
+
+    /** Rotate-half RoPE: {@code x cos + rotate_half(x) sin} over the last axis. */
+    Value rope(Value x, Value cos, Value sin) {
+      long half = c.headDim() / 2;
+      List<Value> halves = g.split(x, -1, half, half); // 2 x [..., D/2]
+      Value rotated = g.concat(-1, List.of(g.neg(halves.get(1)), halves.get(0))); // [..., D]
+      return g.add(g.mul(x, cos), g.mul(rotated, sin));
+    }
+
+    Value gpt2() {
+      Value allowed = attentionAllowed(); // [B, 1, 1, T, T]
+      String pre = "transformer.";
+      Value x = g.add(embed(pre + "wte.weight"), g.gather(p(pre + "wpe.weight"), positions, 0));
+      double eps = c.normEps();
+      long hidden = c.hiddenSize();
+      for (int l = 0; l < c.numLayers(); l++) {
+        String b = pre + "h." + l + ".";
+        Value h = layerNorm(x, b + "ln_1", eps); // [B, T, H]
+        List<Value> qkv = g.split(conv1d(h, b + "attn.c_attn"), -1, hidden, hidden, hidden);
+        Value q = heads(qkv.get(0), c.numHeads()); // [B, N, 1, T, D]
+        Value k = heads(qkv.get(1), c.numHeads()); // [B, N, 1, T, D]
+        Value v = heads(qkv.get(2), c.numHeads()); // [B, N, 1, T, D]
+        x = g.add(x, conv1d(attention(q, k, v, allowed), b + "attn.c_proj")); // [B, T, H]
+        Value m = layerNorm(x, b + "ln_2", eps); // [B, T, H]
+        Value act = Composite.geluTanh(g, conv1d(m, b + "mlp.c_fc")); // [B, T, I]
+        x = g.add(x, conv1d(act, b + "mlp.c_proj")); // [B, T, H]
+      }
+      headWeight = p(pre + "wte.weight");
+      return layerNorm(x, pre + "ln_f", eps); // [B, T, H]
+    }
+
+    Value layerNorm(Value x, String prefix, double eps) {
+      return g.layerNorm(x, p(prefix + ".weight"), p(prefix + ".bias"), -1, eps);
+    }
+  }
+}
