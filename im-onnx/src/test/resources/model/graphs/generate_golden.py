@@ -51,6 +51,13 @@ VARIANTS = {
                     num_key_value_heads=1, max_position_embeddings=128, rms_norm_eps=1e-5,
                     rope_theta=10000.0, tie_word_embeddings=False, sliding_window=3,
                     torch_dtype="float32"),
+    # attention_bias (q, k, v and o biases) and head_dim 12 != hidden / heads
+    "llama_bias_headdim": dict(model_type="llama", vocab_size=VOCAB, hidden_size=HIDDEN,
+                               intermediate_size=INTER, num_hidden_layers=LAYERS,
+                               num_attention_heads=HEADS, num_key_value_heads=KV, head_dim=12,
+                               attention_bias=True, max_position_embeddings=128,
+                               rms_norm_eps=1e-5, rope_theta=10000.0, tie_word_embeddings=False,
+                               torch_dtype="float32"),
     "gpt2": dict(model_type="gpt2", vocab_size=VOCAB, n_positions=16, n_embd=HIDDEN,
                  n_layer=LAYERS, n_head=HEADS, n_inner=INTER, layer_norm_epsilon=1e-5,
                  activation_function="gelu_new", tie_word_embeddings=True),
@@ -111,9 +118,9 @@ def param_specs(cfg):
         out += [(p + "ln_f.weight", [h], "norm"), (p + "ln_f.bias", [h], "bias")]
         return out
     v, h, inter = cfg["vocab_size"], cfg["hidden_size"], cfg["intermediate_size"]
-    d = h // cfg["num_attention_heads"]
+    d = cfg.get("head_dim", h // cfg["num_attention_heads"])
     q, kv = cfg["num_attention_heads"] * d, cfg["num_key_value_heads"] * d
-    bias = cfg["model_type"] == "qwen2"
+    bias = cfg["model_type"] == "qwen2" or cfg.get("attention_bias", False)
     out.append(("model.embed_tokens.weight", [v, h], "matrix"))
     for i in range(cfg["num_hidden_layers"]):
         l = f"model.layers.{i}."
@@ -122,7 +129,10 @@ def param_specs(cfg):
             out.append((l + f"self_attn.{name}.weight", [rows, h], "matrix"))
             if bias:
                 out.append((l + f"self_attn.{name}.bias", [rows], "bias"))
-        out += [(l + "self_attn.o_proj.weight", [h, q], "matrix"),
+        out.append((l + "self_attn.o_proj.weight", [h, q], "matrix"))
+        if cfg.get("attention_bias", False):
+            out.append((l + "self_attn.o_proj.bias", [h], "bias"))
+        out += [
                 (l + "post_attention_layernorm.weight", [h], "norm"),
                 (l + "mlp.gate_proj.weight", [inter, h], "matrix"),
                 (l + "mlp.up_proj.weight", [inter, h], "matrix"),
@@ -176,7 +186,7 @@ def rms_norm(x, w, eps):
 
 
 def inv_freq(cfg):
-    d = cfg["hidden_size"] // cfg["num_attention_heads"]
+    d = cfg.get("head_dim", cfg["hidden_size"] // cfg["num_attention_heads"])
     base = cfg["rope_theta"]
     inv = 1.0 / (base ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
     rs = cfg.get("rope_scaling")
@@ -201,9 +211,9 @@ def rotate_half(x):
 def llama_forward(cfg, P, ids, pos, seg):
     b, t = ids.shape
     n, kvh = cfg["num_attention_heads"], cfg["num_key_value_heads"]
-    d = cfg["hidden_size"] // n
+    d = cfg.get("head_dim", cfg["hidden_size"] // n)
     eps = cfg["rms_norm_eps"]
-    bias = cfg["model_type"] == "qwen2"
+    bias = cfg["model_type"] == "qwen2" or cfg.get("attention_bias", False)
     ok = allowed_mask(seg, cfg.get("sliding_window") if cfg["model_type"] == "mistral" else None)
     freqs = pos.float()[:, :, None] * inv_freq(cfg)[None, None, :]
     emb = torch.cat((freqs, freqs), dim=-1)
@@ -225,7 +235,7 @@ def llama_forward(cfg, P, ids, pos, seg):
         rep = n // kvh  # repeat_kv: head h uses kv head h // rep
         k = k[:, :, None].expand(b, kvh, rep, t, d).reshape(b, n, t, d)
         v = v[:, :, None].expand(b, kvh, rep, t, d).reshape(b, n, t, d)
-        x = x + lin(attend(q, k, v, ok), l + "self_attn.o_proj", False)
+        x = x + lin(attend(q, k, v, ok), l + "self_attn.o_proj", cfg.get("attention_bias", False))
         m = rms_norm(x, P[l + "post_attention_layernorm.weight"], eps)
         gate = lin(m, l + "mlp.gate_proj", False)
         x = x + lin(torch.nn.functional.silu(gate) * lin(m, l + "mlp.up_proj", False), l + "mlp.down_proj", False)

@@ -3,6 +3,7 @@ package dev.im4j.cli;
 import dev.im4j.core.data.Conversation;
 import dev.im4j.core.mask.ExampleEncoder;
 import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.core.template.RenderedConversation;
 import dev.im4j.core.tokenizer.Encoding;
 
 /**
@@ -15,8 +16,9 @@ final class TokenPreview {
   private TokenPreview() {}
 
   static String render(ExampleEncoder encoder, Conversation conversation, TokenizedExample e) {
-    String text = encoder.template().render(conversation, false).text();
-    Encoding enc = encoder.tokenize(text);
+    RenderedConversation rendered = encoder.template().render(conversation, false);
+    String text = rendered.text();
+    Encoding enc = encoder.tokenize(rendered);
     StringBuilder out = new StringBuilder();
     int mode = 0; // 0 untrained, 1 full, 2 partial
     int shown = 0; // characters of text already printed

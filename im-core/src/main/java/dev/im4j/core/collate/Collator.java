@@ -269,12 +269,7 @@ public final class Collator {
   }
 
   private static boolean hasTarget(TokenizedExample kept) {
-    for (int i = 1; i < kept.length(); i++) {
-      if (kept.weightAt(i) > 0f) {
-        return true;
-      }
-    }
-    return false;
+    return kept.predictedWeight() > 0;
   }
 
   private static List<int[]> onePerRow(int count) {
@@ -399,11 +394,15 @@ public final class Collator {
     int[] targets = new int[cells]; // [rows, seqLen]
     float[] weights = new float[cells]; // [rows, seqLen]
     int[] exampleIds = new int[cells]; // [rows, seqLen]
-    Arrays.fill(inputIds, config.padId());
-    Arrays.fill(targets, Batch.IGNORE);
-    Arrays.fill(exampleIds, -1);
     for (int r = 0; r < used.length; r++) {
-      int cell = r * seqLen + (config.paddingSide() == PaddingSide.LEFT ? seqLen - used[r] : 0);
+      int rowStart = r * seqLen;
+      int pad = seqLen - used[r];
+      int cell = rowStart + (config.paddingSide() == PaddingSide.LEFT ? pad : 0);
+      // Padding cells: pad id, no target, no example (positions, segments, weights stay 0).
+      int padStart = config.paddingSide() == PaddingSide.LEFT ? rowStart : rowStart + used[r];
+      Arrays.fill(inputIds, padStart, padStart + pad, config.padId());
+      Arrays.fill(targets, padStart, padStart + pad, Batch.IGNORE);
+      Arrays.fill(exampleIds, padStart, padStart + pad, -1);
       int segmentId = 0;
       for (int s : rows.get(r)) {
         Segment segment = segments.get(s);
@@ -413,6 +412,7 @@ public final class Collator {
         // Bulk copies; the label shift: the target of cell t is token t + 1 of the same segment.
         kept.copyIds(0, inputIds, cell, n);
         kept.copyIds(1, targets, cell, n - 1);
+        targets[cell + n - 1] = Batch.IGNORE; // a segment's last token predicts nothing
         kept.copyWeights(1, weights, cell, n - 1);
         Arrays.fill(segmentIds, cell, cell + n, segmentId);
         Arrays.fill(exampleIds, cell, cell + n, segment.exampleId);

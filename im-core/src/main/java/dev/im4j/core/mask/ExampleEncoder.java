@@ -63,7 +63,7 @@ public final class ExampleEncoder {
   public MaskBuilder.Result encode(Conversation conversation) {
     RenderedConversation rendered = template.render(conversation, false);
     checkPrefixes(conversation, rendered.text());
-    Encoding encoding = tokenize(rendered.text());
+    Encoding encoding = tokenize(rendered);
     MaskBuilder.Result result = maskBuilder.build(rendered, conversation.size(), encoding);
     if (result.unrenderedMessages() > 0) {
       throw new MaskException(
@@ -81,17 +81,25 @@ public final class ExampleEncoder {
 
   /** Token ids of the inference prompt for {@code conversation} (with the generation prompt). */
   public int[] encodePrompt(Conversation conversation) {
-    return tokenize(template.render(conversation, true).text()).ids();
+    return tokenize(template.render(conversation, true)).ids();
   }
 
-  /** Tokenizes a rendering under the BOS rule. */
-  public Encoding tokenize(String text) {
+  /**
+   * Tokenizes a rendering under the BOS rule.
+   *
+   * @throws MaskException if the template and the tokenizer both put a BOS first (a BOS written by
+   *     message content is content, and allowed)
+   */
+  public Encoding tokenize(RenderedConversation rendered) {
+    String text = rendered.text();
     var bos = tokenizer.specialTokens().bos();
     boolean rendersBos = bos.isPresent() && text.startsWith(bos.get());
     Encoding encoding = tokenizer.encode(text, !rendersBos);
     if (bos.isPresent() && encoding.length() >= 2) {
       int bosId = tokenizer.specialTokens().bosId().getAsInt();
-      if (encoding.id(0) == bosId && encoding.id(1) == bosId) {
+      if (encoding.id(0) == bosId
+          && encoding.id(1) == bosId
+          && !isContent(rendered, encoding.start(1), encoding.end(1))) {
         throw new MaskException(
             "the sequence starts with two BOS tokens ("
                 + bos.get()
@@ -99,6 +107,15 @@ public final class ExampleEncoder {
       }
     }
     return encoding;
+  }
+
+  private static boolean isContent(RenderedConversation rendered, int start, int end) {
+    for (RenderedConversation.Span span : rendered.spans()) {
+      if (span.kind().isContent() && span.start() < end && start < span.end()) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private void checkPrefixes(Conversation conversation, String whole) {

@@ -172,14 +172,8 @@ public record LossPolicy(
       return weights;
     }
     // One weight per class; only last-assistant-turn-only needs the turn of each token.
-    float template = kind == Kind.ALL_TOKENS ? 1f : 0f;
-    float output = roles.contains(Role.ASSISTANT) ? 1f : 0f;
-    float[] byClass = new float[TokenClass.values().length];
-    byClass[TokenClass.TEMPLATE.ordinal()] = template;
-    byClass[TokenClass.SYSTEM.ordinal()] = roles.contains(Role.SYSTEM) ? promptWeight : 0f;
-    byClass[TokenClass.USER.ordinal()] = roles.contains(Role.USER) ? promptWeight : 0f;
-    byClass[TokenClass.ASSISTANT.ordinal()] = output;
-    byClass[TokenClass.TERMINATOR.ordinal()] = trainTerminator ? output : template;
+    float[] byClass = classWeights();
+    float output = byClass[TokenClass.ASSISTANT.ordinal()];
     for (int i = 0; i < n; i++) {
       weights[i] = byClass[classes[i]];
     }
@@ -200,6 +194,27 @@ public record LossPolicy(
       }
     }
     return weights;
+  }
+
+  /**
+   * The weight of each {@link TokenClass} (indexed by ordinal), before the last-assistant-turn
+   * rule; not meaningful for {@link Kind#REFERENCE_CODE_COMPATIBLE}, which weighs by position.
+   */
+  float[] classWeights() {
+    float template = kind == Kind.ALL_TOKENS ? 1f : 0f;
+    float output = roles.contains(Role.ASSISTANT) ? 1f : 0f;
+    float[] byClass = new float[TokenClass.values().length];
+    byClass[TokenClass.TEMPLATE.ordinal()] = template;
+    byClass[TokenClass.SYSTEM.ordinal()] = roles.contains(Role.SYSTEM) ? promptWeight : 0f;
+    byClass[TokenClass.USER.ordinal()] = roles.contains(Role.USER) ? promptWeight : 0f;
+    byClass[TokenClass.ASSISTANT.ordinal()] = output;
+    byClass[TokenClass.TERMINATOR.ordinal()] = trainTerminator ? output : template;
+    return byClass;
+  }
+
+  /** Whether a token's weight depends only on its class ({@link #classWeights()} suffices). */
+  boolean weighsByClassOnly() {
+    return kind != Kind.REFERENCE_CODE_COMPATIBLE && !lastAssistantTurnOnly;
   }
 
   /** The same tokens weighted by this policy. */

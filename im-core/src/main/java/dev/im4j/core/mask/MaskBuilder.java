@@ -44,10 +44,12 @@ public final class MaskBuilder {
 
   private final LossPolicy policy;
   private final IntPredicate isSpecial;
+  private final float[] classWeights; // [TokenClass], or null when weights need whole sequences
 
   private MaskBuilder(LossPolicy policy, IntPredicate isSpecial) {
     this.policy = checkNotNull(policy, "policy");
     this.isSpecial = checkNotNull(isSpecial, "isSpecial");
+    this.classWeights = policy.weighsByClassOnly() ? policy.classWeights() : null;
   }
 
   /**
@@ -75,15 +77,26 @@ public final class MaskBuilder {
   public Result build(RenderedConversation rendered, int messageCount, Encoding encoding) {
     List<Span> spans = rendered.spans();
     int chars = rendered.text().length();
+    int spanCount = spans.size();
+    // The spans as flat arrays for the token loop: [spanCount] each.
+    int[] spanStart = new int[spanCount];
+    int[] spanEnd = new int[spanCount];
+    byte[] spanClass = new byte[spanCount]; // TokenClass ordinal; empty spans count as TEMPLATE
+    int[] spanTurn = new int[spanCount];
     int[] contentEnd = new int[messageCount]; // end of the last content span per message, or -1
     Arrays.fill(contentEnd, -1);
     boolean[] assistant = new boolean[messageCount];
-    for (Span span : spans) {
+    for (int k = 0; k < spanCount; k++) {
+      Span span = spans.get(k);
       int m = span.messageIndex();
       if (m >= messageCount) {
         throw new IllegalArgumentException(
             "span " + span + " names message " + m + " but the conversation has " + messageCount);
       }
+      spanStart[k] = span.start();
+      spanEnd[k] = span.end();
+      spanTurn[k] = m;
+      spanClass[k] = span.end() > span.start() ? (byte) classOf(span.kind()).ordinal() : 0;
       if (m >= 0) {
         contentEnd[m] = Math.max(contentEnd[m], span.end());
         assistant[m] = span.kind() == SpanKind.ASSISTANT;
@@ -92,15 +105,16 @@ public final class MaskBuilder {
 
     // Tokens and spans are both ordered by start: one merge-like pass, no per-character arrays.
     int n = encoding.length();
-    int[] ids = new int[n];
+    int[] ids = encoding.ids(); // a fresh copy, owned from here on
     byte[] classes = new byte[n];
     int[] turns = new int[n];
+    float[] weights = new float[n];
+    float[] byClass = classWeights;
     int first = 0; // first span that may overlap the current token
     int previousStart = 0;
     for (int i = 0; i < n; i++) {
       int start = encoding.start(i);
       int end = encoding.end(i);
-      ids[i] = encoding.id(i);
       if (end > chars || start < previousStart) {
         throw new IllegalArgumentException(
             "token "
@@ -114,24 +128,22 @@ public final class MaskBuilder {
                 + " characters with non-decreasing starts");
       }
       previousStart = start;
-      while (first < spans.size() && spans.get(first).end() <= start) {
+      while (first < spanCount && spanEnd[first] <= start) {
         first++;
       }
-      int best = 0; // TokenClass ordinal; TEMPLATE = 0 < SYSTEM < USER < ASSISTANT
+      byte best = 0; // TEMPLATE = 0 < SYSTEM < USER < ASSISTANT
       int turn = -1;
-      for (int k = first; k < spans.size(); k++) {
-        Span span = spans.get(k);
-        if (span.start() >= end) {
-          break;
-        }
-        int c = classOf(span.kind()).ordinal();
-        if (c > best && span.end() > span.start()) {
-          best = c;
-          turn = span.messageIndex();
+      for (int k = first; k < spanCount && spanStart[k] < end; k++) {
+        if (spanClass[k] > best) {
+          best = spanClass[k];
+          turn = spanTurn[k];
         }
       }
-      classes[i] = (byte) best;
+      classes[i] = best;
       turns[i] = turn;
+      if (byClass != null) {
+        weights[i] = byClass[best];
+      }
     }
 
     int missingTerminators = 0;
@@ -144,12 +156,17 @@ public final class MaskBuilder {
         if (t < n && classes[t] == TokenClass.TEMPLATE.ordinal() && isSpecial.test(ids[t])) {
           classes[t] = (byte) TokenClass.TERMINATOR.ordinal();
           turns[t] = m;
+          if (byClass != null) {
+            weights[t] = byClass[TokenClass.TERMINATOR.ordinal()];
+          }
         } else {
           missingTerminators++;
         }
       }
     }
-    float[] weights = policy.weights(classes, turns);
+    if (byClass == null) {
+      weights = policy.weights(classes, turns);
+    }
     return new Result(
         TokenizedExample.adopt(ids, weights, classes, turns), missingTerminators, unrendered);
   }

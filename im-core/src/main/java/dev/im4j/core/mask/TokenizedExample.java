@@ -23,6 +23,7 @@ public final class TokenizedExample {
   private final float[] weights; // [length], each finite and >= 0
   private final byte[] classes; // [length], TokenClass ordinals
   private final int[] turns; // [length], message index or -1
+  private final double predictedWeight; // sum of weights[1..length-1]
 
   /**
    * Validates and copies the arrays.
@@ -40,11 +41,12 @@ public final class TokenizedExample {
         checkNotNull(weights, "weights").clone(),
         checkNotNull(classes, "classes").clone(),
         checkNotNull(turns, "turns").clone(),
-        null);
+        true);
   }
 
-  /** Takes ownership of the arrays; {@code owned} only tells this constructor apart. */
-  private TokenizedExample(int[] ids, float[] weights, byte[] classes, int[] turns, Void owned) {
+  /** Takes ownership of the arrays; checks their values only if {@code validate}. */
+  private TokenizedExample(
+      int[] ids, float[] weights, byte[] classes, int[] turns, boolean validate) {
     checkArgument(
         ids.length == weights.length && ids.length == classes.length && ids.length == turns.length,
         "ids, weights, classes and turns must have one length but had %s, %s, %s, %s",
@@ -53,26 +55,35 @@ public final class TokenizedExample {
         classes.length,
         turns.length);
     int classCount = TokenClass.values().length;
+    double predicted = 0;
     for (int i = 0; i < weights.length; i++) {
       float w = weights[i];
-      if (!(w >= 0f && w < Float.POSITIVE_INFINITY)) {
-        throw new IllegalArgumentException(
-            "weights[" + i + "] must be finite and >= 0 but was " + w);
+      if (validate) {
+        if (!(w >= 0f && w < Float.POSITIVE_INFINITY)) {
+          throw new IllegalArgumentException(
+              "weights[" + i + "] must be finite and >= 0 but was " + w);
+        }
+        if (classes[i] < 0 || classes[i] >= classCount) {
+          throw new IllegalArgumentException(
+              "classes[" + i + "] is not a TokenClass ordinal: " + classes[i]);
+        }
       }
-      if (classes[i] < 0 || classes[i] >= classCount) {
-        throw new IllegalArgumentException(
-            "classes[" + i + "] is not a TokenClass ordinal: " + classes[i]);
-      }
+      predicted += i > 0 ? w : 0f;
     }
     this.ids = ids;
     this.weights = weights;
     this.classes = classes;
     this.turns = turns;
+    this.predictedWeight = predicted;
   }
 
-  /** Takes ownership of freshly built arrays without copying them (validated all the same). */
+  /**
+   * Takes ownership of arrays that {@link MaskBuilder} just built, without copying or validating
+   * them: its classes are ordinals by construction and its weights come from a validated {@link
+   * LossPolicy}, so only the lengths are checked.
+   */
   static TokenizedExample adopt(int[] ids, float[] weights, byte[] classes, int[] turns) {
-    return new TokenizedExample(ids, weights, classes, turns, null);
+    return new TokenizedExample(ids, weights, classes, turns, false);
   }
 
   /** Number of tokens. */
@@ -128,11 +139,7 @@ public final class TokenizedExample {
 
   /** Sum of the weights of tokens 1..length-1: the weight that can actually be predicted. */
   public double predictedWeight() {
-    double sum = 0;
-    for (int i = 1; i < weights.length; i++) {
-      sum += weights[i];
-    }
-    return sum;
+    return predictedWeight;
   }
 
   @Override

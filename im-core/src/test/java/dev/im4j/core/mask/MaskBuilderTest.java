@@ -266,4 +266,21 @@ class MaskBuilderTest {
             + " tokens cannot be classified. Use a template that renders every message.",
         e.getMessage());
   }
+
+  @Test
+  void aBosWrittenByContentIsContentNotADuplicate() {
+    // Alpaca starts with the system message; this one starts with the BOS text twice.
+    Conversation c =
+        Conversation.of(Message.system("<s><s>sys"), Message.user("q"), Message.assistant("a"));
+    TokenizedExample e =
+        ExampleEncoder.of(
+                BuiltinTemplate.ALPACA.create("</s>"),
+                WordTokenizer.llamaLike(),
+                LossPolicy.instructionModelling())
+            .encode(c)
+            .example();
+    assertEquals(1, e.idAt(0));
+    assertEquals(1, e.idAt(1));
+    assertEquals(TokenClass.SYSTEM, e.classAt(1));
+  }
 }

@@ -134,7 +134,7 @@ class MaskProperties {
     RenderedConversation rendered = s.template().render(c, false);
     ExampleEncoder encoder =
         ExampleEncoder.of(s.template(), s.tokenizer(), LossPolicy.instructionModelling());
-    Encoding encoding = encoder.tokenize(rendered.text());
+    Encoding encoding = encoder.tokenize(rendered);
     TokenizedExample e = encoder.encode(c).example();
     assertArrayEquals(encoding.ids(), e.ids(), "one rendering, one tokenization");
     for (int i = 0; i < e.length(); i++) {

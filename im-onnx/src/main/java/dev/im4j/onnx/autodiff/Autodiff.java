@@ -2,6 +2,7 @@ package dev.im4j.onnx.autodiff;
 
 import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.graph.Node;
+import dev.im4j.onnx.graph.Op;
 import dev.im4j.onnx.graph.Shape;
 import dev.im4j.onnx.graph.Tensor;
 import dev.im4j.onnx.graph.Value;
@@ -28,6 +29,11 @@ import java.util.Set;
  */
 public final class Autodiff {
   private Autodiff() {}
+
+  /** The ops that have a gradient rule (unmodifiable). */
+  public static Set<Op> supportedOps() {
+    return Rules.supported();
+  }
 
   /**
    * Gradients of a scalar {@code loss} with respect to each of {@code wrt}.

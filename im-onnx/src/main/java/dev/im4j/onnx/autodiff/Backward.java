@@ -55,8 +55,10 @@ final class Backward {
    * operand that was broadcast: leading axes are summed away, and axes where the operand is 1 but
    * the result is not are summed with keepdims.
    *
-   * <p>Symbolic operand dimensions are assumed not to be broadcast (a symbol is never 1 at run time
-   * where the result is larger); an unknown operand dimension fails.
+   * <p>Symbolic operand dimensions are assumed not to be broadcast (a named symbol such as {@code
+   * batch} is never 1 where the result is larger). Where an operand dimension is unknown the
+   * decision is taken at run time: the axis-summed gradient is selected when the operand's size is
+   * 1, then sliced to the operand's size.
    */
   Value unbroadcast(Value grad, Value target) {
     Shape gs = grad.shape();
@@ -67,6 +69,7 @@ final class Backward {
           "gradient " + grad + " has lower rank than operand " + target);
     }
     List<Long> axes = new ArrayList<>();
+    List<Integer> dynamic = new ArrayList<>();
     for (int i = 0; i < lead; i++) {
       axes.add((long) i);
     }
@@ -78,23 +81,24 @@ final class Backward {
       }
       if (td.isStatic() && td.size() == 1) {
         axes.add((long) (i + lead));
-      } else if (td.isUnknown()) {
-        throw new IllegalArgumentException(
-            "cannot sum gradient "
-                + grad
-                + " back to operand "
-                + target
-                + ": operand dimension "
-                + i
-                + " is unknown; declare it static or symbolic");
+      } else if (td.isUnknown() && gd.size() != 1) {
+        dynamic.add(i);
       }
     }
-    if (axes.isEmpty()) {
-      return grad;
+    Value r = grad;
+    if (!axes.isEmpty()) {
+      long[] ax = axes.stream().mapToLong(Long::longValue).toArray();
+      r = g.reduceSum(r, ax, true);
     }
-    long[] ax = axes.stream().mapToLong(Long::longValue).toArray();
-    Value r = g.reduceSum(grad, ax, true);
-    if (lead > 0) {
+    for (int i : dynamic) {
+      long axis = i + lead;
+      Value summed = g.reduceSum(r, new long[] {axis}, true); // size 1 on axis
+      Value size = g.shape(target, i, i + 1); // [1]
+      Value isOne = g.equal(size, g.longs(1)); // [1]
+      Value chosen = g.where(isOne, summed, r); // broadcast back to r's size on axis
+      r = g.slice(chosen, g.longs(0), size, g.longs(axis), g.longs(1)); // operand size
+    }
+    if (lead > 0 && !axes.isEmpty()) {
       long[] leading = new long[lead];
       for (int i = 0; i < lead; i++) {
         leading[i] = i;

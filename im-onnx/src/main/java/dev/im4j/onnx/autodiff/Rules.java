@@ -90,6 +90,8 @@ final class Rules {
     RULES.put(Op.LOG_SOFTMAX, Rules::logSoftmax);
     RULES.put(Op.REDUCE_SUM, (b, n, g, need) -> reduce(b, n, g.get(0), false));
     RULES.put(Op.REDUCE_MEAN, (b, n, g, need) -> reduce(b, n, g.get(0), true));
+    RULES.put(Op.REDUCE_MAX, Rules::reduceMax);
+    RULES.put(Op.GATHER_ELEMENTS, Rules::gatherElements);
     RULES.put(Op.LAYER_NORMALIZATION, Rules::layerNorm);
     RULES.put(
         Op.TRANSPOSE,
@@ -354,6 +356,41 @@ final class Rules {
       gx = gr.div(gx, count);
     }
     return firstOnly(n, gx);
+  }
+
+  /**
+   * y = reduce_max(x): g goes to the maximal elements, split equally among ties (as PyTorch's amax
+   * does).
+   */
+  private static List<Value> reduceMax(Backward b, Node n, List<Value> g, boolean[] need) {
+    Graph gr = b.g;
+    Value x = n.input(0);
+    long[] axes = reducedAxes(b, n);
+    if (axes == null) {
+      return firstOnly(n, g.get(0));
+    }
+    boolean keep = n.intAttr("keepdims", 1) != 0;
+    Value yk = keep ? n.output(0) : gr.unsqueeze(n.output(0), axes); // reduced axes kept
+    Value gk = keep ? g.get(0) : gr.unsqueeze(g.get(0), axes);
+    Value hit = gr.cast(gr.equal(x, yk), x.dtype()); // like x, 1 at maxima
+    Value ties = gr.reduceSum(hit, axes, true); // >= 1
+    return firstOnly(n, gr.mul(hit, gr.div(gk, ties)));
+  }
+
+  /** y = gather_elements(data, ids, axis): gdata = scatter-add of g at the normalised ids. */
+  private static List<Value> gatherElements(Backward b, Node n, List<Value> g, boolean[] need) {
+    Graph gr = b.g;
+    Value data = n.input(0);
+    Value ids = n.input(1);
+    int axis = Backward.axis(n.intAttr("axis", 0), data.rank());
+    var rowsDim = data.shape().dim(axis);
+    Value rows =
+        rowsDim.isStatic()
+            ? gr.scalar(DType.INT64, rowsDim.size())
+            : gr.squeeze(gr.shape(data, axis, axis + 1), 0); // scalar
+    Value normalised = gr.where(gr.less(ids, gr.scalar(DType.INT64, 0)), gr.add(ids, rows), ids);
+    Value grad = gr.scatterElements(b.zerosLike(data), normalised, g.get(0), axis, "add");
+    return Arrays.asList(grad, null);
   }
 
   // y = (x - mean) * inv * scale + bias over axes [axis, rank)

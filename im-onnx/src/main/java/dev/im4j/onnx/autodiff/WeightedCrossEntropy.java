@@ -38,9 +38,12 @@ public final class WeightedCrossEntropy {
    */
   public static Result build(Graph g, Value logits, Value targets, Value coefficients) {
     int rank = logits.rank();
-    if (rank < 2 || !logits.dtype().isFloatingPoint()) {
+    if (rank < 2 || (logits.dtype() != DType.FLOAT && logits.dtype() != DType.DOUBLE)) {
       throw new IllegalArgumentException(
-          "logits must be floating point of rank >= 2 ([N, V] or [B, T, V]) but were " + logits);
+          "logits must be FLOAT (or DOUBLE, for checks) of rank >= 2 ([N, V] or [B, T, V]) but"
+              + " were "
+              + logits
+              + "; cast half-precision logits to FLOAT first");
     }
     if (targets.dtype() != DType.INT64 || targets.rank() != rank - 1) {
       throw new IllegalArgumentException(

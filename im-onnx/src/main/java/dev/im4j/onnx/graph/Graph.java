@@ -288,8 +288,9 @@ public final class Graph {
   }
 
   /**
-   * The dimension an INT64 scalar describes, when known: a constant, or a squeezed one-element
-   * shape value such as {@code Squeeze(Shape(x, 1, 2))}; else null.
+   * The dimension an INT64 scalar describes, when known: a constant, {@code Size} of a static
+   * value, or a squeezed one-element shape value such as {@code Squeeze(Shape(x, 1, 2))}; else
+   * null.
    */
   Dim scalarDim(Value v) {
     if (v.rank() != 0) {
@@ -301,6 +302,9 @@ public final class Graph {
       return x < 0 ? null : Dim.of(x);
     }
     Node p = producers.get(v);
+    if (p != null && p.op() == Op.SIZE && p.input(0).shape().isStatic()) {
+      return Dim.of(p.input(0).shape().elementCount());
+    }
     if (p != null && p.op() == Op.SQUEEZE) {
       List<Dim> d = shapeValue(p.input(0));
       return d != null && d.size() == 1 ? d.get(0) : null;
@@ -486,8 +490,9 @@ public final class Graph {
     return op1(Op.FLATTEN, List.of(x), Map.of("axis", new Attribute.Int(axis)));
   }
 
+  /** Removes the given size-1 axes; with no axes, every static size-1 axis. */
   public Value squeeze(Value x, long... axes) {
-    return op1(Op.SQUEEZE, x, longs(axes));
+    return axes.length == 0 ? op1(Op.SQUEEZE, x) : op1(Op.SQUEEZE, x, longs(axes));
   }
 
   public Value unsqueeze(Value x, long... axes) {
@@ -558,6 +563,15 @@ public final class Graph {
         Op.SCATTER_ND,
         List.of(data, indices, updates),
         Map.of("reduction", new Attribute.Str(reduction)));
+  }
+
+  /** ScatterElements along {@code axis} with a reduction ("none", "add", "mul", "max", "min"). */
+  public Value scatterElements(
+      Value data, Value indices, Value updates, long axis, String reduction) {
+    return op1(
+        Op.SCATTER_ELEMENTS,
+        List.of(data, indices, updates),
+        Map.of("axis", new Attribute.Int(axis), "reduction", new Attribute.Str(reduction)));
   }
 
   /** The 1-D INT64 shape of {@code x}. */

@@ -42,11 +42,15 @@ public final class OnnxIo {
    *     external data instead
    */
   public static byte[] toBytes(Graph graph) {
+    return toBytes(graph, MAX_INLINE_BYTES);
+  }
+
+  static byte[] toBytes(Graph graph, long maxInlineBytes) {
     long total = 0;
     for (Tensor t : graph.initializers().values()) {
       total += t.data().remaining();
     }
-    if (total > MAX_INLINE_BYTES) {
+    if (total > maxInlineBytes) {
       throw new IllegalArgumentException(
           "graph '"
               + graph.name()

@@ -187,6 +187,23 @@ final class ShapeInference {
         yield one(t(0), s(1));
       }
       case SCATTER_ND -> scatterNd();
+      case SCATTER_ELEMENTS -> {
+        intInput(1);
+        sameType(0, 2);
+        reduction();
+        axis(intAttr("axis", 0), s(0).rank());
+        if (s(1).rank() != s(0).rank() || !s(2).equals(s(1)) && s(2).rank() != s(1).rank()) {
+          throw fail(
+              "indices "
+                  + s(1)
+                  + " and updates "
+                  + s(2)
+                  + " must have the rank of data "
+                  + s(0)
+                  + " and equal shapes");
+        }
+        yield one(t(0), s(0));
+      }
       case SHAPE -> {
         int r = s(0).rank();
         int start = clampShapeIndex(intAttr("start", 0), r);
@@ -522,7 +539,7 @@ final class ShapeInference {
   private Shape squeeze() {
     int rank = s(0).rank();
     List<Dim> out = new ArrayList<>();
-    if (in.size() < 2) {
+    if (in.size() < 2 || constLongs(1, "axes").length == 0) {
       for (Dim d : s(0).dims()) {
         if (!d.isStatic()) {
           throw fail("squeeze without axes needs a static shape but input is " + s(0));
@@ -618,6 +635,21 @@ final class ShapeInference {
       if (attrs.containsKey("num_outputs")) {
         throw fail("give either the split input or num_outputs, not both");
       }
+      intInput(1);
+      if (graph.constantValue(in.get(1)) == null) {
+        // sizes computed at run time, e.g. from Shape nodes: take what is known of them
+        List<Dim> dims = graph.shapeValue(in.get(1));
+        if (s(1).rank() != 1 || !s(1).dim(0).isStatic() || s(1).dim(0).size() != numOutputs) {
+          throw fail(
+              "split must be 1-D with one size per output (" + numOutputs + ") but was " + s(1));
+        }
+        for (int k = 0; k < numOutputs; k++) {
+          List<Dim> piece = new ArrayList<>(s(0).dims());
+          piece.set(axis, dims == null ? Dim.unknown() : dims.get(k));
+          out.add(new ValueType(t(0), new Shape(piece)));
+        }
+        return out;
+      }
       long[] sizes = constLongs(1, "split");
       if (sizes.length != numOutputs) {
         throw fail(
@@ -676,8 +708,20 @@ final class ShapeInference {
             && (in.size() <= 4 || stepsT != null);
     List<Dim> out = new ArrayList<>(s(0).dims());
     if (!known) {
-      for (int i = 0; i < rank; i++) {
-        out.set(i, Dim.unknown());
+      // only the sliced axes lose their size, when those axes are known
+      long[] sliced = axesT != null ? axesT.toLongs() : null;
+      if (sliced == null && in.size() <= 3 && s(1).rank() == 1 && s(1).dim(0).isStatic()) {
+        sliced = new long[(int) s(1).dim(0).size()];
+        Arrays.setAll(sliced, i -> i);
+      }
+      if (sliced == null) {
+        for (int i = 0; i < rank; i++) {
+          out.set(i, Dim.unknown());
+        }
+      } else {
+        for (long a : sliced) {
+          out.set(axis(a, rank), Dim.unknown());
+        }
       }
       return new Shape(out);
     }
@@ -732,11 +776,7 @@ final class ShapeInference {
   private List<ValueType> scatterNd() {
     intInput(1);
     sameType(0, 2);
-    String reduction =
-        attrs.containsKey("reduction") ? ((Attribute.Str) attrs.get("reduction")).value() : "none";
-    if (!List.of("none", "add", "mul", "max", "min").contains(reduction)) {
-      throw fail("reduction must be one of none, add, mul, max, min but was " + reduction);
-    }
+    reduction();
     Shape idx = s(1);
     Dim k = idx.dim(-1);
     if (!k.isStatic()) {
@@ -747,6 +787,14 @@ final class ShapeInference {
       throw fail("updates must have rank " + expectedRank + " but had shape " + s(2));
     }
     return one(t(0), s(0));
+  }
+
+  private void reduction() {
+    String reduction =
+        attrs.containsKey("reduction") ? ((Attribute.Str) attrs.get("reduction")).value() : "none";
+    if (!List.of("none", "add", "mul", "max", "min").contains(reduction)) {
+      throw fail("reduction must be one of none, add, mul, max, min but was " + reduction);
+    }
   }
 
   private List<ValueType> range() {

@@ -44,10 +44,11 @@ import java.util.Set;
  * embeddings, pre-norm blocks with LayerNorm, fused {@code c_attn} in Conv1D layout ({@code x @ W},
  * {@code W} is {@code [in, out]}), tanh GELU, tied LM head.
  *
- * <p><b>Large vocabularies.</b> The training graph materialises the {@code [B, T, V]} logits and
- * their gradient (two fp32 tensors of {@code B·T·V} elements, plus the softmax inside the loss).
- * Chunked cross-entropy, which would bound the peak to {@code chunk·V} per tensor by running the LM
- * head and the loss over fixed blocks of positions, is not implemented yet.
+ * <p><b>Large vocabularies.</b> {@link #training(CausalLmConfig, Set, boolean)} materialises the
+ * {@code [B, T, V]} logits and their gradient (several fp32 tensors of {@code B·T·V} elements
+ * inside the loss). {@link #trainingChunked} runs the LM head, the loss and the LM head's backward
+ * over blocks of {@code chunk} positions instead, so no tensor has more than {@code B·chunk·V}
+ * elements; the head's weight gradient is accumulated block by block.
  *
  * <p>Stateless and thread-safe; each call returns a new {@link Graph}.
  */
@@ -129,19 +130,99 @@ public final class CausalLmGraphs {
     checkNotNull(config, "config must not be null");
     checkNotNull(frozen, "frozen must not be null; use Set.of()");
     Builder b = new Builder(config, "causal_lm_training", null, embeddingNoise);
-    for (String f : frozen) {
-      checkArgument(
-          b.params.containsKey(f),
-          "frozen parameter '%s' is not a parameter of this %s model; parameters are %s",
-          f,
-          config.modelType().hfName(),
-          b.params.keySet());
-    }
+    List<Value> trainable = trainable(b, frozen);
     Value logits = b.logits(); // [B, T, V]
     Value targets = b.g.input(TARGETS, DType.INT64, Shape.of(b.batch, b.seq));
     Value coefficients = b.g.input(COEFFICIENTS, DType.FLOAT, Shape.of(b.batch, b.seq));
     WeightedCrossEntropy.Result ce = WeightedCrossEntropy.build(b.g, logits, targets, coefficients);
     b.g.output(LOSS, ce.loss());
+    Map<Value, Value> grads =
+        Autodiff.gradients(b.g, Map.of(logits, ce.logitsGradient()), trainable);
+    for (Value p : trainable) {
+      b.g.output(p.name() + GRAD_SUFFIX, grads.get(p));
+    }
+    return b.g;
+  }
+
+  /**
+   * The training graph of {@link #training(CausalLmConfig, Set, boolean)} with the LM head and the
+   * loss computed over blocks of {@code chunk} positions along T: block {@code k} covers positions
+   * {@code [k·chunk, (k+1)·chunk)} for {@code k < ceil(maxSeqLen / chunk) - 1} and the last block
+   * covers everything after, so any T is correct; {@code maxSeqLen} only sets the block count. Per
+   * block: logits {@code [B, chunk, V]}, loss, d loss / d logits, then at once d hidden = g·W and d
+   * W += gᵀ·h, so a block's {@code [B, chunk, V]} tensors are dead before the next block starts.
+   * Peak extra memory for the head is then about {@code 4 · B · chunk · V} floats (logits,
+   * exp/probabilities, one-hot and gradient of one block) plus one {@code [V, H]} accumulator, when
+   * the runtime executes nodes in graph order (ONNX Runtime's sequential executor follows the
+   * graph's topological order; not measured here). Same inputs and outputs as the unchunked graph.
+   *
+   * @param chunk positions per block, {@code > 0}
+   * @param maxSeqLen the longest T the graph is meant for, {@code >= chunk}
+   */
+  public static Graph trainingChunked(
+      CausalLmConfig config, Set<String> frozen, boolean embeddingNoise, int chunk, int maxSeqLen) {
+    checkNotNull(config, "config must not be null");
+    checkNotNull(frozen, "frozen must not be null; use Set.of()");
+    checkArgument(chunk > 0, "chunk must be > 0 but was %s", chunk);
+    checkArgument(
+        maxSeqLen >= chunk, "maxSeqLen must be >= chunk (%s) but was %s", chunk, maxSeqLen);
+    Builder b = new Builder(config, "causal_lm_training_chunked", null, embeddingNoise);
+    List<Value> trainable = trainable(b, frozen);
+    Graph g = b.g;
+    Value hidden = b.finalHidden(); // [B, T, H]
+    Value head = b.headWeight; // [V, H]
+    Value headT = g.transpose(head, 1, 0); // [H, V]
+    Value targets = g.input(TARGETS, DType.INT64, Shape.of(b.batch, b.seq));
+    Value coefficients = g.input(COEFFICIENTS, DType.FLOAT, Shape.of(b.batch, b.seq));
+    boolean trainHead = trainable.contains(head);
+    int blocks = (maxSeqLen + chunk - 1) / chunk;
+    Value loss = null; // []
+    Value headGrad = null; // [V, H]
+    List<Value> hiddenGrads = new ArrayList<>(); // blocks x [B, chunk, H]
+    for (int k = 0; k < blocks; k++) {
+      long[] start = {(long) k * chunk};
+      long[] end = {k == blocks - 1 ? Long.MAX_VALUE : (long) (k + 1) * chunk};
+      long[] axis = {1};
+      Value h = g.slice(hidden, start, end, axis, null); // [B, C, H]
+      Value logits = g.matMul(h, headT); // [B, C, V]
+      WeightedCrossEntropy.Result ce =
+          WeightedCrossEntropy.build(
+              g,
+              logits,
+              g.slice(targets, start, end, axis, null), // [B, C]
+              g.slice(coefficients, start, end, axis, null)); // [B, C]
+      loss = loss == null ? ce.loss() : g.add(loss, ce.loss());
+      hiddenGrads.add(g.matMul(ce.logitsGradient(), head)); // [B, C, H]
+      if (trainHead) {
+        Value gradFlat = g.flatten(ce.logitsGradient(), 2); // [B·C, V]
+        Value hFlat = g.flatten(h, 2); // [B·C, H]
+        Value w = g.matMul(g.transpose(gradFlat, 1, 0), hFlat); // [V, H]
+        headGrad = headGrad == null ? w : g.add(headGrad, w);
+      }
+    }
+    g.output(LOSS, loss);
+    Value hiddenGrad = blocks == 1 ? hiddenGrads.get(0) : g.concat(1, hiddenGrads); // [B, T, H]
+    Map<Value, Value> grads = Autodiff.gradients(g, Map.of(hidden, hiddenGrad), trainable);
+    for (Value p : trainable) {
+      Value grad = grads.get(p);
+      if (p == head) {
+        // the hidden-state seed reaches a tied head only through the embedding lookup
+        grad = g.add(grad, headGrad);
+      }
+      g.output(p.name() + GRAD_SUFFIX, grad);
+    }
+    return g;
+  }
+
+  private static List<Value> trainable(Builder b, Set<String> frozen) {
+    for (String f : frozen) {
+      checkArgument(
+          b.params.containsKey(f),
+          "frozen parameter '%s' is not a parameter of this %s model; parameters are %s",
+          f,
+          b.c.modelType().hfName(),
+          b.params.keySet());
+    }
     List<Value> trainable = new ArrayList<>();
     for (Map.Entry<String, Value> e : b.params.entrySet()) {
       if (!frozen.contains(e.getKey())) {
@@ -149,12 +230,7 @@ public final class CausalLmGraphs {
       }
     }
     checkArgument(!trainable.isEmpty(), "every parameter is frozen; nothing to train");
-    Map<Value, Value> grads =
-        Autodiff.gradients(b.g, Map.of(logits, ce.logitsGradient()), trainable);
-    for (Value p : trainable) {
-      b.g.output(p.name() + GRAD_SUFFIX, grads.get(p));
-    }
-    return b.g;
+    return trainable;
   }
 
   /**
@@ -202,6 +278,7 @@ public final class CausalLmGraphs {
     final Value positions; // [B, T]
     final Value segments; // [B, T]
     final Value noise; // [B, T, H] or null
+    Value headWeight; // [V, H], set by finalHidden()
 
     Builder(CausalLmConfig c, String name, Weights baked, boolean embeddingNoise) {
       checkArgument(
@@ -245,6 +322,12 @@ public final class CausalLmGraphs {
 
     /** The logits [B, T, V]. */
     Value logits() {
+      Value h = finalHidden(); // [B, T, H]
+      return g.matMul(h, g.transpose(headWeight, 1, 0)); // [B, T, V]
+    }
+
+    /** The normalised last hidden state [B, T, H]; sets {@link #headWeight}. */
+    Value finalHidden() {
       return c.modelType() == ModelType.GPT2 ? gpt2() : llama();
     }
 
@@ -334,9 +417,8 @@ public final class CausalLmGraphs {
         Value act = g.mul(g.mul(gate, g.sigmoid(gate)), up); // [B, T, I]
         x = g.add(x, linear(act, pre + "mlp.down_proj", false)); // [B, T, H]
       }
-      Value out = Composite.rmsNorm(g, x, p("model.norm.weight"), eps); // [B, T, H]
-      String head = c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight";
-      return g.matMul(out, g.transpose(p(head), 1, 0)); // [B, T, V]
+      headWeight = p(c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight");
+      return Composite.rmsNorm(g, x, p("model.norm.weight"), eps); // [B, T, H]
     }
 
     /** Rotate-half RoPE: {@code x cos + rotate_half(x) sin} over the last axis. */
@@ -365,8 +447,8 @@ public final class CausalLmGraphs {
         Value act = Composite.geluTanh(g, conv1d(m, b + "mlp.c_fc")); // [B, T, I]
         x = g.add(x, conv1d(act, b + "mlp.c_proj")); // [B, T, H]
       }
-      Value out = layerNorm(x, pre + "ln_f", eps); // [B, T, H]
-      return g.matMul(out, g.transpose(p(pre + "wte.weight"), 1, 0)); // [B, T, V]
+      headWeight = p(pre + "wte.weight");
+      return layerNorm(x, pre + "ln_f", eps); // [B, T, H]
     }
 
     Value layerNorm(Value x, String prefix, double eps) {

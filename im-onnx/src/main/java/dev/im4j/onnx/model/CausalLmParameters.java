@@ -119,6 +119,10 @@ public final class CausalLmParameters {
    * exact). Each tensor draws from its own {@link Random} seeded by {@code seed} and its name, so a
    * tensor's values do not depend on the others; equal arguments give equal weights on every JVM.
    *
+   * <p>Simpler than transformers' own initialisation, which also zeroes the embedding row of {@code
+   * pad_token_id} (LLaMA family) and scales GPT-2's {@code c_proj} weights by {@code 1/sqrt(2 *
+   * n_layer)}; this one is meant for tests and demos, not for pre-training.
+   *
    * @throws IllegalArgumentException if a tensor has more than {@link
    *     SafetensorsFile#MAX_ARRAY_ELEMENTS} elements or {@code dtype} is not floating
    */

@@ -26,7 +26,9 @@ import java.util.TreeMap;
  * generation files, which are carried as bytes and written back unchanged.
  *
  * <p>Immutable and thread-safe. The weights always match the config ({@link
- * CausalLmParameters#validate}).
+ * CausalLmParameters#validate}). {@link #load} reads every weight into float32 heap arrays (4 bytes
+ * per parameter, whatever the stored dtype); use {@link SafetensorsFile} to read tensors one at a
+ * time from large checkpoints.
  */
 public final class ModelDirectory {
   /** Files copied through unchanged when present, beside config.json and the weights. */

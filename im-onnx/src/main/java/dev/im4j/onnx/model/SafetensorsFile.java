@@ -40,7 +40,9 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * the header is at most {@value #MAX_HEADER_BYTES} bytes and fits in the file; it is a JSON object
  * without duplicate keys; every dtype is known; shapes are non-negative and their byte sizes do not
  * overflow; {@code end - begin == numel * dtype size}; sorted by offsets, the tensors tile the
- * buffer exactly, from 0 to its end, with no gap and no overlap (zero-size tensors allowed).
+ * buffer exactly, from 0 to its end, with no gap and no overlap (zero-size tensors allowed). Two
+ * rules are stricter than the crate's: a repeated key (the crate keeps the last) and an empty
+ * tensor name are rejected. Unknown keys inside a tensor entry are ignored, as the crate does.
  *
  * <p>Tensors are mapped in chunks below 2 GiB, so files and tensors may exceed 2 GiB; a float array
  * still holds at most {@link #MAX_ARRAY_ELEMENTS} elements.
@@ -259,6 +261,9 @@ public final class SafetensorsFile implements AutoCloseable {
   }
 
   private static void readMetadata(Path path, JsonNode value, Map<String, String> out) {
+    if (value.isNull()) {
+      return; // the Rust crate reads null as no metadata
+    }
     if (!value.isObject()) {
       throw fail(
           path, "field \"__metadata__\" must be an object of strings but is " + describe(value));

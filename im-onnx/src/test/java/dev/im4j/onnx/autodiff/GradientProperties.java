@@ -232,6 +232,34 @@ class GradientProperties {
   }
 
   @Property(tries = 5)
+  void reduceMax(@ForAll long seed) {
+    Random rnd = new Random(seed);
+    long[] s = shape(rnd, 1, 3, 3);
+    long[] ax = {rnd.nextInt(s.length)};
+    boolean keep = rnd.nextBoolean();
+    check("reduceMax", D, seed, (g, x, r) -> g.reduceMax(x.get(0), ax, keep), In.of(s));
+  }
+
+  @Property(tries = 5)
+  void gatherElements(@ForAll long seed) {
+    Random rnd = new Random(seed);
+    long[] s = shape(rnd, 1, 3, 3);
+    int axis = rnd.nextInt(s.length);
+    long[] idShape = s.clone();
+    idShape[axis] = 1 + rnd.nextInt(3);
+    long[] ids = new long[(int) Arrays.stream(idShape).reduce(1, (p, q) -> p * q)];
+    for (int i = 0; i < ids.length; i++) {
+      ids[i] = rnd.nextInt((int) (2 * s[axis])) - s[axis];
+    }
+    check(
+        "gatherElements",
+        D,
+        seed,
+        (g, x, r) -> g.gatherElements(x.get(0), g.constant(Tensor.ofLongs(idShape, ids)), axis),
+        In.of(s));
+  }
+
+  @Property(tries = 5)
   void layerNormalization(@ForAll long seed) {
     Random rnd = new Random(seed);
     long[] s = shape(rnd, 1, 3, 4);

@@ -152,4 +152,40 @@ class WeightedCrossEntropyTest {
       }
     }
   }
+
+  @Test
+  void analyticGradientEqualsGenericAutodiffOfTheLoss() {
+    Graph g = Graph.create("wce-generic");
+    Value x = g.input("logits", DType.DOUBLE, Shape.of(B * T, V));
+    Value t = g.input("targets", DType.INT64, Shape.of(B * T));
+    Value co = g.input("coefficients", DType.DOUBLE, Shape.of(B * T));
+    WeightedCrossEntropy.Result r = WeightedCrossEntropy.build(g, x, t, co);
+    g.output("analytic", r.logitsGradient());
+    g.output("generic", Autodiff.gradients(g, r.loss(), List.of(x)).get(x));
+    Random rnd = new Random(13);
+    double[] logits = new double[B * T * V];
+    for (int i = 0; i < logits.length; i++) {
+      logits[i] = rnd.nextGaussian() * 2;
+    }
+    long[] targets = new long[B * T];
+    double[] c = new double[B * T];
+    for (int i = 0; i < targets.length; i++) {
+      targets[i] = i % 4 == 0 ? WeightedCrossEntropy.IGNORE_INDEX : rnd.nextInt(V);
+      c[i] = i % 4 == 0 ? 0 : rnd.nextDouble();
+    }
+    try (Ort ort = Ort.session(g)) {
+      Map<String, double[]> out =
+          ort.run(
+              Map.of(
+                  "logits", Tensor.ofDoubles(new long[] {B * T, V}, logits),
+                  "targets", Tensor.ofLongs(new long[] {B * T}, targets),
+                  "coefficients", Tensor.ofDoubles(new long[] {B * T}, c)),
+              List.of("analytic", "generic"));
+      double[] a = out.get("analytic");
+      double[] gen = out.get("generic");
+      for (int i = 0; i < a.length; i++) {
+        assertEquals(a[i], gen[i], 1e-12, "dlogits[" + i + "]");
+      }
+    }
+  }
 }

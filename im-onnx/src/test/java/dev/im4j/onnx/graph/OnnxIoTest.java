@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import ai.onnxruntime.OrtSession;
 import dev.im4j.onnx.autodiff.Autodiff;
 import dev.im4j.onnx.autodiff.WeightedCrossEntropy;
+import dev.im4j.onnx.testing.Ort;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -90,7 +90,7 @@ class OnnxIoTest {
   }
 
   @Test
-  void externalDataRoundTripsAndLoadsInOnnxRuntime(@TempDir Path dir) throws Exception {
+  void externalDataRoundTripsAndLoadsInOnnxRuntime(@TempDir Path dir) throws java.io.IOException {
     Graph g = trainingGraph();
     Path model = dir.resolve("train.onnx");
     OnnxIo.write(g, model, 256);
@@ -98,11 +98,9 @@ class OnnxIoTest {
     assertTrue(Files.size(model) < OnnxIo.toBytes(g).length);
     Graph back = OnnxIo.read(model);
     assertSameGraph(g, back);
-    try (OrtSession.SessionOptions o = new OrtSession.SessionOptions();
-        OrtSession s =
-            dev.im4j.onnx.runtime.TestNatives.environment().createSession(model.toString(), o)) {
-      assertEquals(3, s.getNumInputs());
-      assertTrue(s.getOutputNames().contains("embed_grad"));
+    try (Ort ort = Ort.session(model)) {
+      assertEquals(3, ort.inputNames().size());
+      assertTrue(ort.outputNames().contains("embed_grad"));
     }
   }
 
@@ -124,5 +122,14 @@ class OnnxIoTest {
     var e = assertThrows(IllegalArgumentException.class, () -> OnnxIo.fromBytes(edited));
     assertTrue(e.getMessage().contains("node 'Relu_0'"), e.getMessage());
     assertTrue(e.getMessage().contains("'Celu'"), e.getMessage());
+  }
+
+  @Test
+  void inliningPastTheLimitIsRefusedWithTheRemedy() {
+    Graph g = Graph.create("big");
+    g.output("out", g.identity(g.initializer("w", Tensor.filled(DType.FLOAT, new long[] {64}, 1))));
+    var e = assertThrows(IllegalArgumentException.class, () -> OnnxIo.toBytes(g, 100));
+    assertTrue(e.getMessage().contains("external data"), e.getMessage());
+    assertEquals(OnnxIo.toBytes(g).length, OnnxIo.toBytes(g, 256).length);
   }
 }

@@ -21,8 +21,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@link CausalLmGraphs} on ONNX Runtime against PyTorch references ({@code
- * model/graphs/generate_golden.py}): logits of five tiny variants, loss and every parameter
- * gradient of four (invariant 19), packed rows equal to the examples run one by one (invariant 14).
+ * model/graphs/generate_golden.py}): logits of six tiny variants, loss and every parameter gradient
+ * of four (invariant 19), packed rows equal to the examples run one by one (invariant 14).
  *
  * <p>Error measure: {@code max_i |a_i - b_i| / max(|b_i|, 0.01 * max_j |b_j|)}, the element-wise
  * relative error with a floor at 1% of the tensor's largest magnitude, so values that are
@@ -135,7 +135,7 @@ final class CausalLmGraphsGoldenTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"llama", "llama3_tied", "qwen2", "mistral", "gpt2"})
+  @ValueSource(strings = {"llama", "llama3_tied", "qwen2", "mistral", "llama_bias_headdim", "gpt2"})
   void logitsMatchPyTorch(String variant) {
     Golden gold = Golden.load(variant);
     Map<String, Tensor> in = batchInputs();
@@ -150,7 +150,33 @@ final class CausalLmGraphsGoldenTest {
   @ValueSource(strings = {"llama3_tied", "qwen2", "mistral", "gpt2"})
   void lossAndEveryGradientMatchAutograd(String variant) {
     Golden gold = Golden.load(variant);
-    Graph graph = CausalLmGraphs.training(gold.config(), Set.of(), false);
+    checkTraining(variant, gold, CausalLmGraphs.training(gold.config(), Set.of(), false));
+  }
+
+  /**
+   * Chunked loss: blocks of 3 positions over T = 8, including a block sized for a longer sequence
+   * (maxSeqLen 9 gives blocks [0, 3), [3, 6), [6, end)); tied and untied heads.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"llama3_tied", "mistral", "gpt2"})
+  void chunkedLossGivesTheSameLossAndGradients(String variant) {
+    Golden gold = Golden.load(variant);
+    checkTraining(
+        variant + " chunked",
+        gold,
+        CausalLmGraphs.trainingChunked(gold.config(), Set.of(), false, 3, 9));
+  }
+
+  @Test
+  void chunkedLossWithOneBlockLongerThanTheSequence() {
+    Golden gold = Golden.load("qwen2");
+    checkTraining(
+        "qwen2 one block",
+        gold,
+        CausalLmGraphs.trainingChunked(gold.config(), Set.of(), false, 16, 16));
+  }
+
+  private static void checkTraining(String variant, Golden gold, Graph graph) {
     Map<String, Tensor> in = batchInputs();
     in.put(CausalLmGraphs.TARGETS, longs(matrix("targets")));
     double[][] coefficients = new double[3][];

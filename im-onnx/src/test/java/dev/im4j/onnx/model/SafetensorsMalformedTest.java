@@ -59,6 +59,15 @@ class SafetensorsMalformedTest {
   }
 
   @Test
+  void nullMetadataIsNoMetadata() {
+    Path p = Fixtures.write(tmp, "m.safetensors", Fixtures.file("{\"__metadata__\":null}", 0));
+    try (SafetensorsFile f = SafetensorsFile.open(p)) {
+      assertEquals(java.util.Map.of(), f.metadata());
+      assertEquals(0, f.tensors().size());
+    }
+  }
+
+  @Test
   void truncatedBeforeTheLength() {
     failure(new byte[5], "file is 5 bytes, shorter than the 8-byte header length");
     failure(new byte[0], "file is 0 bytes");

@@ -46,7 +46,7 @@ class SafetensorsProperties {
     DType[] dtypes = {DType.F32, DType.F16, DType.BF16};
     Map<String, Tensor> out = new TreeMap<>();
     while (out.size() < count) {
-      String name = "t" + r.nextInt(1000) + (r.nextBoolean() ? ".weight" : "._é.bias");
+      String name = randomName(r);
       DType dtype = dtypes[r.nextInt(dtypes.length)];
       int rank = r.nextInt(4);
       long[] shape = new long[rank];
@@ -72,6 +72,19 @@ class SafetensorsProperties {
       out.put(name, Tensor.of(name, dtype, shape, data));
     }
     return Weights.of(new ArrayList<>(out.values()));
+  }
+
+  /** Names with dots, JSON escapes, control characters and non-BMP code points. */
+  private static String randomName(SplittableRandom r) {
+    String[] parts = {
+      "model", "layers", "0", "weight", "é", "\"", "\\", "\n", "\u0001", "/", "😀", " "
+    };
+    StringBuilder b = new StringBuilder("t");
+    int n = r.nextInt(5);
+    for (int i = 0; i < n; i++) {
+      b.append('.').append(parts[r.nextInt(parts.length)]);
+    }
+    return b.append(r.nextInt(100)).toString();
   }
 
   @Property(tries = 60)

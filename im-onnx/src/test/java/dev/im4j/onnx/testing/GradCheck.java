@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.im4j.onnx.autodiff.Autodiff;
 import dev.im4j.onnx.graph.DType;
+import dev.im4j.onnx.graph.Dim;
 import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.graph.OnnxIo;
 import dev.im4j.onnx.graph.Shape;
@@ -45,21 +46,41 @@ public final class GradCheck {
 
   private GradCheck() {}
 
-  /** Runs the check in {@code dtype}; tolerances follow the dtype. */
+  /**
+   * Runs the check in {@code dtype} (tolerances follow the dtype) twice: with static input shapes,
+   * and with every input dimension above 1 declared symbolic, so the rules' dynamic shape paths run
+   * too.
+   */
   public static void check(String name, DType dtype, long seed, Forward f, In... ins) {
+    long[] yDims = checkOnce(name, dtype, seed, f, ins, null);
+    checkOnce(name + " (symbolic)", dtype, seed, f, ins, yDims);
+  }
+
+  private static Shape symbolic(long[] dims) {
+    List<Dim> d = new ArrayList<>();
+    for (long x : dims) {
+      d.add(x == 1 ? Dim.of(1) : Dim.sym("n" + x));
+    }
+    return new Shape(d);
+  }
+
+  /** One check; {@code staticYDims} null for static inputs, else the output dims. */
+  private static long[] checkOnce(
+      String name, DType dtype, long seed, Forward f, In[] ins, long[] staticYDims) {
     Random rnd = new Random(seed);
-    Graph g = Graph.create(name);
+    Graph g = Graph.create(name.replace(' ', '_'));
     List<Value> xs = new ArrayList<>();
     for (int i = 0; i < ins.length; i++) {
-      xs.add(g.input("x" + i, dtype, Shape.of(ins[i].shape())));
+      Shape shape = staticYDims == null ? Shape.of(ins[i].shape()) : symbolic(ins[i].shape());
+      xs.add(g.input("x" + i, dtype, shape));
     }
     Value y = f.build(g, xs, rnd);
-    if (!y.shape().isStatic()) {
+    if (staticYDims == null && !y.shape().isStatic()) {
       throw new IllegalStateException("gradient checks need a static output shape: " + y);
     }
-    long[] yDims = y.shape().sizes();
-    double[] r = uniform(rnd, (int) y.shape().elementCount(), -1, 1);
-    Value rv = g.input("r", dtype, y.shape());
+    long[] yDims = staticYDims == null ? y.shape().sizes() : staticYDims;
+    double[] r = uniform(rnd, count(yDims), -1, 1);
+    Value rv = g.input("r", dtype, Shape.of(yDims));
     long[] all = new long[yDims.length];
     Arrays.setAll(all, i -> i);
     Value loss = yDims.length == 0 ? g.mul(y, rv) : g.reduceSum(g.mul(y, rv), all, false); // []
@@ -121,6 +142,7 @@ public final class GradCheck {
         feed.put("x" + i, Ort.tensor(dtype, ins[i].shape(), v));
       }
     }
+    return yDims;
   }
 
   private static double lossAt(
@@ -138,7 +160,8 @@ public final class GradCheck {
     return s.toString();
   }
 
-  static int count(long[] shape) {
+  /** Element count of a static shape. */
+  public static int count(long[] shape) {
     long n = 1;
     for (long d : shape) {
       n *= d;

@@ -37,6 +37,26 @@ public final class Ort implements AutoCloseable {
     }
   }
 
+  /** A session for a model file (external data resolved beside it). */
+  public static Ort session(java.nio.file.Path model) {
+    try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+      opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.BASIC_OPT);
+      return new Ort(ENV.createSession(model.toString(), opts));
+    } catch (OrtException e) {
+      throw new AssertionError("ONNX Runtime rejected model " + model + ": " + e, e);
+    }
+  }
+
+  /** Input names of the session. */
+  public java.util.Set<String> inputNames() {
+    return session.getInputNames();
+  }
+
+  /** Output names of the session. */
+  public java.util.Set<String> outputNames() {
+    return session.getOutputNames();
+  }
+
   /** Runs with the given inputs (by name); returns every requested output as doubles. */
   public Map<String, double[]> run(Map<String, Tensor> inputs, List<String> outputs) {
     Map<String, OnnxTensor> feed = new LinkedHashMap<>();
@@ -49,6 +69,28 @@ public final class Ort implements AutoCloseable {
         for (String name : outputs) {
           OnnxValue v = r.get(name).orElseThrow(() -> new AssertionError("no output " + name));
           out.put(name, doubles((OnnxTensor) v));
+        }
+        return out;
+      }
+    } catch (OrtException e) {
+      throw new AssertionError("ONNX Runtime run failed: " + e, e);
+    } finally {
+      feed.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  /** Runs with the given inputs; returns the dimensions of every requested output. */
+  public Map<String, long[]> shapes(Map<String, Tensor> inputs, List<String> outputs) {
+    Map<String, OnnxTensor> feed = new LinkedHashMap<>();
+    try {
+      for (Map.Entry<String, Tensor> e : inputs.entrySet()) {
+        feed.put(e.getKey(), tensor(e.getValue()));
+      }
+      try (OrtSession.Result r = session.run(feed, new java.util.HashSet<>(outputs))) {
+        Map<String, long[]> out = new HashMap<>();
+        for (String name : outputs) {
+          OnnxValue v = r.get(name).orElseThrow(() -> new AssertionError("no output " + name));
+          out.put(name, ((OnnxTensor) v).getInfo().getShape());
         }
         return out;
       }
