@@ -30,7 +30,12 @@ final class DataOptions {
   boolean skipBadLines;
 
   DatasetReader open() {
+    return open(data);
+  }
+
+  /** Opens another file (held-out data) with the same format and bad-line handling. */
+  DatasetReader open(Path file) {
     return DatasetReader.open(
-        data, format, skipBadLines ? OnError.SKIP_AND_REPORT : OnError.FAIL_FAST);
+        file, format, skipBadLines ? OnError.SKIP_AND_REPORT : OnError.FAIL_FAST);
   }
 }

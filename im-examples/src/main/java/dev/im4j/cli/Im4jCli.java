@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Im4jCli.Version.class,
     description = "Instruction Modelling (loss over instructions) for causal language models.",
-    subcommands = {DemoCommand.class, StatsCommand.class, PrepareCommand.class},
+    subcommands = {DemoCommand.class, StatsCommand.class, PrepareCommand.class, TrainCommand.class},
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
       "0:success",

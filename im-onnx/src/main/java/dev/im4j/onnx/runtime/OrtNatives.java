@@ -1,6 +1,7 @@
 package dev.im4j.onnx.runtime;
 
 import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtLoggingLevel;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.JarURLConnection;
@@ -91,7 +92,8 @@ final class OrtNatives {
     String javaVersion = prepareNativePath();
     OrtEnvironment env;
     try {
-      env = OrtEnvironment.getEnvironment();
+      // Errors only: ONNX Runtime warns about every constant it folds away while optimising.
+      env = OrtEnvironment.getEnvironment(OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR);
     } catch (RuntimeException | LinkageError e) {
       throw new TrainingRuntimeException(
           "could not load ONNX Runtime from "

@@ -1,0 +1,41 @@
+package dev.im4j.cli;
+
+import dev.im4j.onnx.model.CausalLmConfig;
+import dev.im4j.onnx.model.CausalLmParameters;
+import dev.im4j.onnx.model.DType;
+import dev.im4j.onnx.model.ModelDirectory;
+import dev.im4j.onnx.model.Weights;
+import java.nio.file.Path;
+import java.util.Map;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Option;
+
+/** Where the model comes from: a Hugging Face directory, or a config.json with seeded weights. */
+final class ModelOptions {
+  @ArgGroup(exclusive = true, multiplicity = "1")
+  Source source;
+
+  static final class Source {
+    @Option(
+        names = "--model",
+        paramLabel = "DIR",
+        description = "Hugging Face model directory (config.json + safetensors).")
+    Path model;
+
+    @Option(
+        names = "--config",
+        paramLabel = "FILE",
+        description = "A config.json; weights are initialised randomly from --seed.")
+    Path config;
+  }
+
+  /** The model as a directory (loaded, or initialised from the config with {@code seed}). */
+  ModelDirectory load(long seed) {
+    if (source.model != null) {
+      return ModelDirectory.load(source.model);
+    }
+    CausalLmConfig config = CausalLmConfig.read(source.config);
+    Weights weights = CausalLmParameters.initialize(config, seed, DType.F32);
+    return ModelDirectory.of(config, weights, Map.of());
+  }
+}

@@ -1,0 +1,349 @@
+package dev.im4j.cli;
+
+import dev.im4j.core.collate.CollatorConfig;
+import dev.im4j.core.data.DatasetReader;
+import dev.im4j.core.data.DatasetRecord;
+import dev.im4j.core.loss.Reduction;
+import dev.im4j.core.mask.ExampleEncoder;
+import dev.im4j.core.mask.LossPolicy;
+import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.core.tokenizer.HfTokenizer;
+import dev.im4j.onnx.model.ModelDirectory;
+import dev.im4j.onnx.model.Tensor;
+import dev.im4j.onnx.model.Weights;
+import dev.im4j.onnx.runtime.ExecutionProvider;
+import dev.im4j.onnx.runtime.RuntimeOptions;
+import dev.im4j.onnx.train.AdamWConfig;
+import dev.im4j.onnx.train.CheckpointTensor;
+import dev.im4j.onnx.train.HfCausalLm;
+import dev.im4j.onnx.train.LearningRateSchedule;
+import dev.im4j.onnx.train.Trainer;
+import dev.im4j.onnx.train.TrainingCheckpoint;
+import dev.im4j.onnx.train.TrainingListener;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code im4j train}: fine-tunes a causal LM with IM (default) or IT on ONNX Runtime. */
+@Command(
+    name = "train",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Fine-tunes a causal language model on ONNX Runtime's training API with the chosen loss"
+          + " policy; writes checkpoints, metrics.jsonl and the final Hugging Face directory"
+          + " (OUT/model)."
+    })
+final class TrainCommand implements Callable<Integer> {
+  @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Mixin ModelOptions model;
+  @Mixin DataOptions data;
+  @Mixin PipelineOptions pipeline;
+
+  @Option(
+      names = "--eval-data",
+      paramLabel = "FILE",
+      description = "Held-out JSONL (default: none).")
+  Path evalData;
+
+  @Option(
+      names = "--reduction",
+      defaultValue = "sequence-mean",
+      paramLabel = "MODE",
+      description = "sequence-mean (the paper's), token-mean or sum (default: ${DEFAULT-VALUE}).")
+  String reduction;
+
+  @Option(
+      names = "--epochs",
+      defaultValue = "2",
+      description = "Epochs (default: ${DEFAULT-VALUE}).")
+  int epochs;
+
+  @Option(names = "--steps", description = "Optimizer steps; replaces --epochs (default: unset).")
+  Long steps;
+
+  @Option(
+      names = "--batch-size",
+      defaultValue = "8",
+      description = "Rows per micro-batch (default: ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Option(
+      names = "--grad-accum",
+      defaultValue = "1",
+      description = "Micro-batches per optimizer step (default: ${DEFAULT-VALUE}).")
+  int gradAccum;
+
+  @Option(
+      names = "--lr",
+      defaultValue = "2e-5",
+      description = "Learning rate (default: ${DEFAULT-VALUE}).")
+  float lr;
+
+  @Option(
+      names = "--schedule",
+      defaultValue = "linear",
+      description = "linear, cosine or constant (default: ${DEFAULT-VALUE}).")
+  String schedule;
+
+  @Option(
+      names = "--warmup-ratio",
+      defaultValue = "0.03",
+      description = "Warm-up fraction of all steps (default: ${DEFAULT-VALUE}).")
+  double warmupRatio;
+
+  @Option(names = "--weight-decay", defaultValue = "0", description = "(default: ${DEFAULT-VALUE})")
+  float weightDecay;
+
+  @Option(names = "--adam-beta1", defaultValue = "0.9", description = "(default: ${DEFAULT-VALUE})")
+  float beta1;
+
+  @Option(
+      names = "--adam-beta2",
+      defaultValue = "0.999",
+      description = "(default: ${DEFAULT-VALUE})")
+  float beta2;
+
+  @Option(names = "--adam-eps", defaultValue = "1e-8", description = "(default: ${DEFAULT-VALUE})")
+  float eps;
+
+  @Option(
+      names = "--max-grad-norm",
+      description = "Clip the global gradient norm (default: no clipping, as in the paper).")
+  Float maxGradNorm;
+
+  @Option(
+      names = "--max-length",
+      defaultValue = "2048",
+      description = "Tokens per row; longer examples keep their start (default: ${DEFAULT-VALUE}).")
+  int maxLength;
+
+  @Option(names = "--packing", description = "Pack examples into rows (default: off).")
+  boolean packing;
+
+  @Option(
+      names = "--no-shuffle",
+      description = "Consume examples in file order (default: shuffle).")
+  boolean noShuffle;
+
+  @Option(
+      names = "--neftune-alpha",
+      defaultValue = "0",
+      description = "NEFTune noise α; 0 disables it (default: ${DEFAULT-VALUE}).")
+  double neftuneAlpha;
+
+  @Option(
+      names = "--runtime",
+      defaultValue = "training-api",
+      description = "training-api (ONNX Runtime's training API) (default: ${DEFAULT-VALUE}).")
+  String runtime;
+
+  @Option(
+      names = "--device",
+      defaultValue = "cpu",
+      description = "cpu or cuda[:N] (default: ${DEFAULT-VALUE}).")
+  String device;
+
+  @Option(
+      names = "--threads",
+      defaultValue = "0",
+      description = "Intra-op threads; 0 lets ONNX Runtime choose (default: ${DEFAULT-VALUE}).")
+  int threads;
+
+  @Option(names = "--seed", defaultValue = "42", description = "(default: ${DEFAULT-VALUE})")
+  long seed;
+
+  @Option(
+      names = "--eval-every",
+      defaultValue = "50",
+      description = "Steps between held-out evaluations (default: ${DEFAULT-VALUE}).")
+  int evalEvery;
+
+  @Option(
+      names = "--save-every",
+      defaultValue = "0",
+      description =
+          "Steps between checkpoints; 0 saves only at the end (default: ${DEFAULT-VALUE}).")
+  int saveEvery;
+
+  @Option(names = "--resume", description = "Resume from the newest checkpoint in --out.")
+  boolean resume;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
+  Path out;
+
+  @Override
+  public Integer call() throws IOException {
+    PrintWriter stdout = spec.commandLine().getOut();
+    if (!runtime.equals("training-api")) {
+      throw new IllegalArgumentException(
+          "--runtime must be training-api (the only runtime so far) but was '" + runtime + "'");
+    }
+    Files.createDirectories(out);
+    ModelDirectory base = model.load(seed);
+    try (HfTokenizer tokenizer = pipeline.loadTokenizer()) {
+      LossPolicy policy = pipeline.policy();
+      ExampleEncoder encoder = pipeline.encoder(tokenizer, policy);
+      List<TokenizedExample> train = encode(encoder, data.open());
+      List<TokenizedExample> heldOut =
+          evalData == null ? List.of() : encode(encoder, data.open(evalData));
+      Trainer.Builder builder =
+          Trainer.builder(HfCausalLm.of(base.config(), base.weights()), train, out)
+              .lossPolicy(policy)
+              .reduction(parseReduction(reduction))
+              .batch(batchSize, gradAccum)
+              .collator(CollatorConfig.builder(maxLength).packing(packing).seed(seed).build())
+              .adamW(new AdamWConfig(lr, beta1, beta2, eps, weightDecay))
+              .schedule(
+                  new LearningRateSchedule(
+                      LearningRateSchedule.Kind.valueOf(schedule.toUpperCase(Locale.ROOT)),
+                      warmupRatio))
+              .seed(seed)
+              .shuffle(!noShuffle)
+              .neftuneAlpha(neftuneAlpha)
+              .checkpoints(saveEvery, 2)
+              .resume(resume)
+              .runtimeOptions(
+                  RuntimeOptions.defaults()
+                      .withThreads(threads, 1)
+                      .withDeterminism(true, seed)
+                      .withProvider(provider(device)))
+              .listener(new ProgressPrinter(stdout));
+      if (steps != null) {
+        builder.maxSteps(steps);
+      } else {
+        builder.epochs(epochs);
+      }
+      if (maxGradNorm != null) {
+        builder.maxGradNorm(maxGradNorm);
+      }
+      if (!heldOut.isEmpty()) {
+        builder.evaluation(heldOut, evalEvery);
+      }
+      Trainer.Result result = builder.build().run();
+      Path modelDir = out.resolve("model");
+      finalModel(base, result.weights(), tokenizerFiles()).save(modelDir);
+      stdout.printf(
+          Locale.ROOT,
+          "trained %d steps, last loss %.4f; model in %s, metrics in %s%n",
+          result.steps(),
+          result.lastLoss(),
+          modelDir,
+          out.resolve("metrics.jsonl"));
+    }
+    stdout.flush();
+    return Im4jCli.OK;
+  }
+
+  private Map<String, byte[]> tokenizerFiles() throws IOException {
+    Map<String, byte[]> files = new HashMap<>();
+    for (String name : ModelDirectory.AUXILIARY_FILES) {
+      Path file = pipeline.tokenizer.resolve(name);
+      if (Files.isRegularFile(file)) {
+        files.put(name, Files.readAllBytes(file));
+      }
+    }
+    return files;
+  }
+
+  /** The base model with the trained weights, in the base's storage dtypes. */
+  static ModelDirectory finalModel(
+      ModelDirectory base, TrainingCheckpoint trained, Map<String, byte[]> tokenizerFiles) {
+    List<Tensor> tensors = new ArrayList<>();
+    for (Tensor t : base.weights().tensors()) {
+      CheckpointTensor c =
+          trained
+              .parameter(t.name())
+              .orElseThrow(
+                  () -> new IllegalStateException("the checkpoint lacks parameter " + t.name()));
+      tensors.add(Tensor.of(t.name(), t.dtype(), t.shape(), c.data()));
+    }
+    Map<String, byte[]> aux = new HashMap<>();
+    for (String name : base.auxiliaryFileNames()) {
+      aux.put(name, base.auxiliaryFile(name).orElseThrow());
+    }
+    aux.putAll(tokenizerFiles);
+    return ModelDirectory.of(base.config(), Weights.of(tensors), aux);
+  }
+
+  static List<TokenizedExample> encode(ExampleEncoder encoder, DatasetReader reader) {
+    List<TokenizedExample> examples = new ArrayList<>();
+    try (reader) {
+      while (reader.hasNext()) {
+        DatasetRecord record = reader.next();
+        examples.add(PrepareCommand.encodeAt(encoder, record).example());
+      }
+    }
+    return examples;
+  }
+
+  static Reduction parseReduction(String name) {
+    return switch (name.toLowerCase(Locale.ROOT)) {
+      case "sequence-mean" -> Reduction.SEQUENCE_MEAN;
+      case "token-mean" -> Reduction.TOKEN_MEAN;
+      case "sum" -> Reduction.SUM;
+      default ->
+          throw new IllegalArgumentException(
+              "--reduction must be sequence-mean, token-mean or sum but was '" + name + "'");
+    };
+  }
+
+  static ExecutionProvider provider(String device) {
+    if (device.equals("cpu")) {
+      return ExecutionProvider.cpu();
+    }
+    if (device.equals("cuda")) {
+      return ExecutionProvider.cuda(0);
+    }
+    if (device.startsWith("cuda:")) {
+      return ExecutionProvider.cuda(Integer.parseInt(device.substring(5)));
+    }
+    throw new IllegalArgumentException("--device must be cpu or cuda[:N] but was '" + device + "'");
+  }
+
+  /** One line per step: loss, learning rate; one per evaluation. */
+  static final class ProgressPrinter implements TrainingListener {
+    private final PrintWriter out;
+    private final long started = System.nanoTime();
+
+    ProgressPrinter(PrintWriter out) {
+      this.out = out;
+    }
+
+    @Override
+    public void onStep(StepMetrics m) {
+      double seconds = (System.nanoTime() - started) / 1e9;
+      out.printf(
+          Locale.ROOT,
+          "step %d  epoch %d  loss %.4f  lr %.2e  %.1fs%n",
+          m.step(),
+          m.epoch(),
+          m.loss(),
+          m.learningRate(),
+          seconds);
+      out.flush();
+    }
+
+    @Override
+    public void onEval(EvalMetrics m) {
+      out.printf(
+          Locale.ROOT,
+          "eval step %d  output-only loss %.4f  IM loss %.4f%n",
+          m.step(),
+          m.outputOnlyLoss(),
+          m.instructionLoss());
+      out.flush();
+    }
+  }
+}
