@@ -70,4 +70,36 @@ class HfCausalLmTest {
         CausalLmParameters.expected(config).size(),
         r.weights().trainable().size() + r.weights().frozen().size());
   }
+
+  /** Invariant 15 on the LLaMA graph: 1 x 4 rows, 4 x 1 and packed give the same weights. */
+  @org.junit.jupiter.api.Test
+  void llamaAccumulationAndPackingInvariance() {
+    CausalLmConfig config = config("llama");
+    HfCausalLm model = HfCausalLm.of(config, CausalLmParameters.initialize(config, 5, DType.F32));
+    var data = Examples.random(LossPolicy.instructionModelling(), 8, 13, 6);
+    List<TrainingCheckpoint> results = new ArrayList<>();
+    int k = 0;
+    for (Object[] variant : new Object[][] {{4, 1, false}, {1, 4, false}, {2, 2, true}}) {
+      results.add(
+          Trainer.builder(model, data, dir.resolve("v" + k++))
+              .collator(CollatorConfig.builder(24).packing((Boolean) variant[2]).build())
+              .batch((Integer) variant[0], (Integer) variant[1])
+              .shuffle(false)
+              .maxSteps(2)
+              .adamW(AdamWConfig.defaults().withLearningRate(0.01f))
+              .runtimeOptions(RuntimeOptions.defaults().withThreads(1, 1))
+              .build()
+              .run()
+              .weights());
+    }
+    for (CheckpointTensor t : results.get(0).trainable()) {
+      for (int v = 1; v < results.size(); v++) {
+        org.junit.jupiter.api.Assertions.assertArrayEquals(
+            t.data(),
+            results.get(v).parameter(t.name()).orElseThrow().data(),
+            2e-5f,
+            t.name() + " variant " + v);
+      }
+    }
+  }
 }
