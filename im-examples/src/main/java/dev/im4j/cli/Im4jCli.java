@@ -19,7 +19,13 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Im4jCli.Version.class,
     description = "Instruction Modelling (loss over instructions) for causal language models.",
-    subcommands = {DemoCommand.class, StatsCommand.class, PrepareCommand.class, TrainCommand.class},
+    subcommands = {
+      DemoCommand.class,
+      StatsCommand.class,
+      PrepareCommand.class,
+      TrainCommand.class,
+      GenerateCommand.class
+    },
     exitCodeListHeading = "%nExit codes:%n",
     exitCodeList = {
       "0:success",

@@ -189,4 +189,61 @@ class CliTest {
     System.arraycopy(b, 0, out, a.length, b.length);
     return out;
   }
+
+  @Test
+  void trainWritesMetricsCheckpointsAndALoadableModelDirectory() throws Exception {
+    Path config = dir.resolve("tiny-config.json");
+    Files.writeString(
+        config,
+        "{\"model_type\": \"llama\", \"vocab_size\": 32000, \"hidden_size\": 16,"
+            + " \"intermediate_size\": 32, \"num_hidden_layers\": 1,"
+            + " \"num_attention_heads\": 2, \"num_key_value_heads\": 1,"
+            + " \"max_position_embeddings\": 256, \"rms_norm_eps\": 1e-5,"
+            + " \"tie_word_embeddings\": true, \"hidden_act\": \"silu\"}");
+    Path out = dir.resolve("train-out");
+    Run r =
+        run(
+            "train",
+            "--config",
+            config.toString(),
+            "--tokenizer",
+            tokenizer.toString(),
+            "--data",
+            data.toString(),
+            "--eval-data",
+            data.toString(),
+            "--steps",
+            "3",
+            "--batch-size",
+            "4",
+            "--lr",
+            "1e-3",
+            "--eval-every",
+            "3",
+            "--threads",
+            "1",
+            "--max-length",
+            "128",
+            "--out",
+            out.toString());
+    assertEquals(0, r.exit(), r.err() + r.out());
+    assertTrue(r.out().contains("eval step 3"), r.out());
+    List<String> metrics = Files.readAllLines(out.resolve("metrics.jsonl"));
+    assertEquals(4, metrics.size(), String.join("\n", metrics)); // 3 steps + 1 evaluation
+    var trained = dev.im4j.onnx.model.ModelDirectory.load(out.resolve("model"));
+    assertEquals(16, trained.config().hiddenSize());
+    assertTrue(Files.isRegularFile(out.resolve("model/tokenizer.json")));
+
+    Run g =
+        run(
+            "generate",
+            "--model",
+            out.resolve("model").toString(),
+            "--prompt",
+            "Define the noun" + " \"dog\".",
+            "--max-new-tokens",
+            "5");
+    assertEquals(0, g.exit(), g.err() + g.out());
+    assertTrue(g.out().startsWith("### Define the noun \"dog\"."), g.out());
+  }
 }
