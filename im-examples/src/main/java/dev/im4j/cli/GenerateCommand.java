@@ -1,26 +1,17 @@
 package dev.im4j.cli;
 
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession;
 import dev.im4j.core.data.Conversation;
 import dev.im4j.core.data.Message;
 import dev.im4j.core.mask.ExampleEncoder;
 import dev.im4j.core.tokenizer.HfTokenizer;
 import dev.im4j.onnx.generate.Generator;
-import dev.im4j.onnx.generate.LogitsFunction;
 import dev.im4j.onnx.generate.SamplingConfig;
-import dev.im4j.onnx.graph.OnnxIo;
-import dev.im4j.onnx.model.CausalLmGraphs;
 import dev.im4j.onnx.model.ModelDirectory;
-import dev.im4j.onnx.runtime.Ort;
 import java.io.PrintWriter;
-import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -83,15 +74,18 @@ final class GenerateCommand implements Callable<Integer> {
     }
     ModelDirectory dir = ModelDirectory.load(model);
     SamplingConfig sampling = new SamplingConfig(maxNewTokens, temperature, topK, topP, seed);
-    OrtEnvironment env = Ort.environment();
-    byte[] graph = OnnxIo.toBytes(CausalLmGraphs.inference(dir.config(), dir.weights()));
     try (HfTokenizer tokenizer = pipeline.loadTokenizer();
-        OrtSession.SessionOptions options = new OrtSession.SessionOptions();
-        OrtSession session = env.createSession(graph, options)) {
+        InferenceModel lm = InferenceModel.open(dir)) {
       ExampleEncoder encoder = pipeline.encoder(tokenizer, pipeline.policy());
       Set<Integer> stop = new HashSet<>();
       tokenizer.specialTokens().eosId().ifPresent(stop::add);
-      Generator generator = new Generator(new SessionLogits(env, session), stop);
+      Generator generator =
+          new Generator(
+              ids -> {
+                float[][] logits = lm.logits(ids); // [T, V]
+                return logits[logits.length - 1];
+              },
+              stop);
       for (String prompt : prompts) {
         int[] ids = encoder.encodePrompt(Conversation.of(Message.user(prompt)));
         int[] answer = generator.generate(ids, sampling);
@@ -101,44 +95,5 @@ final class GenerateCommand implements Callable<Integer> {
     }
     stdout.flush();
     return Im4jCli.OK;
-  }
-
-  /** Next-token logits from a full forward pass of the inference graph. */
-  private static final class SessionLogits implements LogitsFunction {
-    private final OrtEnvironment env;
-    private final OrtSession session;
-
-    SessionLogits(OrtEnvironment env, OrtSession session) {
-      this.env = env;
-      this.session = session;
-    }
-
-    @Override
-    public float[] nextTokenLogits(int[] ids) {
-      int t = ids.length;
-      long[] input = new long[t];
-      long[] positions = new long[t];
-      long[] segments = new long[t];
-      for (int i = 0; i < t; i++) {
-        input[i] = ids[i];
-        positions[i] = i;
-        segments[i] = 1;
-      }
-      long[] shape = {1, t};
-      try (OnnxTensor a = OnnxTensor.createTensor(env, LongBuffer.wrap(input), shape);
-          OnnxTensor b = OnnxTensor.createTensor(env, LongBuffer.wrap(positions), shape);
-          OnnxTensor c = OnnxTensor.createTensor(env, LongBuffer.wrap(segments), shape);
-          OrtSession.Result r =
-              session.run(
-                  Map.of(
-                      CausalLmGraphs.INPUT_IDS, a,
-                      CausalLmGraphs.POSITION_IDS, b,
-                      CausalLmGraphs.SEGMENT_IDS, c))) {
-        float[][][] logits = (float[][][]) r.get(0).getValue(); // [1, T, V]
-        return logits[0][t - 1];
-      } catch (OrtException e) {
-        throw new IllegalStateException("the forward pass failed: " + e.getMessage(), e);
-      }
-    }
   }
 }

@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
       StatsCommand.class,
       PrepareCommand.class,
       TrainCommand.class,
+      EvalCommand.class,
       GenerateCommand.class
     },
     exitCodeListHeading = "%nExit codes:%n",

@@ -245,5 +245,16 @@ class CliTest {
             "5");
     assertEquals(0, g.exit(), g.err() + g.out());
     assertTrue(g.out().startsWith("### Define the noun \"dog\"."), g.out());
+
+    Run e = run("eval", "--model", out.resolve("model").toString(), "--data", data.toString());
+    assertEquals(0, e.exit(), e.err() + e.out());
+    assertTrue(e.out().contains("output-only (IT) loss "), e.out());
+    // The last training evaluation ran on the same data with the same weights.
+    String lastEval = metrics.get(metrics.size() - 1);
+    double trainerIm = new ObjectMapper().readTree(lastEval).get("instructionLoss").asDouble();
+    double cliIm =
+        Double.parseDouble(
+            e.out().replaceAll("(?s).*instruction-modelling \\(IM\\) loss ([0-9.]+).*", "$1"));
+    assertEquals(trainerIm, cliIm, 1e-3, lastEval + " vs " + e.out());
   }
 }
