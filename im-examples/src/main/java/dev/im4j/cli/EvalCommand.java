@@ -1,7 +1,5 @@
 package dev.im4j.cli;
 
-import dev.im4j.core.data.DatasetReader;
-import dev.im4j.core.data.DatasetRecord;
 import dev.im4j.core.mask.ExampleEncoder;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenizedExample;
@@ -9,6 +7,7 @@ import dev.im4j.core.tokenizer.HfTokenizer;
 import dev.im4j.onnx.model.ModelDirectory;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -40,52 +39,25 @@ final class EvalCommand implements Callable<Integer> {
       pipeline.tokenizer = model;
     }
     ModelDirectory dir = ModelDirectory.load(model);
-    LossPolicy it = LossPolicy.outputOnly();
-    double[] sums = new double[2]; // Σ w·nll under IT, IM
-    double[] weights = new double[2];
-    long examples = 0;
+    HeldOutLoss loss;
+    long examples;
     try (HfTokenizer tokenizer = pipeline.loadTokenizer();
-        InferenceModel lm = InferenceModel.open(dir);
-        DatasetReader reader = data.open()) {
+        InferenceModel lm = InferenceModel.open(dir)) {
       ExampleEncoder encoder = pipeline.encoder(tokenizer, LossPolicy.instructionModelling());
-      while (reader.hasNext()) {
-        DatasetRecord record = reader.next();
-        TokenizedExample im = PrepareCommand.encodeAt(encoder, record).example();
-        TokenizedExample out = it.reweigh(im);
-        float[][] logits = lm.logits(im.ids()); // [T, V]
-        for (int t = 0; t + 1 < im.length(); t++) {
-          double nll = nll(logits[t], im.idAt(t + 1));
-          sums[0] += out.weightAt(t + 1) * nll;
-          weights[0] += out.weightAt(t + 1);
-          sums[1] += im.weightAt(t + 1) * nll;
-          weights[1] += im.weightAt(t + 1);
-        }
-        examples++;
-      }
+      List<TokenizedExample> encoded = TrainCommand.encode(encoder, data.open());
+      examples = encoded.size();
+      loss = HeldOutLoss.of(lm, encoded);
     }
     stdout.printf(
         Locale.ROOT,
         "examples %d%noutput-only (IT) loss %.4f over %.0f targets%n"
             + "instruction-modelling (IM) loss %.4f over %.0f targets%n",
         examples,
-        weights[0] == 0 ? Double.NaN : sums[0] / weights[0],
-        weights[0],
-        weights[1] == 0 ? Double.NaN : sums[1] / weights[1],
-        weights[1]);
+        loss.outputOnly(),
+        loss.outputTargets(),
+        loss.instruction(),
+        loss.instructionTargets());
     stdout.flush();
     return Im4jCli.OK;
-  }
-
-  /** −log softmax(logits)[target], computed stably in double. */
-  static double nll(float[] logits, int target) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (float l : logits) {
-      max = Math.max(max, l);
-    }
-    double sum = 0;
-    for (float l : logits) {
-      sum += Math.exp(l - max);
-    }
-    return max + Math.log(sum) - logits[target];
   }
 }

@@ -219,7 +219,7 @@ final class TrainCommand implements Callable<Integer> {
                       .withThreads(threads, 1)
                       .withDeterminism(true, seed)
                       .withProvider(provider(device)))
-              .listener(new ProgressPrinter(stdout));
+              .listener(new ProgressPrinter(stdout, 1));
       if (steps != null) {
         builder.maxSteps(steps);
       } else {
@@ -315,14 +315,20 @@ final class TrainCommand implements Callable<Integer> {
   /** One line per step: loss, learning rate; one per evaluation. */
   static final class ProgressPrinter implements TrainingListener {
     private final PrintWriter out;
+    private final int every;
     private final long started = System.nanoTime();
 
-    ProgressPrinter(PrintWriter out) {
+    /** Prints every {@code every}-th step and every evaluation. */
+    ProgressPrinter(PrintWriter out, int every) {
       this.out = out;
+      this.every = Math.max(1, every);
     }
 
     @Override
     public void onStep(StepMetrics m) {
+      if (m.step() % every != 0) {
+        return;
+      }
       double seconds = (System.nanoTime() - started) / 1e9;
       out.printf(
           Locale.ROOT,

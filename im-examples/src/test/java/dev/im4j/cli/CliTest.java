@@ -21,6 +21,7 @@ class CliTest {
   @TempDir static Path dir;
   static Path data;
   static Path tokenizer;
+  static String demoOut;
 
   record Run(int exit, String out, String err) {}
 
@@ -36,8 +37,24 @@ class CliTest {
 
   @BeforeAll
   static void demoFiles() {
-    Run demo = run("demo", "--out", dir.resolve("demo").toString());
+    // The demo in a reduced mode: every stage, few examples and steps.
+    Run demo =
+        run(
+            "demo",
+            "--out",
+            dir.resolve("demo").toString(),
+            "--examples",
+            "16",
+            "--heldout",
+            "8",
+            "--steps",
+            "2",
+            "--eval-every",
+            "1",
+            "--threads",
+            "1");
     assertEquals(0, demo.exit(), demo.err());
+    demoOut = demo.out();
     data = dir.resolve("demo/sample.jsonl");
     try {
       // A small, mixed sample: the first rows of both bundled tasks.
@@ -53,13 +70,38 @@ class CliTest {
   }
 
   @Test
-  void demoWritesBothPoliciesAndShowsTheAdvice() {
+  void demoWritesBothPoliciesAndShowsTheAdvice() throws Exception {
     for (String task : DemoCommand.TASKS) {
       assertEquals(1200, lines(dir.resolve("demo/" + task + ".prepared-it.jsonl")));
       assertEquals(1200, lines(dir.resolve("demo/" + task + ".prepared-im.jsonl")));
       assertEquals(200, lines(dir.resolve("demo/" + task + ".heldout.jsonl")));
     }
     assertTrue(Files.isRegularFile(dir.resolve("demo/LICENSE-WordNet.txt")));
+    assertTrue(Files.size(dir.resolve("demo/curves.png")) > 1000);
+    for (String task : DemoCommand.TASKS) {
+      for (String policy : new String[] {"it", "im"}) {
+        // Each run's metrics: 2 steps and an evaluation after each.
+        Path metrics = dir.resolve("demo/runs/" + task + "-" + policy + "/metrics.jsonl");
+        assertEquals(4, lines(metrics), metrics.toString());
+      }
+    }
+  }
+
+  @Test
+  void demoPrintsTheResultsTable() {
+    // Rows for both tasks and both policies, with finite losses.
+    String table = demoOut.substring(demoOut.indexOf("== Results"));
+    for (String task : DemoCommand.TASKS) {
+      for (String policy : new String[] {"it", "im"}) {
+        assertTrue(
+            table
+                .lines()
+                .anyMatch(
+                    l ->
+                        l.startsWith(task) && l.contains(" " + policy + " ") && !l.contains("NaN")),
+            table);
+      }
+    }
   }
 
   private static long lines(Path file) {
