@@ -8,6 +8,8 @@ import dev.im4j.core.mask.ExampleEncoder;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.core.tokenizer.HfTokenizer;
+import dev.im4j.onnx.graph.OnnxIo;
+import dev.im4j.onnx.model.CausalLmGraphs;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.model.Weights;
@@ -45,6 +47,9 @@ import picocli.CommandLine.Spec;
           + " (OUT/model)."
     })
 final class TrainCommand implements Callable<Integer> {
+  /** Initializers of this size or more go to model.onnx.data beside the ONNX export. */
+  static final long ONNX_EXTERNAL_DATA_BYTES = 1L << 20;
+
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Mixin ModelOptions model;
@@ -233,13 +238,21 @@ final class TrainCommand implements Callable<Integer> {
       }
       Trainer.Result result = builder.build().run();
       Path modelDir = out.resolve("model");
-      finalModel(base, result.weights(), tokenizerFiles()).save(modelDir);
+      ModelDirectory trained = finalModel(base, result.weights(), tokenizerFiles());
+      trained.save(modelDir);
+      // The ONNX inference export: ids, positions and segment ids in, logits out.
+      Path onnx = out.resolve("model.onnx");
+      OnnxIo.write(
+          CausalLmGraphs.inference(trained.config(), trained.weights()),
+          onnx,
+          ONNX_EXTERNAL_DATA_BYTES);
       stdout.printf(
           Locale.ROOT,
-          "trained %d steps, last loss %.4f; model in %s, metrics in %s%n",
+          "trained %d steps, last loss %.4f; model in %s and %s, metrics in %s%n",
           result.steps(),
           result.lastLoss(),
           modelDir,
+          out.resolve("model.onnx"),
           out.resolve("metrics.jsonl"));
     }
     stdout.flush();

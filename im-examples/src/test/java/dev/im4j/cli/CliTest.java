@@ -275,6 +275,15 @@ class CliTest {
     var trained = dev.im4j.onnx.model.ModelDirectory.load(out.resolve("model"));
     assertEquals(16, trained.config().hiddenSize());
     assertTrue(Files.isRegularFile(out.resolve("model/tokenizer.json")));
+    // The ONNX export runs in a plain session and gives the logits the CLI's eval uses.
+    try (ai.onnxruntime.OrtSession s =
+        dev.im4j.onnx.runtime.Ort.environment()
+            .createSession(
+                out.resolve("model.onnx").toString(),
+                new ai.onnxruntime.OrtSession.SessionOptions())) {
+      assertEquals(3, s.getNumInputs());
+      assertTrue(s.getOutputNames().contains("logits"));
+    }
 
     Run g =
         run(
