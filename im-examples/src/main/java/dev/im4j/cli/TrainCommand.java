@@ -32,6 +32,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -203,6 +206,7 @@ final class TrainCommand implements Callable<Integer> {
       List<TokenizedExample> train = encode(encoder, data.open());
       List<TokenizedExample> heldOut =
           evalData == null ? List.of() : encode(encoder, data.open(evalData));
+      Curves curves = new Curves();
       Trainer.Builder builder =
           Trainer.builder(HfCausalLm.of(base.config(), base.weights()), train, out)
               .lossPolicy(policy)
@@ -224,7 +228,8 @@ final class TrainCommand implements Callable<Integer> {
                       .withThreads(threads, 1)
                       .withDeterminism(true, seed)
                       .withProvider(provider(device)))
-              .listener(new ProgressPrinter(stdout, 1));
+              .listener(new ProgressPrinter(stdout, 1))
+              .listener(curves);
       if (steps != null) {
         builder.maxSteps(steps);
       } else {
@@ -237,6 +242,7 @@ final class TrainCommand implements Callable<Integer> {
         builder.evaluation(heldOut, evalEvery);
       }
       Trainer.Result result = builder.build().run();
+      curves.save(out.resolve("curves.png"));
       Path modelDir = out.resolve("model");
       ModelDirectory trained = finalModel(base, result.weights(), tokenizerFiles());
       trained.save(modelDir);
@@ -323,6 +329,47 @@ final class TrainCommand implements Callable<Integer> {
       return ExecutionProvider.cuda(Integer.parseInt(device.substring(5)));
     }
     throw new IllegalArgumentException("--device must be cpu or cuda[:N] but was '" + device + "'");
+  }
+
+  /** Train loss per step and held-out losses per evaluation, saved as a PNG (XChart). */
+  static final class Curves implements TrainingListener {
+    private final List<Long> steps = new ArrayList<>();
+    private final List<Double> loss = new ArrayList<>();
+    private final List<Long> evalSteps = new ArrayList<>();
+    private final List<Double> evalOutput = new ArrayList<>();
+    private final List<Double> evalInstruction = new ArrayList<>();
+
+    @Override
+    public void onStep(StepMetrics m) {
+      steps.add(m.step());
+      loss.add(m.loss());
+    }
+
+    @Override
+    public void onEval(EvalMetrics m) {
+      evalSteps.add(m.step());
+      evalOutput.add(m.outputOnlyLoss());
+      evalInstruction.add(m.instructionLoss());
+    }
+
+    void save(Path png) throws IOException {
+      XYChart chart =
+          new XYChartBuilder()
+              .width(900)
+              .height(540)
+              .title("im4j train")
+              .xAxisTitle("optimizer step")
+              .yAxisTitle("loss")
+              .build();
+      if (!steps.isEmpty()) {
+        chart.addSeries("train step loss (the policy's reduction)", steps, loss);
+      }
+      if (!evalSteps.isEmpty()) {
+        chart.addSeries("held-out output-only (IT) loss", evalSteps, evalOutput);
+        chart.addSeries("held-out IM loss", evalSteps, evalInstruction);
+      }
+      BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+    }
   }
 
   /** One line per step: loss, learning rate; one per evaluation. */

@@ -275,6 +275,7 @@ class CliTest {
     var trained = dev.im4j.onnx.model.ModelDirectory.load(out.resolve("model"));
     assertEquals(16, trained.config().hiddenSize());
     assertTrue(Files.isRegularFile(out.resolve("model/tokenizer.json")));
+    assertTrue(Files.size(out.resolve("curves.png")) > 1000);
     // The ONNX export runs in a plain session and gives the logits the CLI's eval uses.
     try (ai.onnxruntime.OrtSession s =
         dev.im4j.onnx.runtime.Ort.environment()
