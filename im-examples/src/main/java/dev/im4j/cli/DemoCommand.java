@@ -195,7 +195,13 @@ final class DemoCommand implements Callable<Integer> {
                 evalEvery,
                 threads,
                 out.resolve("runs").resolve(task + "-" + name),
-                new TrainCommand.ProgressPrinter(stdout, evalEvery)));
+                new TrainCommand.ProgressPrinter(
+                    stdout,
+                    evalEvery,
+                    TrainCommand.ProgressPrinter.totalSteps(
+                        steps, epochs, train.size(), DemoTraining.ROWS_PER_STEP),
+                    TrainCommand.ProgressPrinter.tokensPerStep(
+                        train, DemoTraining.ROWS_PER_STEP))));
       }
     }
     return result;

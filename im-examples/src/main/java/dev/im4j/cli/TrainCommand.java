@@ -228,7 +228,13 @@ final class TrainCommand implements Callable<Integer> {
                       .withThreads(threads, 1)
                       .withDeterminism(true, seed)
                       .withProvider(provider(device)))
-              .listener(new ProgressPrinter(stdout, 1))
+              .listener(
+                  new ProgressPrinter(
+                      stdout,
+                      1,
+                      ProgressPrinter.totalSteps(
+                          steps == null ? 0 : steps, epochs, train.size(), batchSize * gradAccum),
+                      ProgressPrinter.tokensPerStep(train, batchSize * gradAccum)))
               .listener(curves);
       if (steps != null) {
         builder.maxSteps(steps);
@@ -376,12 +382,38 @@ final class TrainCommand implements Callable<Integer> {
   static final class ProgressPrinter implements TrainingListener {
     private final PrintWriter out;
     private final int every;
+    private final long totalSteps;
+    private final double tokensPerStep;
     private final long started = System.nanoTime();
 
-    /** Prints every {@code every}-th step and every evaluation. */
-    ProgressPrinter(PrintWriter out, int every) {
+    /**
+     * Prints every {@code every}-th step and every evaluation.
+     *
+     * @param totalSteps steps of the run, for the ETA
+     * @param tokensPerStep mean tokens an optimizer step processes (mean example length times
+     *     examples per step), for the approximate throughput
+     */
+    ProgressPrinter(PrintWriter out, int every, long totalSteps, double tokensPerStep) {
       this.out = out;
       this.every = Math.max(1, every);
+      this.totalSteps = totalSteps;
+      this.tokensPerStep = tokensPerStep;
+    }
+
+    /** Mean tokens per step for {@code examplesPerStep} examples drawn from {@code train}. */
+    static double tokensPerStep(List<TokenizedExample> train, int examplesPerStep) {
+      long tokens = 0;
+      for (TokenizedExample e : train) {
+        tokens += e.length();
+      }
+      return train.isEmpty() ? 0 : (double) tokens / train.size() * examplesPerStep;
+    }
+
+    /** Steps of a run of {@code epochs} over {@code examples}, or {@code steps} if positive. */
+    static long totalSteps(long steps, int epochs, int examples, int examplesPerStep) {
+      return steps > 0
+          ? steps
+          : (long) epochs * ((examples + examplesPerStep - 1) / examplesPerStep);
     }
 
     @Override
@@ -390,14 +422,18 @@ final class TrainCommand implements Callable<Integer> {
         return;
       }
       double seconds = (System.nanoTime() - started) / 1e9;
+      double perStep = seconds / m.step();
       out.printf(
           Locale.ROOT,
-          "step %d  epoch %d  loss %.4f  lr %.2e  %.1fs%n",
+          "step %d/%d  epoch %d  loss %.4f  lr %.2e  ~%.0f tokens/s  %.1fs elapsed, ETA %.0fs%n",
           m.step(),
+          totalSteps,
           m.epoch(),
           m.loss(),
           m.learningRate(),
-          seconds);
+          tokensPerStep / perStep,
+          seconds,
+          perStep * Math.max(0, totalSteps - m.step()));
       out.flush();
     }
 
