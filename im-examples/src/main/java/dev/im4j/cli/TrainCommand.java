@@ -207,6 +207,15 @@ final class TrainCommand implements Callable<Integer> {
       List<TokenizedExample> heldOut =
           evalData == null ? List.of() : encode(encoder, data.open(evalData));
       Curves curves = new Curves();
+      long total =
+          ProgressPrinter.totalSteps(
+              steps == null ? 0 : steps, epochs, train.size(), batchSize * gradAccum);
+      double tokensPerStep = ProgressPrinter.tokensPerStep(train, batchSize * gradAccum);
+      // A bar on a terminal; plain lines (one per step) when output goes to a file or pipe.
+      TrainingListener progress =
+          System.console() != null
+              ? new ProgressBarListener(stdout, total, tokensPerStep)
+              : new ProgressPrinter(stdout, 1, total, tokensPerStep);
       Trainer.Builder builder =
           Trainer.builder(HfCausalLm.of(base.config(), base.weights()), train, out)
               .lossPolicy(policy)
@@ -228,13 +237,7 @@ final class TrainCommand implements Callable<Integer> {
                       .withThreads(threads, 1)
                       .withDeterminism(true, seed)
                       .withProvider(provider(device)))
-              .listener(
-                  new ProgressPrinter(
-                      stdout,
-                      1,
-                      ProgressPrinter.totalSteps(
-                          steps == null ? 0 : steps, epochs, train.size(), batchSize * gradAccum),
-                      ProgressPrinter.tokensPerStep(train, batchSize * gradAccum)))
+              .listener(progress)
               .listener(curves);
       if (steps != null) {
         builder.maxSteps(steps);
@@ -247,7 +250,14 @@ final class TrainCommand implements Callable<Integer> {
       if (!heldOut.isEmpty()) {
         builder.evaluation(heldOut, evalEvery);
       }
-      Trainer.Result result = builder.build().run();
+      Trainer.Result result;
+      try {
+        result = builder.build().run();
+      } finally {
+        if (progress instanceof ProgressBarListener bar) {
+          bar.close();
+        }
+      }
       curves.save(out.resolve("curves.png"));
       Path modelDir = out.resolve("model");
       ModelDirectory trained = finalModel(base, result.weights(), tokenizerFiles());
