@@ -4,6 +4,8 @@ import dev.im4j.core.data.DatasetException;
 import dev.im4j.core.mask.MaskException;
 import dev.im4j.core.template.TemplateException;
 import dev.im4j.core.tokenizer.TokenizerException;
+import dev.im4j.onnx.model.ModelConfigException;
+import dev.im4j.onnx.model.SafetensorsException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -31,7 +33,7 @@ import picocli.CommandLine.Command;
     exitCodeList = {
       "0:success",
       "2:bad arguments",
-      "3:bad data (file, line and field named)",
+      "3:bad data or model files (file, line and field named)",
       "4:other failure"
     })
 public final class Im4jCli implements Runnable {
@@ -73,7 +75,9 @@ public final class Im4jCli implements Runnable {
     if (e instanceof DatasetException
         || e instanceof MaskException
         || e instanceof TemplateException
-        || e instanceof TokenizerException) {
+        || e instanceof TokenizerException
+        || e instanceof ModelConfigException
+        || e instanceof SafetensorsException) {
       return BAD_DATA;
     }
     return FAILURE;

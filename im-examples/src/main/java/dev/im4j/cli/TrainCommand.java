@@ -198,10 +198,14 @@ final class TrainCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--runtime must be training-api (the only runtime so far) but was '" + runtime + "'");
     }
+    // Arguments first, so a typo fails before anything is loaded.
+    Reduction parsedReduction = parseReduction(reduction);
+    LearningRateSchedule.Kind parsedSchedule = parseSchedule(schedule);
+    ExecutionProvider parsedProvider = provider(device);
+    LossPolicy policy = pipeline.policy();
     Files.createDirectories(out);
     ModelDirectory base = model.load(seed);
     try (HfTokenizer tokenizer = pipeline.loadTokenizer()) {
-      LossPolicy policy = pipeline.policy();
       ExampleEncoder encoder = pipeline.encoder(tokenizer, policy);
       List<TokenizedExample> train = encode(encoder, data.open());
       List<TokenizedExample> heldOut =
@@ -219,14 +223,11 @@ final class TrainCommand implements Callable<Integer> {
       Trainer.Builder builder =
           Trainer.builder(HfCausalLm.of(base.config(), base.weights()), train, out)
               .lossPolicy(policy)
-              .reduction(parseReduction(reduction))
+              .reduction(parsedReduction)
               .batch(batchSize, gradAccum)
               .collator(CollatorConfig.builder(maxLength).packing(packing).seed(seed).build())
               .adamW(new AdamWConfig(lr, beta1, beta2, eps, weightDecay))
-              .schedule(
-                  new LearningRateSchedule(
-                      LearningRateSchedule.Kind.valueOf(schedule.toUpperCase(Locale.ROOT)),
-                      warmupRatio))
+              .schedule(new LearningRateSchedule(parsedSchedule, warmupRatio))
               .seed(seed)
               .shuffle(!noShuffle)
               .neftuneAlpha(neftuneAlpha)
@@ -236,7 +237,7 @@ final class TrainCommand implements Callable<Integer> {
                   RuntimeOptions.defaults()
                       .withThreads(threads, 1)
                       .withDeterminism(true, seed)
-                      .withProvider(provider(device)))
+                      .withProvider(parsedProvider))
               .listener(progress)
               .listener(curves);
       if (steps != null) {
@@ -334,6 +335,16 @@ final class TrainCommand implements Callable<Integer> {
     };
   }
 
+  static LearningRateSchedule.Kind parseSchedule(String name) {
+    for (LearningRateSchedule.Kind kind : LearningRateSchedule.Kind.values()) {
+      if (kind.name().equalsIgnoreCase(name)) {
+        return kind;
+      }
+    }
+    throw new IllegalArgumentException(
+        "--schedule must be linear, cosine or constant but was '" + name + "'");
+  }
+
   static ExecutionProvider provider(String device) {
     if (device.equals("cpu")) {
       return ExecutionProvider.cpu();
@@ -341,7 +352,7 @@ final class TrainCommand implements Callable<Integer> {
     if (device.equals("cuda")) {
       return ExecutionProvider.cuda(0);
     }
-    if (device.startsWith("cuda:")) {
+    if (device.matches("cuda:[0-9]{1,3}")) {
       return ExecutionProvider.cuda(Integer.parseInt(device.substring(5)));
     }
     throw new IllegalArgumentException("--device must be cpu or cuda[:N] but was '" + device + "'");

@@ -220,6 +220,47 @@ class CliTest {
             dir.resolve("y.jsonl").toString());
     assertEquals(2, policy.exit());
     assertTrue(policy.err().contains("unknown policy 'nope'"), policy.err());
+    Run schedule =
+        run(
+            "train",
+            "--config",
+            "c.json",
+            "--tokenizer",
+            tokenizer.toString(),
+            "--data",
+            data.toString(),
+            "--schedule",
+            "exp",
+            "--out",
+            dir.resolve("w").toString());
+    assertEquals(2, schedule.exit());
+    Run device =
+        run(
+            "train",
+            "--config",
+            "c.json",
+            "--tokenizer",
+            tokenizer.toString(),
+            "--data",
+            data.toString(),
+            "--device",
+            "tpu",
+            "--out",
+            dir.resolve("w").toString());
+    assertEquals(2, device.exit());
+    Run missingConfig =
+        run(
+            "train",
+            "--config",
+            dir.resolve("absent.json").toString(),
+            "--tokenizer",
+            tokenizer.toString(),
+            "--data",
+            data.toString(),
+            "--out",
+            dir.resolve("w").toString());
+    assertEquals(3, missingConfig.exit(), missingConfig.err());
+    assertTrue(missingConfig.err().contains("absent.json"), missingConfig.err());
     Run noTokenizer =
         run("prepare", "--data", data.toString(), "--out", dir.resolve("z.jsonl").toString());
     assertEquals(2, noTokenizer.exit());
