@@ -224,6 +224,35 @@ final class TorchExportImportTest {
     assertArrayEquals(bytes, OnnxIo.toBytes(back));
   }
 
+  @Test
+  void initializersListedAsInputsAndValueInfoAreAccepted() throws IOException {
+    // keep_initializers_as_inputs=True lists every weight as a graph input too; shape inference
+    // adds value_info; neither changes the graph read
+    OnnxMl.ModelProto m = proto("gpt2_opset17");
+    OnnxMl.GraphProto.Builder gp = m.getGraph().toBuilder();
+    for (OnnxMl.TensorProto t : m.getGraph().getInitializerList()) {
+      OnnxMl.TensorShapeProto.Builder s = OnnxMl.TensorShapeProto.newBuilder();
+      t.getDimsList()
+          .forEach(d -> s.addDim(OnnxMl.TensorShapeProto.Dimension.newBuilder().setDimValue(d)));
+      OnnxMl.ValueInfoProto vi =
+          OnnxMl.ValueInfoProto.newBuilder()
+              .setName(t.getName())
+              .setType(
+                  OnnxMl.TypeProto.newBuilder()
+                      .setTensorType(
+                          OnnxMl.TypeProto.Tensor.newBuilder()
+                              .setElemType(t.getDataType())
+                              .setShape(s)))
+              .build();
+      gp.addInput(vi);
+      gp.addValueInfo(vi.toBuilder().setName(t.getName() + "_unused_info"));
+    }
+    Graph plain = OnnxIo.fromBytes(m.toByteArray());
+    Graph listed = OnnxIo.fromBytes(m.toBuilder().setGraph(gp).build().toByteArray());
+    assertEquals(List.of("input_ids"), listed.inputs().stream().map(Value::name).toList());
+    OnnxIoTest.assertSameGraph(plain, listed);
+  }
+
   static OnnxMl.ModelProto proto(String fixture) {
     try {
       return OnnxMl.ModelProto.parseFrom(Files.readAllBytes(resource(fixture + ".onnx")));
