@@ -110,7 +110,7 @@ public final class OnnxIo {
    *
    * <p>Besides the models this class writes, it reads models from other exporters (PyTorch's {@code
    * torch.onnx.export} included) that import default-domain opset 13 to 18 and use only supported
-   * {@link Op}s: nodes are rewritten into their opset-18 forms ({@link LegacyForms}: reduce axes
+   * {@link Op}s: nodes are rewritten into their opset-18 forms ({@code LegacyForms}: reduce axes
    * given as attributes, {@code Split} without sizes, {@code Constant} with {@code value_float(s)}
    * or {@code value_int(s)}, omitted optional inputs). Graph inputs that are also initializers
    * become initializers; {@code value_info} is not needed (shapes are inferred) and is ignored;
