@@ -91,7 +91,12 @@ public final class OnnxIo {
     }
   }
 
-  /** Reads a model written by {@link #toBytes}; external data is not allowed. */
+  /**
+   * Reads a model held in memory; external data is not allowed. Accepts what {@link #read} accepts.
+   *
+   * @throws ModelFormatException on malformed protobuf, or naming the op and node if the graph uses
+   *     something unsupported
+   */
   public static Graph fromBytes(byte[] bytes) {
     try {
       return fromProto(OnnxMl.ModelProto.parseFrom(bytes), null);
@@ -103,8 +108,17 @@ public final class OnnxIo {
   /**
    * Reads a model file, resolving external data relative to its directory.
    *
-   * @throws ModelFormatException on I/O failure or malformed protobuf
-   * @throws IllegalArgumentException naming the op and node if the graph uses something unsupported
+   * <p>Besides the models this class writes, it reads models from other exporters (PyTorch's {@code
+   * torch.onnx.export} included) that import default-domain opset 13 to 18 and use only supported
+   * {@link Op}s: nodes are rewritten into their opset-18 forms ({@code LegacyForms}: reduce axes
+   * given as attributes, {@code Split} without sizes, {@code Constant} with {@code value_float(s)}
+   * or {@code value_int(s)}, omitted optional inputs). Graph inputs that are also initializers
+   * become initializers; {@code value_info} is not needed (shapes are inferred) and is ignored;
+   * {@link #toBytes} writes the graph back at opset 18.
+   *
+   * @throws ModelFormatException on I/O failure, malformed protobuf, or naming the op and node if
+   *     the graph uses something unsupported (another domain or opset, an op outside {@link Op}, an
+   *     attribute or input form opset 18 does not have)
    */
   public static Graph read(Path model) {
     try (InputStream in = Files.newInputStream(model)) {
@@ -247,33 +261,42 @@ public final class OnnxIo {
   // ------------------------------------------------------------------ reading
 
   static Graph fromProto(OnnxMl.ModelProto model, Path dir) {
-    for (OnnxMl.OperatorSetIdProto os : model.getOpsetImportList()) {
-      if (os.getDomain().isEmpty() || os.getDomain().equals("ai.onnx")) {
-        if (os.getVersion() < 13 || os.getVersion() > Op.OPSET) {
-          throw new IllegalArgumentException(
-              "model imports default-domain opset "
-                  + os.getVersion()
-                  + "; supported: 13 to "
-                  + Op.OPSET
-                  + " (nodes are interpreted with opset "
-                  + Op.OPSET
-                  + " semantics)");
-        }
-      } else {
-        throw new IllegalArgumentException(
-            "model imports domain '" + os.getDomain() + "'; only the default domain is supported");
-      }
+    try {
+      return build(model, dir);
+    } catch (IllegalArgumentException e) {
+      // a name declared twice, a shape that does not check: the model is not valid ONNX
+      throw new ModelFormatException(e.getMessage(), e);
     }
+  }
+
+  private static Graph build(OnnxMl.ModelProto model, Path dir) {
+    int opset = defaultOpset(model);
     OnnxMl.GraphProto gp = model.getGraph();
+    if (gp.getSparseInitializerCount() > 0) {
+      throw new ModelFormatException(
+          "graph '" + gp.getName() + "' has sparse initializers, which are not supported");
+    }
     Graph g = Graph.create(gp.getName().isEmpty() ? "graph" : gp.getName());
     Set<String> initNames = new HashSet<>();
     for (OnnxMl.TensorProto t : gp.getInitializerList()) {
       initNames.add(t.getName());
     }
     for (OnnxMl.ValueInfoProto vi : gp.getInputList()) {
+      // an input that is also an initializer is a weight with an overridable default: a weight
       if (!initNames.contains(vi.getName())) {
-        OnnxMl.TypeProto.Tensor tt = vi.getType().getTensorType();
-        g.input(vi.getName(), DType.fromOnnxCode(tt.getElemType()), shape(tt.getShape()));
+        OnnxMl.TypeProto type = vi.getType();
+        if (!type.hasTensorType() || !type.getTensorType().hasShape()) {
+          throw new ModelFormatException(
+              "graph input '"
+                  + vi.getName()
+                  + "' must be a tensor of known rank but its type is "
+                  + type.toString().replace('\n', ' ').trim());
+        }
+        OnnxMl.TypeProto.Tensor tt = type.getTensorType();
+        g.input(
+            vi.getName(),
+            dtype(tt.getElemType(), "graph input '" + vi.getName() + "'"),
+            shape(tt.getShape()));
       }
     }
     for (OnnxMl.TensorProto t : gp.getInitializerList()) {
@@ -282,48 +305,116 @@ public final class OnnxIo {
     Map<String, Value> byName = new HashMap<>();
     g.inputs().forEach(v -> byName.put(v.name(), v));
     g.initializers().keySet().forEach(v -> byName.put(v.name(), v));
+    Set<String> reserved = new HashSet<>(byName.keySet());
     for (OnnxMl.NodeProto np : gp.getNodeList()) {
+      reserved.add(np.getName());
+      reserved.addAll(np.getOutputList());
+    }
+    LegacyForms legacy = new LegacyForms(g, opset, reserved);
+    for (OnnxMl.NodeProto np : gp.getNodeList()) {
+      String where =
+          np.getName().isEmpty() ? "(unnamed, output " + np.getOutputList() + ")" : np.getName();
       if (!np.getDomain().isEmpty() && !np.getDomain().equals("ai.onnx")) {
-        throw new IllegalArgumentException(
-            "node '" + np.getName() + "' uses domain '" + np.getDomain() + "'; unsupported");
+        throw new ModelFormatException(
+            np.getOpType()
+                + " node '"
+                + where
+                + "' is in domain '"
+                + np.getDomain()
+                + "'; only the default ONNX domain is supported");
       }
       Op op;
       try {
         op = Op.fromOnnxName(np.getOpType());
       } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("node '" + np.getName() + "': " + e.getMessage(), e);
+        throw new ModelFormatException(
+            np.getOpType() + " node '" + where + "': " + e.getMessage(), e);
       }
       List<Value> in = new ArrayList<>();
       for (String name : np.getInputList()) {
-        Value v = byName.get(name);
-        if (v == null) {
-          throw new IllegalArgumentException(
+        Value v = name.isEmpty() ? null : byName.get(name);
+        if (v == null && !name.isEmpty()) {
+          throw new ModelFormatException(
               op.onnxName()
                   + " node '"
-                  + np.getName()
+                  + where
                   + "' consumes '"
                   + name
-                  + "', which is not defined before it (empty optional inputs and unsorted"
-                  + " graphs are not supported)");
+                  + "', which is not defined before it (graphs must be topologically sorted)");
         }
         in.add(v);
       }
       Map<String, Attribute> attrs = new HashMap<>();
       for (OnnxMl.AttributeProto ap : np.getAttributeList()) {
-        attrs.put(ap.getName(), attribute(ap, np.getName()));
+        attrs.put(ap.getName(), attribute(ap, op.onnxName() + " node '" + where + "'"));
       }
-      Node n =
-          g.apply(op, in, attrs, np.getOutputList(), np.getName().isEmpty() ? null : np.getName());
+      LegacyForms.Rewritten r = legacy.rewrite(op, where, in, attrs, np.getOutputCount());
+      Node n;
+      try {
+        n =
+            g.apply(
+                op,
+                r.inputs(),
+                r.attributes(),
+                np.getOutputList(),
+                np.getName().isEmpty() ? null : np.getName());
+      } catch (IllegalArgumentException e) {
+        throw new ModelFormatException(e.getMessage(), e);
+      }
       n.outputs().forEach(v -> byName.put(v.name(), v));
     }
     for (OnnxMl.ValueInfoProto vi : gp.getOutputList()) {
       Value v = byName.get(vi.getName());
       if (v == null) {
-        throw new IllegalArgumentException("graph output '" + vi.getName() + "' is never defined");
+        throw new ModelFormatException("graph output '" + vi.getName() + "' is never defined");
       }
       g.output(v);
     }
     return g;
+  }
+
+  /**
+   * The model's default-domain opset, {@value LegacyForms#MIN_OPSET} to {@value Op#OPSET}; any
+   * other domain is rejected.
+   */
+  private static int defaultOpset(OnnxMl.ModelProto model) {
+    int opset = -1;
+    for (OnnxMl.OperatorSetIdProto os : model.getOpsetImportList()) {
+      if (os.getDomain().isEmpty() || os.getDomain().equals("ai.onnx")) {
+        if (os.getVersion() < LegacyForms.MIN_OPSET || os.getVersion() > Op.OPSET) {
+          throw new ModelFormatException(
+              "model imports default-domain opset "
+                  + os.getVersion()
+                  + "; supported: "
+                  + LegacyForms.MIN_OPSET
+                  + " to "
+                  + Op.OPSET
+                  + " (convert it with onnx.version_converter, or re-export at opset "
+                  + Op.OPSET
+                  + ")");
+        }
+        opset = (int) os.getVersion();
+      } else {
+        throw new ModelFormatException(
+            "model imports domain '"
+                + os.getDomain()
+                + "' (version "
+                + os.getVersion()
+                + "); only the default ONNX domain is supported");
+      }
+    }
+    if (opset < 0) {
+      throw new ModelFormatException("model imports no default-domain opset");
+    }
+    return opset;
+  }
+
+  private static DType dtype(int code, String what) {
+    try {
+      return DType.fromOnnxCode(code);
+    } catch (IllegalArgumentException e) {
+      throw new ModelFormatException(what + ": " + e.getMessage(), e);
+    }
   }
 
   private static Shape shape(OnnxMl.TensorShapeProto sp) {
@@ -341,7 +432,7 @@ public final class OnnxIo {
   }
 
   private static Tensor tensor(OnnxMl.TensorProto t, Path dir) {
-    DType dt = DType.fromOnnxCode(t.getDataType());
+    DType dt = dtype(t.getDataType(), "tensor '" + t.getName() + "'");
     long[] dims = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
     if (t.getDataLocation() == OnnxMl.TensorProto.DataLocation.EXTERNAL) {
       return external(t, dt, dims, dir);
@@ -362,7 +453,7 @@ public final class OnnxIo {
       case INT32 -> t.getInt32DataList().forEach(b::putInt);
       case BOOL, UINT8, INT8 -> t.getInt32DataList().forEach(x -> b.put((byte) (int) x));
       default ->
-          throw new IllegalArgumentException(
+          throw new ModelFormatException(
               "tensor '" + t.getName() + "' of type " + dt + " must use raw_data");
     }
     b.flip();
@@ -371,7 +462,7 @@ public final class OnnxIo {
 
   private static Tensor external(OnnxMl.TensorProto t, DType dt, long[] dims, Path dir) {
     if (dir == null) {
-      throw new IllegalArgumentException(
+      throw new ModelFormatException(
           "tensor '" + t.getName() + "' uses external data; read the model from a file");
     }
     String location = null;
@@ -422,6 +513,7 @@ public final class OnnxIo {
     }
   }
 
+  /** One attribute; {@code node} says where, as "Op node 'name'". */
   private static Attribute attribute(OnnxMl.AttributeProto ap, String node) {
     return switch (ap.getType()) {
       case INT -> new Attribute.Int(ap.getI());
@@ -438,13 +530,8 @@ public final class OnnxIo {
       }
       case TENSOR -> new Attribute.TensorValue(tensor(ap.getT(), null));
       default ->
-          throw new IllegalArgumentException(
-              "node '"
-                  + node
-                  + "' attribute '"
-                  + ap.getName()
-                  + "' has unsupported type "
-                  + ap.getType());
+          throw new ModelFormatException(
+              node + ": attribute '" + ap.getName() + "' has unsupported type " + ap.getType());
     };
   }
 }
