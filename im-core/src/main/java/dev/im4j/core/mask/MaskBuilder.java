@@ -103,34 +103,42 @@ public final class MaskBuilder {
       }
     }
 
-    // Tokens and spans are both ordered by start: one merge-like pass, no per-character arrays.
     int n = encoding.length();
+    checkOffsets(encoding, chars);
     int[] ids = encoding.ids(); // a fresh copy, owned from here on
     byte[] classes = new byte[n];
     int[] turns = new int[n];
     float[] weights = new float[n];
     float[] byClass = classWeights;
-    int first = 0; // first span that may overlap the current token
-    int previousStart = 0;
-    for (int i = 0; i < n; i++) {
+    // Tokens and spans are both ordered, and the spans cover the text without gaps, so one
+    // merge-like pass suffices. Token i overlaps span k iff spanStart[k] < end(i) and
+    // spanEnd[k] > start(i). The common case is a run of tokens that lie inside one span: the run
+    // is found with two comparisons per token and filled in bulk. Any other token (straddling a
+    // boundary, or without characters) takes the general rule: its highest-class span.
+    int first = 0; // the first span that ends after the current token's start
+    for (int i = 0; i < n; ) {
       int start = encoding.start(i);
-      int end = encoding.end(i);
-      if (end > chars || start < previousStart) {
-        throw new IllegalArgumentException(
-            "token "
-                + i
-                + " has range ["
-                + start
-                + ", "
-                + end
-                + "), but offsets must lie within the text's "
-                + chars
-                + " characters with non-decreasing starts");
-      }
-      previousStart = start;
       while (first < spanCount && spanEnd[first] <= start) {
         first++;
       }
+      int to = i;
+      if (first < spanCount && spanStart[first] <= start) { // span `first` holds `start`
+        int limit = spanEnd[first];
+        while (to < n && encoding.end(to) <= limit && encoding.start(to) < encoding.end(to)) {
+          to++;
+        }
+      }
+      if (to > i) {
+        byte kind = spanClass[first];
+        Arrays.fill(classes, i, to, kind);
+        Arrays.fill(turns, i, to, kind == 0 ? -1 : spanTurn[first]);
+        if (byClass != null) {
+          Arrays.fill(weights, i, to, byClass[kind]);
+        }
+        i = to;
+        continue;
+      }
+      int end = encoding.end(i);
       byte best = 0; // TEMPLATE = 0 < SYSTEM < USER < ASSISTANT
       int turn = -1;
       for (int k = first; k < spanCount && spanStart[k] < end; k++) {
@@ -144,6 +152,7 @@ public final class MaskBuilder {
       if (byClass != null) {
         weights[i] = byClass[best];
       }
+      i++;
     }
 
     int missingTerminators = 0;
@@ -169,6 +178,37 @@ public final class MaskBuilder {
     }
     return new Result(
         TokenizedExample.adopt(ids, weights, classes, turns), missingTerminators, unrendered);
+  }
+
+  /** Checks that every token lies within the text and that starts never decrease. */
+  private static void checkOffsets(Encoding encoding, int chars) {
+    int previousStart = 0;
+    boolean bad = false;
+    for (int i = 0; i < encoding.length(); i++) {
+      bad |= encoding.end(i) > chars | encoding.start(i) < previousStart;
+      previousStart = encoding.start(i);
+    }
+    if (!bad) {
+      return;
+    }
+    previousStart = 0;
+    for (int i = 0; i < encoding.length(); i++) {
+      int start = encoding.start(i);
+      int end = encoding.end(i);
+      if (end > chars || start < previousStart) {
+        throw new IllegalArgumentException(
+            "token "
+                + i
+                + " has range ["
+                + start
+                + ", "
+                + end
+                + "), but offsets must lie within the text's "
+                + chars
+                + " characters with non-decreasing starts");
+      }
+      previousStart = start;
+    }
   }
 
   /** Binary search over token starts, which are non-decreasing. Returns n if none. */

@@ -23,7 +23,6 @@ public final class TokenizedExample {
   private final float[] weights; // [length], each finite and >= 0
   private final byte[] classes; // [length], TokenClass ordinals
   private final int[] turns; // [length], message index or -1
-  private final double predictedWeight; // sum of weights[1..length-1]
 
   /**
    * Validates and copies the arrays.
@@ -55,26 +54,21 @@ public final class TokenizedExample {
         classes.length,
         turns.length);
     int classCount = TokenClass.values().length;
-    double predicted = 0;
-    for (int i = 0; i < weights.length; i++) {
+    for (int i = 0; validate && i < weights.length; i++) {
       float w = weights[i];
-      if (validate) {
-        if (!(w >= 0f && w < Float.POSITIVE_INFINITY)) {
-          throw new IllegalArgumentException(
-              "weights[" + i + "] must be finite and >= 0 but was " + w);
-        }
-        if (classes[i] < 0 || classes[i] >= classCount) {
-          throw new IllegalArgumentException(
-              "classes[" + i + "] is not a TokenClass ordinal: " + classes[i]);
-        }
+      if (!(w >= 0f && w < Float.POSITIVE_INFINITY)) {
+        throw new IllegalArgumentException(
+            "weights[" + i + "] must be finite and >= 0 but was " + w);
       }
-      predicted += i > 0 ? w : 0f;
+      if (classes[i] < 0 || classes[i] >= classCount) {
+        throw new IllegalArgumentException(
+            "classes[" + i + "] is not a TokenClass ordinal: " + classes[i]);
+      }
     }
     this.ids = ids;
     this.weights = weights;
     this.classes = classes;
     this.turns = turns;
-    this.predictedWeight = predicted;
   }
 
   /**
@@ -137,9 +131,26 @@ public final class TokenizedExample {
     return turns.clone();
   }
 
-  /** Sum of the weights of tokens 1..length-1: the weight that can actually be predicted. */
+  /**
+   * Sum of the weights of tokens 1..length-1 (the weight that can actually be predicted), added up
+   * in order in double precision; computed on each call.
+   */
   public double predictedWeight() {
-    return predictedWeight;
+    double sum = 0;
+    for (int i = 1; i < weights.length; i++) {
+      sum += weights[i];
+    }
+    return sum;
+  }
+
+  /** Whether some token 1..length-1 has a positive weight: whether the example trains anything. */
+  public boolean hasTarget() {
+    for (int i = 1; i < weights.length; i++) {
+      if (weights[i] > 0f) {
+        return true;
+      }
+    }
+    return false;
   }
 
   @Override
