@@ -103,7 +103,7 @@ public final class Collator {
       if (segment.length() != example.length()) {
         truncated++;
       }
-      if (!hasTarget(segment.kept)) {
+      if (!segment.kept.hasTarget()) {
         events.add(
             new Event(exampleId, Reason.DROPPED_NO_TARGET, example.length(), segment.length()));
         noTarget++;
@@ -268,10 +268,6 @@ public final class Collator {
     return new Segment(exampleId, select(example, source, weights));
   }
 
-  private static boolean hasTarget(TokenizedExample kept) {
-    return kept.predictedWeight() > 0;
-  }
-
   private static List<int[]> onePerRow(int count) {
     List<int[]> rows = new ArrayList<>(count);
     for (int i = 0; i < count; i++) {
@@ -378,51 +374,59 @@ public final class Collator {
   /** Writes the given rows into one batch, applying the label shift per segment. */
   private Batch layOut(List<int[]> rows, List<Segment> segments) {
     int[] used = new int[rows.size()];
+    int[] rowFirstSegment = new int[rows.size() + 1];
     int longest = 0;
     for (int r = 0; r < used.length; r++) {
       for (int s : rows.get(r)) {
         used[r] += segments.get(s).length();
       }
       longest = Math.max(longest, used[r]);
+      rowFirstSegment[r + 1] = rowFirstSegment[r] + rows.get(r).length;
     }
     int multiple = config.padToMultipleOf();
     int seqLen = Math.toIntExact(((long) longest + multiple - 1) / multiple * multiple);
     int cells = Math.multiplyExact(used.length, seqLen);
+    int segmentCount = rowFirstSegment[used.length];
     int[] inputIds = new int[cells]; // [rows, seqLen]
-    int[] positionIds = new int[cells]; // [rows, seqLen]
-    int[] segmentIds = new int[cells]; // [rows, seqLen]
     int[] targets = new int[cells]; // [rows, seqLen]
     float[] weights = new float[cells]; // [rows, seqLen]
-    int[] exampleIds = new int[cells]; // [rows, seqLen]
+    int[] segmentStart = new int[segmentCount];
+    int[] segmentLength = new int[segmentCount];
+    int[] segmentExample = new int[segmentCount];
+    int k = 0;
     for (int r = 0; r < used.length; r++) {
       int rowStart = r * seqLen;
       int pad = seqLen - used[r];
       int cell = rowStart + (config.paddingSide() == PaddingSide.LEFT ? pad : 0);
-      // Padding cells: pad id, no target, no example (positions, segments, weights stay 0).
+      // Padding cells: pad id, no target (weights stay 0).
       int padStart = config.paddingSide() == PaddingSide.LEFT ? rowStart : rowStart + used[r];
       Arrays.fill(inputIds, padStart, padStart + pad, config.padId());
       Arrays.fill(targets, padStart, padStart + pad, Batch.IGNORE);
-      Arrays.fill(exampleIds, padStart, padStart + pad, -1);
-      int segmentId = 0;
       for (int s : rows.get(r)) {
         Segment segment = segments.get(s);
         TokenizedExample kept = segment.kept;
         int n = kept.length();
-        segmentId++;
         // Bulk copies; the label shift: the target of cell t is token t + 1 of the same segment.
         kept.copyIds(0, inputIds, cell, n);
         kept.copyIds(1, targets, cell, n - 1);
         targets[cell + n - 1] = Batch.IGNORE; // a segment's last token predicts nothing
         kept.copyWeights(1, weights, cell, n - 1);
-        Arrays.fill(segmentIds, cell, cell + n, segmentId);
-        Arrays.fill(exampleIds, cell, cell + n, segment.exampleId);
-        for (int t = 0; t < n; t++) {
-          positionIds[cell + t] = t;
-        }
+        segmentStart[k] = cell;
+        segmentLength[k] = n;
+        segmentExample[k] = segment.exampleId;
+        k++;
         cell += n;
       }
     }
     return new Batch(
-        used.length, seqLen, inputIds, positionIds, segmentIds, targets, weights, exampleIds);
+        used.length,
+        seqLen,
+        inputIds,
+        targets,
+        weights,
+        rowFirstSegment,
+        segmentStart,
+        segmentLength,
+        segmentExample);
   }
 }

@@ -52,44 +52,27 @@ public final class InstructionModellingLoss {
   public StepCoefficients coefficients(List<Batch> step) {
     checkNotNull(step, "step");
     int batchCount = step.size();
-    // Pass 1: per-segment weight sums (double), the step total and the example count.
-    double[][] segmentSums = new double[batchCount][]; // [batches][rows * (maxSegment + 1)]
-    int[] stride = new int[batchCount];
+    // Pass 1: per-segment weight sums (double, in cell order), the step total and the example
+    // count. Weights are 0 outside segments and on each segment's last cell (Batch's contract).
+    double[][] segmentSums = new double[batchCount][]; // [batches][segments]
     double total = 0;
     int examples = 0;
     for (int b = 0; b < batchCount; b++) {
       Batch batch = checkNotNull(step.get(b), "step[%s] is null", b);
-      int rows = batch.rows();
-      int seqLen = batch.seqLen();
-      int maxSegment = 0;
-      for (int i = 0; i < batch.cells(); i++) {
-        maxSegment = Math.max(maxSegment, batch.segmentIdAt(i));
-      }
-      stride[b] = maxSegment + 1;
-      double[] sums = new double[rows * stride[b]];
-      for (int r = 0; r < rows; r++) {
-        for (int t = 0; t < seqLen; t++) {
-          int i = r * seqLen + t;
+      double[] sums = new double[batch.segmentCount()];
+      for (int s = 0; s < sums.length; s++) {
+        int from = batch.segmentStart(s);
+        int to = from + batch.segmentLength(s);
+        double sum = 0;
+        for (int i = from; i < to; i++) {
           float w = batch.weightAt(i);
-          if (w == 0f) {
-            continue;
+          if (w != 0f) {
+            sum += w;
+            total += w;
           }
-          int segment = batch.segmentIdAt(i);
-          if (segment <= 0 || batch.targetAt(i) == Batch.IGNORE) {
-            // Explicit branch rather than checkArgument: no boxing in this per-cell loop.
-            throw new IllegalArgumentException(
-                String.format(
-                    "batch %d cell %d has weight %s but segment %d and target %d; weights must be"
-                        + " 0 on padding and where nothing is predicted; build batches with the"
-                        + " Collator",
-                    b, i, w, segment, batch.targetAt(i)));
-          }
-          sums[r * stride[b] + segment] += w;
-          total += w;
         }
-      }
-      for (double s : sums) {
-        if (s > 0) {
+        sums[s] = sum;
+        if (sum > 0) {
           examples++;
         }
       }
@@ -100,24 +83,21 @@ public final class InstructionModellingLoss {
     float[][] coefficients = new float[batchCount][];
     for (int b = 0; b < batchCount; b++) {
       Batch batch = step.get(b);
-      int seqLen = batch.seqLen();
       float[] c = new float[batch.cells()];
-      if (total > 0) {
-        for (int i = 0; i < c.length; i++) {
+      for (int s = 0; total > 0 && s < batch.segmentCount(); s++) {
+        double scale =
+            switch (reduction) {
+              case SUM -> 1.0;
+              case TOKEN_MEAN -> 1.0 / total;
+              case SEQUENCE_MEAN -> 1.0 / (examples * segmentSums[b][s]);
+            };
+        int from = batch.segmentStart(s);
+        int to = from + batch.segmentLength(s);
+        for (int i = from; i < to; i++) {
           float w = batch.weightAt(i);
-          if (w == 0f) {
-            continue;
+          if (w != 0f) {
+            c[i] = (float) (w * scale);
           }
-          double scale =
-              switch (reduction) {
-                case SUM -> 1.0;
-                case TOKEN_MEAN -> 1.0 / total;
-                case SEQUENCE_MEAN ->
-                    1.0
-                        / (examples
-                            * segmentSums[b][(i / seqLen) * stride[b] + batch.segmentIdAt(i)]);
-              };
-          c[i] = (float) (w * scale);
         }
       }
       coefficients[b] = c;

@@ -306,4 +306,43 @@ class CollatorProperties {
       assertTrue(w > 0);
     }
   }
+
+  /**
+   * The segment table and the per-cell view agree: each segment's cells carry its segment id,
+   * example id and positions 0..n-1, segments come in cell order, every non-padding cell is in
+   * exactly one segment, and the derived arrays equal the per-cell accessors.
+   */
+  @Property
+  void segmentTableMatchesTheCells(
+      @ForAll("examples") List<TokenizedExample> examples,
+      @ForAll("configs") CollatorConfig config,
+      @ForAll @IntRange(min = 1, max = 5) int maxRows) {
+    for (Batch b : Collator.of(config).collate(examples, maxRows).batches()) {
+      int covered = 0;
+      int previousEnd = 0;
+      for (int s = 0; s < b.segmentCount(); s++) {
+        int start = b.segmentStart(s);
+        assertTrue(start >= previousEnd, "segments in cell order");
+        assertEquals(start / b.seqLen(), (start + b.segmentLength(s) - 1) / b.seqLen());
+        for (int t = 0; t < b.segmentLength(s); t++) {
+          assertEquals(b.segmentId(s), b.segmentIdAt(start + t));
+          assertEquals(b.segmentExampleId(s), b.exampleIdAt(start + t));
+          assertEquals(t, b.positionIdAt(start + t));
+        }
+        previousEnd = start + b.segmentLength(s);
+        covered += b.segmentLength(s);
+      }
+      int[] positions = b.positionIds();
+      int[] segmentIds = b.segmentIds();
+      int[] exampleIds = b.exampleIds();
+      int nonPadding = 0;
+      for (int i = 0; i < b.cells(); i++) {
+        assertEquals(b.positionIdAt(i), positions[i]);
+        assertEquals(b.segmentIdAt(i), segmentIds[i]);
+        assertEquals(b.exampleIdAt(i), exampleIds[i]);
+        nonPadding += segmentIds[i] == 0 ? 0 : 1;
+      }
+      assertEquals(covered, nonPadding);
+    }
+  }
 }

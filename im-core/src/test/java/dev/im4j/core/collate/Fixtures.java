@@ -2,6 +2,7 @@ package dev.im4j.core.collate;
 
 import dev.im4j.core.mask.TokenClass;
 import dev.im4j.core.mask.TokenizedExample;
+import java.util.ArrayList;
 import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -69,8 +70,10 @@ public final class Fixtures {
   }
 
   /**
-   * A batch built directly from arrays (bypassing the collator), for loss tests that need layouts
-   * the collator never produces, such as rows whose every weight is 0.
+   * A batch built directly from cell arrays (bypassing the collator), for loss tests that need
+   * layouts the collator never produces, such as rows whose every weight is 0. The segment table is
+   * read off {@code segmentIds} and {@code exampleIds}; {@code positionIds} must restart at 0 in
+   * every segment.
    */
   public static Batch batch(
       int rows,
@@ -81,14 +84,35 @@ public final class Fixtures {
       int[] targets,
       float[] weights,
       int[] exampleIds) {
+    List<int[]> table = new ArrayList<>(); // {start, length, example}
+    int[] rowFirstSegment = new int[rows + 1];
+    for (int r = 0; r < rows; r++) {
+      for (int t = 0; t < seqLen; t++) {
+        int i = r * seqLen + t;
+        if (segmentIds[i] == 0) {
+          continue;
+        }
+        boolean starts = t == 0 || segmentIds[i - 1] != segmentIds[i];
+        if (starts) {
+          table.add(new int[] {i, 0, exampleIds[i]});
+        }
+        int[] segment = table.get(table.size() - 1);
+        if (positionIds[i] != segment[1] || exampleIds[i] != segment[2]) {
+          throw new IllegalArgumentException("cell " + i + " does not continue its segment");
+        }
+        segment[1]++;
+      }
+      rowFirstSegment[r + 1] = table.size();
+    }
     return new Batch(
         rows,
         seqLen,
         inputIds.clone(),
-        positionIds.clone(),
-        segmentIds.clone(),
         targets.clone(),
         weights.clone(),
-        exampleIds.clone());
+        rowFirstSegment,
+        table.stream().mapToInt(e -> e[0]).toArray(),
+        table.stream().mapToInt(e -> e[1]).toArray(),
+        table.stream().mapToInt(e -> e[2]).toArray());
   }
 }

@@ -124,16 +124,6 @@ class InstructionModellingLossTest {
   }
 
   @Test
-  void weightWhereNothingIsPredictedIsRejected() {
-    Batch batch = batchWithWeights(new float[] {0f, 0f, 1f, 0f, 0f, 0f});
-    IllegalArgumentException e =
-        assertThrows(
-            IllegalArgumentException.class,
-            () -> InstructionModellingLoss.of(Reduction.SUM).coefficients(List.of(batch)));
-    assertTrue(e.getMessage().contains("cell 2"), e.getMessage());
-  }
-
-  @Test
   void referenceLossHandValues() {
     // Uniform logits over 2 classes: nll = ln 2, gradient c * (0.5 - 1, 0.5).
     ReferenceLoss.Result r =

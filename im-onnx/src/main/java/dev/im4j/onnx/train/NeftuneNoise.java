@@ -24,24 +24,14 @@ final class NeftuneNoise {
     if (alpha == 0) {
       return noise;
     }
-    int maxExample = -1;
-    for (int i = 0; i < batch.cells(); i++) {
-      maxExample = Math.max(maxExample, batch.exampleIdAt(i));
-    }
-    int[] lengths = new int[maxExample + 1];
-    for (int i = 0; i < batch.cells(); i++) {
-      if (batch.exampleIdAt(i) >= 0) {
-        lengths[batch.exampleIdAt(i)]++;
-      }
-    }
-    for (int i = 0; i < batch.cells(); i++) {
-      int example = batch.exampleIdAt(i);
-      if (example < 0) {
-        continue;
-      }
-      double scale = alpha / Math.sqrt((double) lengths[example] * hidden);
-      for (int k = 0; k < hidden; k++) {
-        noise[i * hidden + k] = (float) (scale * (2 * random.nextDouble() - 1));
+    // Segments are in cell order, so the draws follow the cells as they always have.
+    for (int s = 0; s < batch.segmentCount(); s++) {
+      int length = batch.segmentLength(s); // the whole example: one segment per example
+      double scale = alpha / Math.sqrt((double) length * hidden);
+      for (int i = batch.segmentStart(s), end = i + length; i < end; i++) {
+        for (int k = 0; k < hidden; k++) {
+          noise[i * hidden + k] = (float) (scale * (2 * random.nextDouble() - 1));
+        }
       }
     }
     return noise;
