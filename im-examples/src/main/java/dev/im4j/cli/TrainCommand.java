@@ -127,6 +127,16 @@ final class TrainCommand implements Callable<Integer> {
   float eps;
 
   @Option(
+      names = "--adamw",
+      defaultValue = "torch",
+      paramLabel = "VARIANT",
+      description =
+          "torch (torch.optim.AdamW, Hugging Face Trainer's default) or hf-legacy (the old"
+              + " transformers.AdamW: ε inside the bias correction, decay after the update)"
+              + " (default: ${DEFAULT-VALUE}).")
+  String adamW;
+
+  @Option(
       names = "--max-grad-norm",
       description = "Clip the global gradient norm (default: no clipping, as in the paper).")
   Float maxGradNorm;
@@ -201,6 +211,7 @@ final class TrainCommand implements Callable<Integer> {
     // Arguments first, so a typo fails before anything is loaded.
     Reduction parsedReduction = parseReduction(reduction);
     LearningRateSchedule.Kind parsedSchedule = parseSchedule(schedule);
+    AdamWConfig.Variant parsedAdamW = parseAdamW(adamW);
     ExecutionProvider parsedProvider = provider(device);
     LossPolicy policy = pipeline.policy();
     Files.createDirectories(out);
@@ -226,7 +237,7 @@ final class TrainCommand implements Callable<Integer> {
               .reduction(parsedReduction)
               .batch(batchSize, gradAccum)
               .collator(CollatorConfig.builder(maxLength).packing(packing).seed(seed).build())
-              .adamW(new AdamWConfig(lr, beta1, beta2, eps, weightDecay))
+              .adamW(new AdamWConfig(lr, beta1, beta2, eps, weightDecay, parsedAdamW))
               .schedule(new LearningRateSchedule(parsedSchedule, warmupRatio))
               .seed(seed)
               .shuffle(!noShuffle)
@@ -343,6 +354,15 @@ final class TrainCommand implements Callable<Integer> {
     }
     throw new IllegalArgumentException(
         "--schedule must be linear, cosine or constant but was '" + name + "'");
+  }
+
+  static AdamWConfig.Variant parseAdamW(String name) {
+    for (AdamWConfig.Variant v : AdamWConfig.Variant.values()) {
+      if (v.cliName().equalsIgnoreCase(name)) {
+        return v;
+      }
+    }
+    throw new IllegalArgumentException("--adamw must be torch or hf-legacy but was '" + name + "'");
   }
 
   static ExecutionProvider provider(String device) {

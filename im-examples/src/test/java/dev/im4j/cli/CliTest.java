@@ -248,6 +248,22 @@ class CliTest {
             "--out",
             dir.resolve("w").toString());
     assertEquals(2, device.exit());
+    Run adamW =
+        run(
+            "train",
+            "--config",
+            "c.json",
+            "--tokenizer",
+            tokenizer.toString(),
+            "--data",
+            data.toString(),
+            "--adamw",
+            "adam",
+            "--out",
+            dir.resolve("w").toString());
+    assertEquals(2, adamW.exit());
+    assertTrue(
+        adamW.err().contains("--adamw must be torch or hf-legacy but was 'adam'"), adamW.err());
     Run missingConfig =
         run(
             "train",

@@ -389,7 +389,10 @@ public final class Trainer {
       return this;
     }
 
-    /** AdamW; default {@link AdamWConfig#defaults()} (lr 2e-5, (0.9, 0.999), 1e-8, wd 0). */
+    /**
+     * AdamW; default {@link AdamWConfig#defaults()} (lr 2e-5, (0.9, 0.999), 1e-8, wd 0, {@code
+     * torch.optim.AdamW}).
+     */
     public Builder adamW(AdamWConfig value) {
       this.adamW = value;
       return this;
