@@ -142,6 +142,16 @@ final class TrainCommand implements Callable<Integer> {
   Float maxGradNorm;
 
   @Option(
+      names = "--loss-chunk",
+      paramLabel = "N",
+      description =
+          "Positions per block of the LM head and loss, so the [rows, length, vocab] logits are"
+              + " never whole; 0 computes the full logits (default: "
+              + HfCausalLm.DEFAULT_LOSS_CHUNK
+              + ").")
+  int lossChunk = HfCausalLm.DEFAULT_LOSS_CHUNK;
+
+  @Option(
       names = "--max-length",
       defaultValue = "2048",
       description = "Tokens per row; longer examples keep their start (default: ${DEFAULT-VALUE}).")
@@ -212,6 +222,10 @@ final class TrainCommand implements Callable<Integer> {
     Reduction parsedReduction = parseReduction(reduction);
     LearningRateSchedule.Kind parsedSchedule = parseSchedule(schedule);
     AdamWConfig.Variant parsedAdamW = parseAdamW(adamW);
+    if (lossChunk < 0) {
+      throw new IllegalArgumentException(
+          "--loss-chunk must be >= 0 (0 = full logits) but was " + lossChunk);
+    }
     ExecutionProvider parsedProvider = provider(device);
     LossPolicy policy = pipeline.policy();
     Files.createDirectories(out);
@@ -232,7 +246,8 @@ final class TrainCommand implements Callable<Integer> {
               ? new ProgressBarListener(stdout, total, tokensPerStep)
               : new ProgressPrinter(stdout, 1, total, tokensPerStep);
       Trainer.Builder builder =
-          Trainer.builder(HfCausalLm.of(base.config(), base.weights()), train, out)
+          Trainer.builder(
+                  HfCausalLm.of(base.config(), base.weights()).withLossChunk(lossChunk), train, out)
               .lossPolicy(policy)
               .reduction(parsedReduction)
               .batch(batchSize, gradAccum)

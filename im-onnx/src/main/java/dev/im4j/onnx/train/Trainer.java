@@ -114,7 +114,8 @@ public final class Trainer {
     checkArgument(total > 0, "nothing to train: %s examples, total steps %s", train.size(), total);
     Path artifactsDir = b.outputDir.resolve("artifacts");
     TrainingArtifacts fresh =
-        TrainingArtifactsBuilder.of(b.model.trainingGraph(b.frozen), b.model.initialWeights())
+        TrainingArtifactsBuilder.of(
+                b.model.trainingGraph(b.frozen, b.collator.maxLength()), b.model.initialWeights())
             .frozen(b.frozen)
             .adamW(b.adamW)
             .clipGradNorm(b.maxGradNorm)
