@@ -20,7 +20,7 @@ Everything the Java side rebuilds is derived here independently of im4j:
     positions), E = examples with positive predicted weight in the step, computed in double and
     rounded to float32 as InstructionModellingLoss does.
 
-AdamW: ONNX Runtime's AdamWOptimizer in mode 1 is not torch.optim.AdamW. ORT (CPU kernel,
+AdamW: ONNX Runtime's AdamWOptimizer in mode 1 is not torch.optim.AdamW. ORT mode 1 (CPU kernel,
 training_ops/cpu/optimizer/adamw/adamw.cc), at step t:
     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
     lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t)
@@ -28,9 +28,10 @@ training_ops/cpu/optimizer/adamw/adamw.cc), at step t:
     w = w - lr * wd * w                          (decay after the update, on the updated weight)
 torch.optim.AdamW (1.13): w = w * (1 - lr * wd) first, then
     w = w - lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
-The golden update ("adamw.<name>") is ORT's formula written out below in torch float32, the same
-operation order as the kernel; torch.optim.AdamW's result is kept beside it ("torch_adamw.<name>")
-so the test can report how far the two are apart.
+ORT's mode 0 is torch.optim.AdamW's formula. Both are recorded: "adamw.<name>" is ORT's mode-1
+formula written out below in torch float32, the same operation order as the kernel (the golden of
+im4j's AdamWConfig.Variant.HUGGING_FACE_LEGACY); "torch_adamw.<name>" is torch.optim.AdamW's own
+step (the golden of Variant.TORCH, ORT's mode 0).
 
 Writes step.json (vocabulary, conversations, layout, coefficients per policy, hyper-parameters)
 and, per model, <model>/config.json, <model>/model.safetensors (F32, the initial weights) and

@@ -127,9 +127,29 @@ final class TrainCommand implements Callable<Integer> {
   float eps;
 
   @Option(
+      names = "--adamw",
+      defaultValue = "torch",
+      paramLabel = "VARIANT",
+      description =
+          "torch (torch.optim.AdamW, Hugging Face Trainer's default) or hf-legacy (the old"
+              + " transformers.AdamW: ε inside the bias correction, decay after the update)"
+              + " (default: ${DEFAULT-VALUE}).")
+  String adamW;
+
+  @Option(
       names = "--max-grad-norm",
       description = "Clip the global gradient norm (default: no clipping, as in the paper).")
   Float maxGradNorm;
+
+  @Option(
+      names = "--loss-chunk",
+      paramLabel = "N",
+      description =
+          "Positions per block of the LM head and loss, so the [rows, length, vocab] logits are"
+              + " never whole; 0 computes the full logits (default: "
+              + HfCausalLm.DEFAULT_LOSS_CHUNK
+              + ").")
+  int lossChunk = HfCausalLm.DEFAULT_LOSS_CHUNK;
 
   @Option(
       names = "--max-length",
@@ -201,6 +221,11 @@ final class TrainCommand implements Callable<Integer> {
     // Arguments first, so a typo fails before anything is loaded.
     Reduction parsedReduction = parseReduction(reduction);
     LearningRateSchedule.Kind parsedSchedule = parseSchedule(schedule);
+    AdamWConfig.Variant parsedAdamW = parseAdamW(adamW);
+    if (lossChunk < 0) {
+      throw new IllegalArgumentException(
+          "--loss-chunk must be >= 0 (0 = full logits) but was " + lossChunk);
+    }
     ExecutionProvider parsedProvider = provider(device);
     LossPolicy policy = pipeline.policy();
     Files.createDirectories(out);
@@ -221,12 +246,13 @@ final class TrainCommand implements Callable<Integer> {
               ? new ProgressBarListener(stdout, total, tokensPerStep)
               : new ProgressPrinter(stdout, 1, total, tokensPerStep);
       Trainer.Builder builder =
-          Trainer.builder(HfCausalLm.of(base.config(), base.weights()), train, out)
+          Trainer.builder(
+                  HfCausalLm.of(base.config(), base.weights()).withLossChunk(lossChunk), train, out)
               .lossPolicy(policy)
               .reduction(parsedReduction)
               .batch(batchSize, gradAccum)
               .collator(CollatorConfig.builder(maxLength).packing(packing).seed(seed).build())
-              .adamW(new AdamWConfig(lr, beta1, beta2, eps, weightDecay))
+              .adamW(new AdamWConfig(lr, beta1, beta2, eps, weightDecay, parsedAdamW))
               .schedule(new LearningRateSchedule(parsedSchedule, warmupRatio))
               .seed(seed)
               .shuffle(!noShuffle)
@@ -343,6 +369,15 @@ final class TrainCommand implements Callable<Integer> {
     }
     throw new IllegalArgumentException(
         "--schedule must be linear, cosine or constant but was '" + name + "'");
+  }
+
+  static AdamWConfig.Variant parseAdamW(String name) {
+    for (AdamWConfig.Variant v : AdamWConfig.Variant.values()) {
+      if (v.cliName().equalsIgnoreCase(name)) {
+        return v;
+      }
+    }
+    throw new IllegalArgumentException("--adamw must be torch or hf-legacy but was '" + name + "'");
   }
 
   static ExecutionProvider provider(String device) {

@@ -248,6 +248,37 @@ class CliTest {
             "--out",
             dir.resolve("w").toString());
     assertEquals(2, device.exit());
+    Run adamW =
+        run(
+            "train",
+            "--config",
+            "c.json",
+            "--tokenizer",
+            tokenizer.toString(),
+            "--data",
+            data.toString(),
+            "--adamw",
+            "adam",
+            "--out",
+            dir.resolve("w").toString());
+    assertEquals(2, adamW.exit());
+    assertTrue(
+        adamW.err().contains("--adamw must be torch or hf-legacy but was 'adam'"), adamW.err());
+    Run chunk =
+        run(
+            "train",
+            "--config",
+            "c.json",
+            "--tokenizer",
+            tokenizer.toString(),
+            "--data",
+            data.toString(),
+            "--loss-chunk",
+            "-1",
+            "--out",
+            dir.resolve("w").toString());
+    assertEquals(2, chunk.exit());
+    assertTrue(chunk.err().contains("--loss-chunk must be >= 0"), chunk.err());
     Run missingConfig =
         run(
             "train",

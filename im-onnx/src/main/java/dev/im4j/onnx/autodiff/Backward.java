@@ -47,7 +47,7 @@ final class Backward {
 
   /** {@code grad} reshaped to the shape of {@code x} (same element count). */
   Value reshapeLike(Value grad, Value x) {
-    return g.reshape(grad, shapeOf(x));
+    return g.reshapeLiteral(grad, shapeOf(x));
   }
 
   /**

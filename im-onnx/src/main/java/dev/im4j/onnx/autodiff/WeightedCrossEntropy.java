@@ -80,7 +80,7 @@ public final class WeightedCrossEntropy {
         g.range(g.scalar(DType.INT64, 0), g.squeeze(vocab, 0), g.scalar(DType.INT64, 1)); // [V]
     Value oneHot = g.cast(g.equal(g.unsqueeze(ids, 0), safeCol), dt); // [N, V]
     Value grad = g.mul(c, g.sub(probs, oneHot)); // [N, V]
-    Value gradShaped = g.reshape(grad, g.shape(logits)); // like logits
+    Value gradShaped = g.reshapeLiteral(grad, g.shape(logits)); // like logits, also when empty
     return new Result(loss, gradShaped);
   }
 }

@@ -481,6 +481,16 @@ public final class Graph {
     return op1(Op.RESHAPE, x, shape);
   }
 
+  /**
+   * Reshape to {@code shape} taken literally ({@code allowzero} 1): a 0 in it is an empty axis, not
+   * a copy of the input's. For shapes read from a tensor with {@code Shape}, which may hold zeros
+   * at run time (an empty slice), where plain {@link #reshape(Value, Value)} would copy the input's
+   * dimension instead and fail.
+   */
+  public Value reshapeLiteral(Value x, Value shape) {
+    return op1(Op.RESHAPE, List.of(x, shape), Map.of("allowzero", new Attribute.Int(1)));
+  }
+
   /** Reshape to a constant shape (0 copies the input dimension, -1 is inferred). */
   public Value reshape(Value x, long... shape) {
     return reshape(x, longs(shape));

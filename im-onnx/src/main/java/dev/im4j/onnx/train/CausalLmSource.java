@@ -19,6 +19,16 @@ public interface CausalLmSource {
    */
   TrainingGraph trainingGraph(Set<String> frozen);
 
+  /**
+   * The training graph for micro-batches whose rows hold at most {@code maxSeqLen} positions (the
+   * trainer passes its collator's {@code maxLength}). A source may use the length to size its work
+   * (e.g. a loss computed in blocks, as {@link HfCausalLm} does), but any row length must still
+   * give the same loss and gradients. Default: {@link #trainingGraph(Set)}.
+   */
+  default TrainingGraph trainingGraph(Set<String> frozen, int maxSeqLen) {
+    return trainingGraph(frozen);
+  }
+
   /** Initial value of every parameter the forward pass declares. */
   List<CheckpointTensor> initialWeights();
 

@@ -15,33 +15,92 @@ import java.util.Set;
 /**
  * A Hugging Face causal LM (LLaMA family or GPT-2, see {@link CausalLmGraphs}) as a trainer model:
  * its training graph with the NEFTune input and its weights, trained in float32.
+ *
+ * <p><b>Chunked loss.</b> By default the trainer's graph ({@link #trainingGraph(Set, int)}) runs
+ * the LM head, the loss and the head's backward over blocks of {@link #lossChunk()} positions
+ * ({@link CausalLmGraphs#trainingChunked}), so the {@code [B, T, V]} logits and their gradient are
+ * never materialised whole: the head's tensors hold {@code B · chunk · V} elements instead of
+ * {@code B · T · V}. Loss and gradients equal the full-logits graph's up to float summation order.
+ * {@link #withLossChunk withLossChunk(0)} selects the full-logits graph.
  */
 public final class HfCausalLm implements CausalLmSource {
+  /**
+   * Default positions per loss block: 64. A block's head and loss then hold about {@code 4 · B · 64
+   * · V} floats for a micro-batch of B rows (33 MB per row at V = 32k); on the 10 M-parameter
+   * benchmark (8 rows of 256, V = 32k) this cut peak RSS by about 0.7 GB against full logits at the
+   * same speed, and 128 kept about half of that saving (docs/benchmarks.md).
+   */
+  public static final int DEFAULT_LOSS_CHUNK = 64;
+
   private final CausalLmConfig config;
   private final Weights weights;
+  private final int lossChunk;
 
-  private HfCausalLm(CausalLmConfig config, Weights weights) {
+  private HfCausalLm(CausalLmConfig config, Weights weights, int lossChunk) {
     this.config = config;
-    this.weights = CausalLmParameters.validate(config, weights, "initial weights");
+    this.weights = weights;
+    this.lossChunk = lossChunk;
   }
 
   /**
-   * A model of {@code config} starting from {@code weights} (any float dtype; trained in float32).
+   * A model of {@code config} starting from {@code weights} (any float dtype; trained in float32),
+   * with the loss chunked in blocks of {@link #DEFAULT_LOSS_CHUNK} positions.
    *
    * @throws IllegalArgumentException if the weights do not match the config
    */
   public static HfCausalLm of(CausalLmConfig config, Weights weights) {
     checkArgument(config != null && weights != null, "config and weights must be non-null");
-    return new HfCausalLm(config, weights);
+    return new HfCausalLm(
+        config,
+        CausalLmParameters.validate(config, weights, "initial weights"),
+        DEFAULT_LOSS_CHUNK);
   }
 
+  /**
+   * This model with the LM head and loss computed in blocks of {@code positions} positions per row;
+   * 0 computes the full {@code [B, T, V]} logits at once.
+   *
+   * @throws IllegalArgumentException if {@code positions < 0}
+   */
+  public HfCausalLm withLossChunk(int positions) {
+    checkArgument(
+        positions >= 0, "loss chunk must be >= 0 (0 = full logits) but was %s", positions);
+    return new HfCausalLm(config, weights, positions);
+  }
+
+  /** Positions per loss block; 0 means full logits. */
+  public int lossChunk() {
+    return lossChunk;
+  }
+
+  /**
+   * The full-logits training graph ({@link CausalLmGraphs#training}): without a sequence length
+   * there is no block count for the chunked graph.
+   */
   @Override
   public TrainingGraph trainingGraph(Set<String> frozen) {
+    return fromOutputs(CausalLmGraphs.training(config, frozen, true), frozen);
+  }
+
+  /**
+   * The chunked-loss training graph for rows of up to {@code maxSeqLen} positions ({@code
+   * ceil(maxSeqLen / lossChunk)} blocks; longer rows are still correct, their excess goes to the
+   * last block); the full-logits graph when {@link #lossChunk()} is 0 or {@code maxSeqLen <=
+   * lossChunk()} (one block would be the same computation).
+   */
+  @Override
+  public TrainingGraph trainingGraph(Set<String> frozen, int maxSeqLen) {
+    checkArgument(maxSeqLen > 0, "maxSeqLen must be > 0 but was %s", maxSeqLen);
+    if (lossChunk == 0 || maxSeqLen <= lossChunk) {
+      return trainingGraph(frozen);
+    }
+    return fromOutputs(
+        CausalLmGraphs.trainingChunked(config, frozen, true, lossChunk, maxSeqLen), frozen);
+  }
+
+  private static TrainingGraph fromOutputs(dev.im4j.onnx.graph.Graph graph, Set<String> frozen) {
     return TrainingGraph.fromOutputs(
-        CausalLmGraphs.training(config, frozen, true),
-        CausalLmGraphs.LOSS,
-        CausalLmGraphs.GRAD_SUFFIX,
-        frozen);
+        graph, CausalLmGraphs.LOSS, CausalLmGraphs.GRAD_SUFFIX, frozen);
   }
 
   @Override

@@ -114,7 +114,8 @@ public final class Trainer {
     checkArgument(total > 0, "nothing to train: %s examples, total steps %s", train.size(), total);
     Path artifactsDir = b.outputDir.resolve("artifacts");
     TrainingArtifacts fresh =
-        TrainingArtifactsBuilder.of(b.model.trainingGraph(b.frozen), b.model.initialWeights())
+        TrainingArtifactsBuilder.of(
+                b.model.trainingGraph(b.frozen, b.collator.maxLength()), b.model.initialWeights())
             .frozen(b.frozen)
             .adamW(b.adamW)
             .clipGradNorm(b.maxGradNorm)
@@ -389,7 +390,10 @@ public final class Trainer {
       return this;
     }
 
-    /** AdamW; default {@link AdamWConfig#defaults()} (lr 2e-5, (0.9, 0.999), 1e-8, wd 0). */
+    /**
+     * AdamW; default {@link AdamWConfig#defaults()} (lr 2e-5, (0.9, 0.999), 1e-8, wd 0, {@code
+     * torch.optim.AdamW}).
+     */
     public Builder adamW(AdamWConfig value) {
       this.adamW = value;
       return this;

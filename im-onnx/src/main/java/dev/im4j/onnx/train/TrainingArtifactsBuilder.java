@@ -42,8 +42,8 @@ import java.util.Set;
  *       [1] input; the loss is the first output.
  *   <li><b>Eval model</b>: the nodes the loss (and the requested extra outputs) need, the same
  *       inputs in the same order (ORT requires parameters in the same relative order).
- *   <li><b>Optimizer model</b>: one {@code com.microsoft} {@code AdamWOptimizer} (mode 1,
- *       bias-corrected; see {@link AdamWConfig}) with a bool output.
+ *   <li><b>Optimizer model</b>: one {@code com.microsoft} {@code AdamWOptimizer} (bias-corrected;
+ *       {@code adam_mode} from {@link AdamWConfig#variant()}) with a bool output.
  *   <li><b>Checkpoint</b>: {@link TrainingCheckpoint} with the initial weights, trainable and
  *       frozen, and an optimizer group at step 0 with zero moments and the initial learning rate.
  * </ul>
@@ -297,8 +297,9 @@ public final class TrainingArtifactsBuilder {
     n.addAttribute(floatAttr("beta", a.beta2()));
     n.addAttribute(floatAttr("epsilon", a.epsilon()));
     n.addAttribute(floatAttr("weight_decay", a.weightDecay()));
+    // ORT rejects adam_mode 0 without correct_bias 1; both variants are bias-corrected.
     n.addAttribute(intAttr("correct_bias", 1));
-    n.addAttribute(intAttr("adam_mode", 1));
+    n.addAttribute(intAttr("adam_mode", a.variant().adamMode()));
     g.addNode(n);
     // ORT 1.24 rejects onnxblock's int64 flag: the output must be bool
     g.addOutput(boolVector("updated_flag"));

@@ -9,6 +9,7 @@ import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.im4j.onnx.train.AdamWConfig;
 import dev.im4j.onnx.train.CheckpointTensor;
 import dev.im4j.onnx.train.TrainingCheckpoint;
 import java.io.IOException;
@@ -25,7 +26,7 @@ import org.junit.jupiter.api.io.TempDir;
  * changes one fails here first.
  */
 class OrtConventionsTest {
-  private static final ToyRegression.AdamW ADAM = new ToyRegression.AdamW(0.9f, 0.999f, 1e-8f, 0f);
+  private static final AdamWConfig ADAM = new AdamWConfig(0.01f, 0.9f, 0.999f, 1e-8f, 0f);
   private static final float[] W0 = {0, 0, 0};
 
   @TempDir Path dir;

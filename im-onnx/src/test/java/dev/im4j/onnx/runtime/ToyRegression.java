@@ -9,6 +9,7 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.im4j.onnx.train.AdamWConfig;
 import dev.im4j.onnx.train.CheckpointTensor;
 import dev.im4j.onnx.train.TrainingCheckpoint;
 import java.io.IOException;
@@ -38,14 +39,12 @@ final class ToyRegression {
 
   private ToyRegression() {}
 
-  /** AdamW hyper-parameters baked into the optimizer graph. */
-  record AdamW(float beta1, float beta2, float epsilon, float weightDecay) {}
-
   /**
-   * Writes the training, eval and optimizer graphs and a checkpoint holding {@code w0} ({@code [d,
-   * 1]}) and {@code b0} into {@code dir}.
+   * Writes the training, eval and optimizer graphs (AdamW with all of {@code adamW} but its
+   * learning rate, which the runtime sets) and a checkpoint holding {@code w0} ({@code [d, 1]}) and
+   * {@code b0} into {@code dir}.
    */
-  static TrainingArtifacts write(Path dir, int d, float[] w0, float b0, AdamW adamW)
+  static TrainingArtifacts write(Path dir, int d, float[] w0, float b0, AdamWConfig adamW)
       throws IOException {
     Files.createDirectories(dir);
     Files.write(dir.resolve("training_model.onnx"), trainingModel(d).toByteArray());
@@ -94,7 +93,7 @@ final class ToyRegression {
     return model(g, false);
   }
 
-  static ModelProto optimizerModel(AdamW a) {
+  static ModelProto optimizerModel(AdamWConfig a) {
     GraphProto.Builder g = GraphProto.newBuilder().setName("toy_regression_optimizer");
     g.addInput(tensor("learning_rate", FLOAT, 1));
     g.addInput(tensor("step", INT64, 1));
@@ -118,7 +117,7 @@ final class ToyRegression {
             .addAttribute(floatAttr("epsilon", a.epsilon()))
             .addAttribute(floatAttr("weight_decay", a.weightDecay()))
             .addAttribute(intAttr("correct_bias", 1))
-            .addAttribute(intAttr("adam_mode", 1))
+            .addAttribute(intAttr("adam_mode", a.variant().adamMode()))
             .build());
     g.addOutput(tensor("updated_flag", BOOL, 1));
     return model(g, true);

@@ -8,6 +8,7 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.im4j.onnx.train.AdamWConfig;
 import dev.im4j.onnx.train.OptimizerGroup;
 import dev.im4j.onnx.train.ParameterOptimizerState;
 import dev.im4j.onnx.train.TrainingCheckpoint;
@@ -20,6 +21,8 @@ import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 class TrainingApiRuntimeTest {
   private static final int D = 3;
@@ -28,10 +31,17 @@ class TrainingApiRuntimeTest {
   private static final float B_TRUE = 0.25f;
   private static final float[] W0 = {0.1f, 0.2f, -0.3f};
   private static final float B0 = 0f;
-  private static final ToyRegression.AdamW ADAMW =
-      new ToyRegression.AdamW(0.9f, 0.999f, 1e-8f, 0.01f);
-  private static final ToyRegression.AdamW ADAM_NO_DECAY =
-      new ToyRegression.AdamW(0.9f, 0.999f, 1e-8f, 0f);
+  private static final AdamWConfig ADAMW = new AdamWConfig(0.01f, 0.9f, 0.999f, 1e-8f, 0.01f);
+  private static final AdamWConfig ADAM_NO_DECAY = ADAMW.withWeightDecay(0f);
+
+  /**
+   * ε large enough against the toy's gradients (about 0.01 to 1) that the two AdamW variants part
+   * visibly: with ε = 1e-8 they would differ only by the order of decay and update, lr² · λ per
+   * step, below the 1e-5 tolerance.
+   */
+  private static final AdamWConfig ADAMW_LARGE_EPS =
+      new AdamWConfig(0.01f, 0.9f, 0.999f, 1e-2f, 0.01f);
+
   private static final RuntimeOptions OPTIONS = RuntimeOptions.defaults().withThreads(1, 1);
 
   @TempDir Path dir;
@@ -65,7 +75,7 @@ class TrainingApiRuntimeTest {
         HostTensor.floats("c", new long[] {n, 1}, Arrays.copyOfRange(C, from, to)));
   }
 
-  private TrainingApiRuntime open(String name, ToyRegression.AdamW adamW) throws IOException {
+  private TrainingApiRuntime open(String name, AdamWConfig adamW) throws IOException {
     return TrainingApiRuntime.open(
         ToyRegression.write(dir.resolve(name), D, W0, B0, adamW), OPTIONS);
   }
@@ -86,11 +96,18 @@ class TrainingApiRuntimeTest {
     }
   }
 
-  @Test
-  void matchesAPlainJavaAdamWSimulationStepForStep() throws IOException {
-    AdamWReference reference = new AdamWReference(W0, B0, ADAMW);
+  @ParameterizedTest
+  @EnumSource(AdamWConfig.Variant.class)
+  void matchesAPlainJavaAdamWSimulationStepForStep(AdamWConfig.Variant variant) throws IOException {
+    AdamWConfig adamW = ADAMW_LARGE_EPS.withVariant(variant);
+    AdamWReference reference = new AdamWReference(W0, B0, adamW);
+    AdamWConfig.Variant other =
+        variant == AdamWConfig.Variant.TORCH
+            ? AdamWConfig.Variant.HUGGING_FACE_LEGACY
+            : AdamWConfig.Variant.TORCH;
+    AdamWReference otherVariant = new AdamWReference(W0, B0, adamW.withVariant(other));
     float lr = 0.01f;
-    try (TrainingApiRuntime runtime = open("sim", ADAMW)) {
+    try (TrainingApiRuntime runtime = open("sim", adamW)) {
       runtime.setLearningRate(lr);
       for (int step = 0; step < 20; step++) {
         runtime.lazyResetGrad();
@@ -100,11 +117,20 @@ class TrainingApiRuntimeTest {
         assertEquals(expectedLoss, loss, 1e-5f * Math.max(1, expectedLoss), "loss at step " + step);
         runtime.optimizerStep();
         reference.optimizerStep(lr);
+        otherVariant.resetGrad();
+        otherVariant.accumulate(X, Y, C);
+        otherVariant.optimizerStep(lr);
       }
       TrainingCheckpoint checkpoint = saved(runtime, "sim.ckpt");
+      float[] runtimeW = checkpoint.parameter("W").orElseThrow().data();
+      float apart = 0;
+      for (int j = 0; j < D; j++) {
+        apart = Math.max(apart, Math.abs(runtimeW[j] - otherVariant.w[j]));
+      }
+      assertTrue(apart > 1e-3f, "the other variant lands " + apart + " away; too close to tell");
 
       assertClose(reference.w, checkpoint.parameter("W").orElseThrow().data(), 1e-5f);
-      assertClose(new float[] {reference.b}, checkpoint.parameter("b").orElseThrow().data(), 1e-5f);
+      assertClose(reference.b, checkpoint.parameter("b").orElseThrow().data(), 1e-5f);
       OptimizerGroup group = checkpoint.optimizerGroup(OptimizerGroup.DEFAULT_NAME).orElseThrow();
       assertEquals(20, group.step());
       ParameterOptimizerState w = group.parameter("W").orElseThrow();
@@ -117,8 +143,8 @@ class TrainingApiRuntimeTest {
           w.momentum(ParameterOptimizerState.SECOND_MOMENT).orElseThrow().data(),
           1e-5f);
       ParameterOptimizerState b = group.parameter("b").orElseThrow();
-      assertClose(new float[] {reference.mB}, b.momentum("momentum0").orElseThrow().data(), 1e-5f);
-      assertClose(new float[] {reference.vB}, b.momentum("momentum1").orElseThrow().data(), 1e-5f);
+      assertClose(reference.mB, b.momentum("momentum0").orElseThrow().data(), 1e-5f);
+      assertClose(reference.vB, b.momentum("momentum1").orElseThrow().data(), 1e-5f);
     }
   }
 
@@ -192,12 +218,15 @@ class TrainingApiRuntimeTest {
     }
   }
 
-  @Test
-  void resumesFromACheckpointWrittenInJavaWithOptimizerState() throws IOException {
-    AdamWReference reference = new AdamWReference(W0, B0, ADAMW);
+  @ParameterizedTest
+  @EnumSource(AdamWConfig.Variant.class)
+  void resumesFromACheckpointWrittenInJavaWithOptimizerState(AdamWConfig.Variant variant)
+      throws IOException {
+    AdamWConfig adamW = ADAMW_LARGE_EPS.withVariant(variant);
+    AdamWReference reference = new AdamWReference(W0, B0, adamW);
     float lr = 0.01f;
     TrainingCheckpoint midway;
-    try (TrainingApiRuntime runtime = open("first", ADAMW)) {
+    try (TrainingApiRuntime runtime = open("first", adamW)) {
       runtime.setLearningRate(lr);
       for (int step = 0; step < 5; step++) {
         runtime.lazyResetGrad();
@@ -211,7 +240,7 @@ class TrainingApiRuntimeTest {
     }
     // Re-encode with our writer (parameters, moments and step), then continue from it.
     Path resumed = dir.resolve("resumed");
-    ToyRegression.write(resumed, D, W0, B0, ADAMW);
+    ToyRegression.write(resumed, D, W0, B0, adamW);
     midway.write(resumed.resolve("checkpoint"));
     try (TrainingApiRuntime runtime =
         TrainingApiRuntime.open(TrainingArtifacts.inDirectory(resumed), OPTIONS)) {
@@ -227,7 +256,7 @@ class TrainingApiRuntimeTest {
       TrainingCheckpoint end = saved(runtime, "end.ckpt");
       assertEquals(10, end.optimizerGroup("group0").orElseThrow().step());
       assertClose(reference.w, end.parameter("W").orElseThrow().data(), 1e-5f);
-      assertClose(new float[] {reference.b}, end.parameter("b").orElseThrow().data(), 1e-5f);
+      assertClose(reference.b, end.parameter("b").orElseThrow().data(), 1e-5f);
     }
     // Control: without the optimizer state the same five steps land elsewhere (by over ten times
     // the 1e-5 tolerance above; Adam steps are about lr whatever the moments), so the moments

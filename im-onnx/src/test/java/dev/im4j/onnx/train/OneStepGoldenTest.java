@@ -68,9 +68,11 @@ import org.junit.jupiter.params.provider.CsvSource;
  * row of scores) and about 1e-9 of float noise in both implementations, which Adam's first step,
  * {@code lr · g / (|g| + ε / √(1 - β2))}, turns into arbitrary steps of up to lr.
  *
- * <p>ONNX Runtime's AdamW (mode 1) is not {@code torch.optim.AdamW}; the golden update is ONNX
- * Runtime's formula computed in PyTorch, and the test also asserts that {@code torch.optim.AdamW}'s
- * result would fail the update check (docs/runtimes.md gives the measured difference).
+ * <p>Both {@link AdamWConfig.Variant}s are checked: {@code TORCH} (ONNX Runtime's {@code adam_mode}
+ * 0) against {@code torch.optim.AdamW}'s own step ({@code torch_adamw.<name>}), {@code
+ * HUGGING_FACE_LEGACY} (mode 1) against mode 1's formula written out in PyTorch ({@code
+ * adamw.<name>}); each also asserts that the other variant's golden update would fail its check
+ * (docs/runtimes.md gives the measured difference).
  */
 class OneStepGoldenTest {
   static final double TOLERANCE = 1e-4;
@@ -80,9 +82,18 @@ class OneStepGoldenTest {
 
   @TempDir Path dir;
 
-  @ParameterizedTest(name = "{0} {1}")
-  @CsvSource({"llama,it", "llama,im", "gpt2,it", "gpt2,im"})
-  void oneStepEqualsPyTorch(String modelName, String policyName) {
+  @ParameterizedTest(name = "{0} {1} {2}")
+  @CsvSource({
+    "llama,it,TORCH",
+    "llama,im,TORCH",
+    "gpt2,it,TORCH",
+    "gpt2,im,TORCH",
+    "llama,it,HUGGING_FACE_LEGACY",
+    "llama,im,HUGGING_FACE_LEGACY",
+    "gpt2,it,HUGGING_FACE_LEGACY",
+    "gpt2,im,HUGGING_FACE_LEGACY"
+  })
+  void oneStepEqualsPyTorch(String modelName, String policyName, AdamWConfig.Variant variant) {
     // The data path: template, tokenizer, mask, collator and coefficients of im-core.
     LossPolicy policy = LossPolicy.fromName(policyName);
     List<Batch> batches = collate(policy);
@@ -112,7 +123,8 @@ class OneStepGoldenTest {
             (float) h.get("beta1").asDouble(),
             (float) h.get("beta2").asDouble(),
             (float) h.get("epsilon").asDouble(),
-            (float) h.get("weight_decay").asDouble());
+            (float) h.get("weight_decay").asDouble(),
+            variant);
     var artifacts =
         TrainingArtifactsBuilder.of(lm.trainingGraph(Set.of()), lm.initialWeights())
             .adamW(adamW)
@@ -135,7 +147,10 @@ class OneStepGoldenTest {
     }
 
     Weights expected = readSafetensors(modelDir.resolve("expected_" + policyName + ".safetensors"));
-    String label = modelName + " " + policyName;
+    String label = modelName + " " + policyName + " " + variant;
+    // torch.optim.AdamW's own result, or ONNX Runtime's mode-1 formula written out in PyTorch.
+    String goldenPrefix = variant == AdamWConfig.Variant.TORCH ? "torch_adamw." : "adamw.";
+    String otherPrefix = variant == AdamWConfig.Variant.TORCH ? "adamw." : "torch_adamw.";
     double[] microLoss = doubles(expected.get("micro_loss").toArray());
     double lossError = relativeError(doubles(losses), microLoss);
     double total = 0;
@@ -154,7 +169,7 @@ class OneStepGoldenTest {
     Worst gradients = new Worst();
     Worst weights = new Worst();
     Worst updates = new Worst();
-    Worst torchOptim = new Worst();
+    Worst otherVariant = new Worst();
     for (String name : model.weights().names()) {
       double[] grad =
           doubles(
@@ -172,28 +187,29 @@ class OneStepGoldenTest {
       double[] slack = updateSlack(adamW, goldenGrad);
       double[] w0 = doubles(model.weights().get(name).toArray());
       double[] w1 = doubles(after.parameter(name).orElseThrow().data());
-      double[] golden1 = doubles(expected.get("adamw." + name).toArray());
+      double[] golden1 = doubles(expected.get(goldenPrefix + name).toArray());
       double[] goldenUpdate = minus(golden1, w0);
       weights.add(name, elementError(w1, golden1, slack));
       updates.add(name, elementError(minus(w1, w0), goldenUpdate, slack));
-      double[] torchUpdate = minus(doubles(expected.get("torch_adamw." + name).toArray()), w0);
-      torchOptim.add(name, elementError(torchUpdate, goldenUpdate, slack));
+      double[] otherUpdate = minus(doubles(expected.get(otherPrefix + name).toArray()), w0);
+      otherVariant.add(name, elementError(otherUpdate, goldenUpdate, slack));
     }
     System.out.printf(
         Locale.ROOT,
         "%s: loss error %.3g; worst gradient %s; weight %s; update %s;"
-            + " torch.optim.AdamW's update vs ORT's formula %s%n",
+            + " the other variant's golden update vs this one's %s%n",
         label,
         lossError,
         gradients,
         weights,
         updates,
-        torchOptim);
+        otherVariant);
     assertTrue(gradients.error <= TOLERANCE, label + " gradient " + gradients);
     assertTrue(weights.error <= TOLERANCE, label + " updated weight " + weights);
     assertTrue(updates.error <= TOLERANCE, label + " update " + updates);
     // The update check can tell the two AdamW variants apart at this learning rate.
-    assertTrue(torchOptim.error > 10 * TOLERANCE, label + " torch.optim.AdamW " + torchOptim);
+    assertTrue(
+        otherVariant.error > 10 * TOLERANCE, label + " other variant's update " + otherVariant);
   }
 
   /** The fixture's conversations through template, tokenizer, mask and collator. */
@@ -288,12 +304,17 @@ class OneStepGoldenTest {
   /**
    * How far the first AdamW update may move within the gradient's own tolerance: {@code |∂u/∂g| ·
    * max(|g_i|, FLOOR · max_j |g_j|)}. From zero moments the update is {@code u = lr · g / (|g| +
-   * ε')} with {@code ε' = ε / √(1 - β2)}, so {@code ∂u/∂g = lr · ε' / (|g| + ε')²}: about {@code lr
-   * / ε'} for gradients far below ε' (Adam turns their float noise into steps of up to lr), and
-   * negligible for gradients far above it.
+   * ε')} with {@code ε' = ε} for {@code TORCH} and {@code ε' = ε / √(1 - β2)} for {@code
+   * HUGGING_FACE_LEGACY}, so {@code ∂u/∂g = lr · ε' / (|g| + ε')²}: about {@code lr / ε'} for
+   * gradients far below ε' (Adam turns their float noise into steps of up to lr), and negligible
+   * for gradients far above it.
    */
   static double[] updateSlack(AdamWConfig adamW, double[] gradient) {
-    double epsilon = adamW.epsilon() / Math.sqrt(1 - adamW.beta2());
+    double epsilon =
+        switch (adamW.variant()) {
+          case TORCH -> adamW.epsilon();
+          case HUGGING_FACE_LEGACY -> adamW.epsilon() / Math.sqrt(1 - adamW.beta2());
+        };
     double scale = 0;
     for (double g : gradient) {
       scale = Math.max(scale, Math.abs(g));

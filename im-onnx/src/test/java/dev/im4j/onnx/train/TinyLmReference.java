@@ -2,13 +2,15 @@ package dev.im4j.onnx.train;
 
 import dev.im4j.core.collate.Batch;
 import dev.im4j.core.loss.ReferenceLoss;
+import dev.im4j.onnx.runtime.AdamWReference;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Plain-Java twin of {@link TinyCausalLm} training: forward, {@link ReferenceLoss} gradient,
- * hand-written backward, and ONNX Runtime's AdamW mode 1 in float arithmetic.
+ * hand-written backward, and ONNX Runtime's AdamW (either variant, {@link AdamWReference#update})
+ * in float arithmetic.
  */
 final class TinyLmReference {
   final int vocab;
@@ -118,7 +120,7 @@ final class TinyLmReference {
     return r.loss();
   }
 
-  /** AdamW mode 1 on the accumulated gradients, then clears them. */
+  /** AdamW ({@code a}'s variant) on the accumulated gradients, then clears them. */
   void optimizerStep(AdamWConfig a, float lr) {
     optimizerStep(a, lr, 0);
   }
@@ -140,21 +142,10 @@ final class TinyLmReference {
       }
     }
     step++;
-    float b1 = a.beta1();
-    float b2 = a.beta2();
-    float lrT = (float) (lr * Math.sqrt(1 - Math.pow(b2, step)) / (1 - Math.pow(b1, step)));
     for (String name : List.copyOf(params.keySet())) {
-      float[] p = params.get(name);
       float[] g = grads.get(name);
-      float[] mm = m.get(name);
-      float[] vv = v.get(name);
-      for (int i = 0; i < p.length; i++) {
-        mm[i] = b1 * mm[i] + (1 - b1) * g[i];
-        vv[i] = b2 * vv[i] + (1 - b2) * g[i] * g[i];
-        p[i] = p[i] - lrT * mm[i] / ((float) Math.sqrt(vv[i]) + a.epsilon());
-        p[i] = p[i] - lr * a.weightDecay() * p[i];
-        g[i] = 0;
-      }
+      AdamWReference.update(a, lr, step, params.get(name), g, m.get(name), v.get(name));
+      java.util.Arrays.fill(g, 0f);
     }
   }
 }

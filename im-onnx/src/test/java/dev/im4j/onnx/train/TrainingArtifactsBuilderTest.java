@@ -30,16 +30,24 @@ class TrainingArtifactsBuilderTest {
   /** One optimizer step of two micro-batches equals forward + ReferenceLoss + AdamW in Java. */
   @ParameterizedTest
   @CsvSource({
-    "it,false,SEQUENCE_MEAN,0",
-    "im,false,SEQUENCE_MEAN,0",
-    "im,true,TOKEN_MEAN,0",
-    "im,false,SEQUENCE_MEAN,0.05"
+    "it,false,SEQUENCE_MEAN,0,TORCH",
+    "im,false,SEQUENCE_MEAN,0,TORCH",
+    "im,true,TOKEN_MEAN,0,TORCH",
+    "im,false,SEQUENCE_MEAN,0.05,TORCH",
+    "it,false,SEQUENCE_MEAN,0,HUGGING_FACE_LEGACY",
+    "im,true,TOKEN_MEAN,0,HUGGING_FACE_LEGACY",
+    "im,false,SEQUENCE_MEAN,0.05,HUGGING_FACE_LEGACY"
   })
   void oneStepMatchesPlainJava(
-      String policyName, boolean tied, Reduction reduction, float maxGradNorm) {
+      String policyName,
+      boolean tied,
+      Reduction reduction,
+      float maxGradNorm,
+      AdamWConfig.Variant variant) {
     LossPolicy policy = LossPolicy.fromName(policyName);
     TinyCausalLm model = TinyCausalLm.of(V, H, tied, 7);
-    AdamWConfig adamW = AdamWConfig.defaults().withLearningRate(0.05f).withWeightDecay(0.01f);
+    AdamWConfig adamW =
+        AdamWConfig.defaults().withLearningRate(0.05f).withWeightDecay(0.01f).withVariant(variant);
     var artifacts =
         TrainingArtifactsBuilder.of(model.trainingGraph(Set.of()), model.initialWeights())
             .adamW(adamW)
