@@ -23,15 +23,15 @@ record HeldOutLoss(
     double[] sums = new double[2];
     double[] weights = new double[2];
     for (TokenizedExample example : examples) {
-      TokenizedExample out = it.reweigh(example);
-      TokenizedExample all = im.reweigh(example);
+      float[] out = it.reweigh(example).weights();
+      float[] all = im.reweigh(example).weights();
       float[][] logits = lm.logits(example.ids()); // [T, V]
       for (int t = 0; t + 1 < example.length(); t++) {
         double nll = nll(logits[t], example.idAt(t + 1));
-        sums[0] += out.weightAt(t + 1) * nll;
-        weights[0] += out.weightAt(t + 1);
-        sums[1] += all.weightAt(t + 1) * nll;
-        weights[1] += all.weightAt(t + 1);
+        sums[0] += out[t + 1] * nll;
+        weights[0] += out[t + 1];
+        sums[1] += all[t + 1] * nll;
+        weights[1] += all[t + 1];
       }
     }
     return new HeldOutLoss(

@@ -128,8 +128,8 @@ final class PrepareCommand implements Callable<Integer> {
     }
     json.writeEndArray();
     json.writeArrayFieldStart("weights");
-    for (int i = 0; i < example.length(); i++) {
-      json.writeNumber(example.weightAt(i));
+    for (float w : example.weights()) {
+      json.writeNumber(w);
     }
     json.writeEndArray();
     json.writeEndObject();
@@ -152,10 +152,7 @@ final class PrepareCommand implements Callable<Integer> {
       if (kept.length() < result.example().length()) {
         truncated++;
       }
-      long trained = 0;
-      for (int i = 1; i < kept.length(); i++) {
-        trained += kept.weightAt(i) > 0 ? 1 : 0;
-      }
+      long trained = kept.targetCount();
       trainedTargets += trained;
       if (trained == 0) {
         withoutTarget.add(record.source() + ":" + record.line());

@@ -22,8 +22,9 @@ final class TokenPreview {
     StringBuilder out = new StringBuilder();
     int mode = 0; // 0 untrained, 1 full, 2 partial
     int shown = 0; // characters of text already printed
+    float[] weights = e.weights();
     for (int i = 0; i < Math.min(enc.length(), e.length()); i++) {
-      float w = e.weightAt(i);
+      float w = weights[i];
       int m = w == 0f ? 0 : w == 1f ? 1 : 2;
       if (m != mode) {
         out.append(mode == 1 ? "»" : mode == 2 ? "›" : "");

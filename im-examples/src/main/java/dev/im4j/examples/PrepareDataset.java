@@ -33,12 +33,8 @@ public final class PrepareDataset {
       reader.forEachRemaining(
           record -> {
             TokenizedExample e = encoder.encode(record.conversation()).example();
-            long trained = 0;
-            for (int i = 1; i < e.length(); i++) {
-              trained += e.weightAt(i) > 0 ? 1 : 0;
-            }
             System.out.printf(
-                "line %d: %d tokens, %d trained%n", record.line(), e.length(), trained);
+                "line %d: %d tokens, %d trained%n", record.line(), e.length(), e.targetCount());
           });
       System.out.println(reader.report().summary());
     }

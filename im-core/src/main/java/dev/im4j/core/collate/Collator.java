@@ -5,6 +5,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.im4j.core.collate.CollateReport.Event;
 import dev.im4j.core.collate.CollateReport.Reason;
+import dev.im4j.core.mask.TokenClass;
 import dev.im4j.core.mask.TokenizedExample;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -200,33 +201,7 @@ public final class Collator {
   }
 
   private static Segment slice(TokenizedExample example, int exampleId, int from, int length) {
-    int[] source = new int[length];
-    for (int i = 0; i < length; i++) {
-      source[i] = from + i;
-    }
-    return new Segment(exampleId, select(example, source, null));
-  }
-
-  /**
-   * The tokens {@code source[k]} of {@code example}, in order, with their classes and turns;
-   * weights from {@code weights} if given, else the example's.
-   */
-  private static TokenizedExample select(TokenizedExample example, int[] source, float[] weights) {
-    int n = source.length;
-    int[] ids = new int[n];
-    float[] w = weights != null ? weights : new float[n];
-    byte[] classes = new byte[n];
-    int[] turns = new int[n];
-    for (int k = 0; k < n; k++) {
-      int i = source[k];
-      ids[k] = example.idAt(i);
-      if (weights == null) {
-        w[k] = example.weightAt(i);
-      }
-      classes[k] = (byte) example.classAt(i).ordinal();
-      turns[k] = example.turnAt(i);
-    }
-    return new TokenizedExample(ids, w, classes, turns);
+    return new Segment(exampleId, example.slice(from, length));
   }
 
   /** See {@link TruncationStrategy#TRIM_INSTRUCTION}. */
@@ -234,9 +209,13 @@ public final class Collator {
     int n = example.length();
     int max = config.maxLength();
     int excess = n - max;
+    int[] ids = example.ids();
+    float[] weights = example.weights();
+    byte[] classes = example.classes();
+    int[] turns = example.turns();
     int instruction = 0;
     for (int i = 0; i < n; i++) {
-      if (example.classAt(i).isInstruction()) {
+      if (TokenClass.ofOrdinal(classes[i]).isInstruction()) {
         instruction++;
       }
     }
@@ -244,20 +223,20 @@ public final class Collator {
       events.add(new Event(exampleId, Reason.TRIM_FELL_BACK_TO_KEEP_START, n, max));
       return slice(example, exampleId, 0, max);
     }
-    float[] weights = new float[max];
-    int[] source = new int[max];
     int toRemove = excess;
     boolean afterCut = false;
     int k = 0;
     for (int i = 0; i < n; i++) {
-      if (toRemove > 0 && example.classAt(i).isInstruction()) {
+      if (toRemove > 0 && TokenClass.ofOrdinal(classes[i]).isInstruction()) {
         toRemove--;
         afterCut = true;
         continue;
       }
       // The token right after a removed run is predicted from a context that never occurred.
-      weights[k] = afterCut ? 0f : example.weightAt(i);
-      source[k] = i;
+      ids[k] = ids[i];
+      weights[k] = afterCut ? 0f : weights[i];
+      classes[k] = classes[i];
+      turns[k] = turns[i];
       afterCut = false;
       k++;
     }
@@ -265,7 +244,13 @@ public final class Collator {
       throw new IllegalStateException("trimmed example " + exampleId + " to " + k + " not " + max);
     }
     events.add(new Event(exampleId, Reason.TRIMMED_INSTRUCTION, n, max));
-    return new Segment(exampleId, select(example, source, weights));
+    return new Segment(
+        exampleId,
+        new TokenizedExample(
+            Arrays.copyOf(ids, max),
+            Arrays.copyOf(weights, max),
+            Arrays.copyOf(classes, max),
+            Arrays.copyOf(turns, max)));
   }
 
   private static List<int[]> onePerRow(int count) {

@@ -219,6 +219,9 @@ public record LossPolicy(
 
   /** The same tokens weighted by this policy. */
   public TokenizedExample reweigh(TokenizedExample example) {
+    if (weighsByClassOnly()) {
+      return example.withClassWeights(classWeights());
+    }
     return new TokenizedExample(
         example.ids(),
         weights(example.classes(), example.turns()),

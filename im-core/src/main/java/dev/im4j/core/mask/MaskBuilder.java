@@ -7,6 +7,7 @@ import dev.im4j.core.template.RenderedConversation.Span;
 import dev.im4j.core.template.SpanKind;
 import dev.im4j.core.tokenizer.Encoding;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 import java.util.function.IntPredicate;
 
@@ -102,21 +103,55 @@ public final class MaskBuilder {
         assistant[m] = span.kind() == SpanKind.ASSISTANT;
       }
     }
-
     int n = encoding.length();
     checkOffsets(encoding, chars);
     int[] ids = encoding.ids(); // a fresh copy, owned from here on
-    byte[] classes = new byte[n];
-    int[] turns = new int[n];
-    float[] weights = new float[n];
-    float[] byClass = classWeights;
+
+    // Terminators first, since they cut runs: per assistant message, in message order, the first
+    // token starting at or after its content, if that token is special template text not already
+    // claimed by an earlier message. Kept as (token << 32 | message), sorted by token.
+    long[] terminators = new long[messageCount];
+    int terminatorCount = 0;
+    int missingTerminators = 0;
+    int unrendered = 0;
+    BitSet claimed = new BitSet();
+    for (int m = 0; m < messageCount; m++) {
+      if (contentEnd[m] < 0) {
+        unrendered++;
+      } else if (assistant[m]) {
+        int t = firstTokenStartingAtOrAfter(encoding, contentEnd[m]);
+        if (t < n
+            && !claimed.get(t)
+            && isSpecial.test(ids[t])
+            && classify(encoding, t, spanStart, spanEnd, spanClass) == 0) {
+          claimed.set(t);
+          terminators[terminatorCount++] = (long) t << 32 | m;
+        } else {
+          missingTerminators++;
+        }
+      }
+    }
+    Arrays.sort(terminators, 0, terminatorCount);
+
     // Tokens and spans are both ordered, and the spans cover the text without gaps, so one
     // merge-like pass suffices. Token i overlaps span k iff spanStart[k] < end(i) and
     // spanEnd[k] > start(i). The common case is a run of tokens that lie inside one span: the run
-    // is found with two comparisons per token and filled in bulk. Any other token (straddling a
-    // boundary, or without characters) takes the general rule: its highest-class span.
+    // is found with two comparisons per token and recorded as one run. Any other token
+    // (straddling a boundary, or without characters) takes the general rule: its highest-class
+    // span.
+    float[] byClass = classWeights;
+    TokenizedExample.Runs runs = new TokenizedExample.Runs(2 * spanCount + 2 * terminatorCount);
     int first = 0; // the first span that ends after the current token's start
+    int next = 0; // the next terminator
     for (int i = 0; i < n; ) {
+      int stop = next < terminatorCount ? (int) (terminators[next] >>> 32) : n;
+      if (i == stop) {
+        byte terminator = (byte) TokenClass.TERMINATOR.ordinal();
+        runs.append(i + 1, terminator, (int) terminators[next], weight(byClass, terminator));
+        next++;
+        i++;
+        continue;
+      }
       int start = encoding.start(i);
       while (first < spanCount && spanEnd[first] <= start) {
         first++;
@@ -124,17 +159,13 @@ public final class MaskBuilder {
       int to = i;
       if (first < spanCount && spanStart[first] <= start) { // span `first` holds `start`
         int limit = spanEnd[first];
-        while (to < n && encoding.end(to) <= limit && encoding.start(to) < encoding.end(to)) {
+        while (to < stop && encoding.end(to) <= limit && encoding.start(to) < encoding.end(to)) {
           to++;
         }
       }
       if (to > i) {
         byte kind = spanClass[first];
-        Arrays.fill(classes, i, to, kind);
-        Arrays.fill(turns, i, to, kind == 0 ? -1 : spanTurn[first]);
-        if (byClass != null) {
-          Arrays.fill(weights, i, to, byClass[kind]);
-        }
+        runs.append(to, kind, kind == 0 ? -1 : spanTurn[first], weight(byClass, kind));
         i = to;
         continue;
       }
@@ -147,37 +178,42 @@ public final class MaskBuilder {
           turn = spanTurn[k];
         }
       }
-      classes[i] = best;
-      turns[i] = turn;
-      if (byClass != null) {
-        weights[i] = byClass[best];
-      }
+      runs.append(i + 1, best, turn, weight(byClass, best));
       i++;
     }
+    TokenizedExample example = TokenizedExample.adopt(ids, runs);
+    if (byClass == null) {
+      example = policy.reweigh(example); // weights that need the whole sequence
+    }
+    return new Result(example, missingTerminators, unrendered);
+  }
 
-    int missingTerminators = 0;
-    int unrendered = 0;
-    for (int m = 0; m < messageCount; m++) {
-      if (contentEnd[m] < 0) {
-        unrendered++;
-      } else if (assistant[m]) {
-        int t = firstTokenStartingAtOrAfter(encoding, contentEnd[m]);
-        if (t < n && classes[t] == TokenClass.TEMPLATE.ordinal() && isSpecial.test(ids[t])) {
-          classes[t] = (byte) TokenClass.TERMINATOR.ordinal();
-          turns[t] = m;
-          if (byClass != null) {
-            weights[t] = byClass[TokenClass.TERMINATOR.ordinal()];
-          }
-        } else {
-          missingTerminators++;
-        }
+  private static float weight(float[] byClass, byte kind) {
+    return byClass == null ? 0f : byClass[kind];
+  }
+
+  /**
+   * The class of token {@code i} by the general rule: the highest class of the spans it overlaps.
+   */
+  private static byte classify(
+      Encoding encoding, int i, int[] spanStart, int[] spanEnd, byte[] spanClass) {
+    int start = encoding.start(i);
+    int end = encoding.end(i);
+    int lo = 0; // the first span that ends after start (span ends never decrease)
+    int hi = spanEnd.length;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (spanEnd[mid] <= start) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
       }
     }
-    if (byClass == null) {
-      weights = policy.weights(classes, turns);
+    byte best = 0;
+    for (int k = lo; k < spanEnd.length && spanStart[k] < end; k++) {
+      best = (byte) Math.max(best, spanClass[k]);
     }
-    return new Result(
-        TokenizedExample.adopt(ids, weights, classes, turns), missingTerminators, unrendered);
+    return best;
   }
 
   /** Checks that every token lies within the text and that starts never decrease. */

@@ -1,7 +1,9 @@
 package dev.im4j.core.mask;
 
 import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkElementIndex;
 import static com.google.common.base.Preconditions.checkNotNull;
+import static com.google.common.base.Preconditions.checkPositionIndexes;
 
 import java.util.Arrays;
 
@@ -15,14 +17,19 @@ import java.util.Arrays;
  * {@code turns[i]} is the index of the message token {@code i} belongs to, or -1 for template text
  * outside any message.
  *
- * <p>Immutable: arrays are copied in and handed out as copies; use the {@code ...At} accessors in
- * hot loops.
+ * <p>Classes, turns and weights change only at span boundaries, so they are stored as runs: maximal
+ * stretches of tokens with one class, turn and weight. Ids are stored per token. {@code ...At}
+ * accessors find a token's run in O(log r) for r runs; the array accessors write fresh per-token
+ * arrays; {@link #copyWeights} fills from the runs, which is what the collator's hot loop uses.
+ *
+ * <p>Immutable: arrays are copied in and handed out as copies.
  */
 public final class TokenizedExample {
   private final int[] ids; // [length]
-  private final float[] weights; // [length], each finite and >= 0
-  private final byte[] classes; // [length], TokenClass ordinals
-  private final int[] turns; // [length], message index or -1
+  private final int[] runEnd; // [runs]: one past the run's last token; increasing, last = length
+  private final float[] runWeight; // [runs], each finite and >= 0
+  private final byte[] runClass; // [runs], TokenClass ordinals
+  private final int[] runTurn; // [runs], message index or -1
 
   /**
    * Validates and copies the arrays.
@@ -35,17 +42,10 @@ public final class TokenizedExample {
    * @throws IllegalArgumentException if the lengths differ or a value is out of range
    */
   public TokenizedExample(int[] ids, float[] weights, byte[] classes, int[] turns) {
-    this(
-        checkNotNull(ids, "ids").clone(),
-        checkNotNull(weights, "weights").clone(),
-        checkNotNull(classes, "classes").clone(),
-        checkNotNull(turns, "turns").clone(),
-        true);
-  }
-
-  /** Takes ownership of the arrays; checks their values only if {@code validate}. */
-  private TokenizedExample(
-      int[] ids, float[] weights, byte[] classes, int[] turns, boolean validate) {
+    checkNotNull(ids, "ids");
+    checkNotNull(weights, "weights");
+    checkNotNull(classes, "classes");
+    checkNotNull(turns, "turns");
     checkArgument(
         ids.length == weights.length && ids.length == classes.length && ids.length == turns.length,
         "ids, weights, classes and turns must have one length but had %s, %s, %s, %s",
@@ -54,7 +54,8 @@ public final class TokenizedExample {
         classes.length,
         turns.length);
     int classCount = TokenClass.values().length;
-    for (int i = 0; validate && i < weights.length; i++) {
+    Runs runs = new Runs(16);
+    for (int i = 0; i < weights.length; i++) {
       float w = weights[i];
       if (!(w >= 0f && w < Float.POSITIVE_INFINITY)) {
         throw new IllegalArgumentException(
@@ -64,20 +65,62 @@ public final class TokenizedExample {
         throw new IllegalArgumentException(
             "classes[" + i + "] is not a TokenClass ordinal: " + classes[i]);
       }
+      runs.append(i + 1, classes[i], turns[i], w);
     }
+    this.ids = ids.clone();
+    this.runEnd = Arrays.copyOf(runs.end, runs.count);
+    this.runWeight = Arrays.copyOf(runs.weight, runs.count);
+    this.runClass = Arrays.copyOf(runs.kind, runs.count);
+    this.runTurn = Arrays.copyOf(runs.turn, runs.count);
+  }
+
+  /** Takes ownership of {@code ids} and of runs that cover them exactly. */
+  private TokenizedExample(int[] ids, Runs runs) {
+    checkArgument(
+        runs.count == 0 ? ids.length == 0 : runs.end[runs.count - 1] == ids.length,
+        "runs cover %s tokens but there are %s ids",
+        runs.count == 0 ? 0 : runs.end[runs.count - 1],
+        ids.length);
     this.ids = ids;
-    this.weights = weights;
-    this.classes = classes;
-    this.turns = turns;
+    this.runEnd = runs.end;
+    this.runWeight = runs.weight;
+    this.runClass = runs.kind;
+    this.runTurn = runs.turn;
   }
 
   /**
-   * Takes ownership of arrays that {@link MaskBuilder} just built, without copying or validating
-   * them: its classes are ordinals by construction and its weights come from a validated {@link
-   * LossPolicy}, so only the lengths are checked.
+   * Takes ownership of ids and of runs that {@link MaskBuilder} just built, without copying or
+   * validating their values: its classes are ordinals by construction and its weights come from a
+   * validated {@link LossPolicy}, so only the coverage is checked.
    */
-  static TokenizedExample adopt(int[] ids, float[] weights, byte[] classes, int[] turns) {
-    return new TokenizedExample(ids, weights, classes, turns, false);
+  static TokenizedExample adopt(int[] ids, Runs runs) {
+    return new TokenizedExample(ids, runs.trimmed());
+  }
+
+  /**
+   * The same tokens, classes and turns with weights {@code byClass[class]} (indexed by {@link
+   * TokenClass} ordinal; validated by the caller).
+   */
+  TokenizedExample withClassWeights(float[] byClass) {
+    Runs runs = new Runs(runEnd.length);
+    for (int k = 0; k < runEnd.length; k++) {
+      runs.append(runEnd[k], runClass[k], runTurn[k], byClass[runClass[k]]);
+    }
+    return new TokenizedExample(ids, runs.trimmed());
+  }
+
+  /** Tokens {@code from..from+length-1} as an example of their own, classes and weights kept. */
+  public TokenizedExample slice(int from, int length) {
+    checkPositionIndexes(from, from + length, ids.length);
+    Runs runs = new Runs(4);
+    for (int k = length == 0 ? runEnd.length : runOf(from); k < runEnd.length; k++) {
+      int end = Math.min(runEnd[k], from + length) - from;
+      runs.append(end, runClass[k], runTurn[k], runWeight[k]);
+      if (end == length) {
+        break;
+      }
+    }
+    return new TokenizedExample(Arrays.copyOfRange(ids, from, from + length), runs.trimmed());
   }
 
   /** Number of tokens. */
@@ -90,15 +133,15 @@ public final class TokenizedExample {
   }
 
   public float weightAt(int i) {
-    return weights[i];
+    return runWeight[runOf(i)];
   }
 
   public TokenClass classAt(int i) {
-    return TokenClass.ofOrdinal(classes[i]);
+    return TokenClass.ofOrdinal(runClass[runOf(i)]);
   }
 
   public int turnAt(int i) {
-    return turns[i];
+    return runTurn[runOf(i)];
   }
 
   /** Copies {@code length} ids starting at token {@code from} into {@code dest[destPos...]}. */
@@ -108,7 +151,14 @@ public final class TokenizedExample {
 
   /** Copies {@code length} weights starting at token {@code from} into {@code dest[destPos...]}. */
   public void copyWeights(int from, float[] dest, int destPos, int length) {
-    System.arraycopy(weights, from, dest, destPos, length);
+    checkPositionIndexes(from, from + length, ids.length);
+    checkPositionIndexes(destPos, destPos + length, dest.length);
+    int to = from + length;
+    for (int k = length == 0 ? runEnd.length : runOf(from), i = from; i < to; k++) {
+      int end = Math.min(runEnd[k], to);
+      Arrays.fill(dest, destPos + i - from, destPos + end - from, runWeight[k]);
+      i = end;
+    }
   }
 
   /** Token ids, a copy. */
@@ -116,55 +166,91 @@ public final class TokenizedExample {
     return ids.clone();
   }
 
-  /** Weights, a copy. */
+  /** Weights, a fresh array. */
   public float[] weights() {
-    return weights.clone();
+    float[] out = new float[ids.length];
+    copyWeights(0, out, 0, ids.length);
+    return out;
   }
 
-  /** Class ordinals, a copy. */
+  /** Class ordinals, a fresh array. */
   public byte[] classes() {
-    return classes.clone();
+    byte[] out = new byte[ids.length];
+    for (int k = 0, i = 0; k < runEnd.length; i = runEnd[k++]) {
+      Arrays.fill(out, i, runEnd[k], runClass[k]);
+    }
+    return out;
   }
 
-  /** Message index per token, a copy. */
+  /** Message index per token, a fresh array. */
   public int[] turns() {
-    return turns.clone();
+    int[] out = new int[ids.length];
+    for (int k = 0, i = 0; k < runEnd.length; i = runEnd[k++]) {
+      Arrays.fill(out, i, runEnd[k], runTurn[k]);
+    }
+    return out;
   }
 
   /**
-   * Sum of the weights of tokens 1..length-1 (the weight that can actually be predicted), added up
-   * in order in double precision; computed on each call.
+   * Sum of the weights of tokens 1..length-1 (the weight that can actually be predicted), in double
+   * precision, one term per run (weight times tokens).
    */
   public double predictedWeight() {
     double sum = 0;
-    for (int i = 1; i < weights.length; i++) {
-      sum += weights[i];
+    for (int k = 0, i = 0; k < runEnd.length; i = runEnd[k++]) {
+      sum += (double) runWeight[k] * (runEnd[k] - Math.max(i, 1));
     }
     return sum;
   }
 
+  /** Number of tokens 1..length-1 with a positive weight: the targets the example trains. */
+  public int targetCount() {
+    int count = 0;
+    for (int k = 0, i = 0; k < runEnd.length; i = runEnd[k++]) {
+      count += runWeight[k] > 0f ? runEnd[k] - Math.max(i, 1) : 0;
+    }
+    return count;
+  }
+
   /** Whether some token 1..length-1 has a positive weight: whether the example trains anything. */
   public boolean hasTarget() {
-    for (int i = 1; i < weights.length; i++) {
-      if (weights[i] > 0f) {
+    for (int k = 0; k < runEnd.length; k++) {
+      if (runWeight[k] > 0f && runEnd[k] > 1) {
         return true;
       }
     }
     return false;
   }
 
+  /** The run holding token {@code i}: the first run that ends after it. */
+  private int runOf(int i) {
+    checkElementIndex(i, ids.length);
+    int lo = 0;
+    int hi = runEnd.length - 1;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (runEnd[mid] <= i) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof TokenizedExample e
         && Arrays.equals(ids, e.ids)
-        && Arrays.equals(weights, e.weights)
-        && Arrays.equals(classes, e.classes)
-        && Arrays.equals(turns, e.turns);
+        && Arrays.equals(runEnd, e.runEnd)
+        && Arrays.equals(runWeight, e.runWeight)
+        && Arrays.equals(runClass, e.runClass)
+        && Arrays.equals(runTurn, e.runTurn);
   }
 
   @Override
   public int hashCode() {
-    return Arrays.hashCode(ids) * 31 + Arrays.hashCode(weights);
+    return Arrays.hashCode(ids) * 31 + Arrays.hashCode(runWeight);
   }
 
   @Override
@@ -172,7 +258,62 @@ public final class TokenizedExample {
     return "TokenizedExample[ids="
         + Arrays.toString(ids)
         + ", weights="
-        + Arrays.toString(weights)
+        + Arrays.toString(weights())
         + "]";
+  }
+
+  /**
+   * Runs under construction: appending a run whose class, turn and weight equal the last one's
+   * extends it, so runs stay maximal and equal examples have equal runs.
+   */
+  static final class Runs {
+    int[] end;
+    float[] weight;
+    byte[] kind;
+    int[] turn;
+    int count;
+
+    Runs(int capacity) {
+      int c = Math.max(capacity, 1);
+      end = new int[c];
+      weight = new float[c];
+      kind = new byte[c];
+      turn = new int[c];
+    }
+
+    /** Tokens from the current end up to {@code to} (exclusive) have these values. */
+    void append(int to, byte cls, int trn, float w) {
+      int last = count - 1;
+      if (last >= 0
+          && kind[last] == cls
+          && turn[last] == trn
+          && Float.floatToIntBits(weight[last]) == Float.floatToIntBits(w)) {
+        end[last] = to;
+        return;
+      }
+      if (count == end.length) {
+        int c = count * 2;
+        end = Arrays.copyOf(end, c);
+        weight = Arrays.copyOf(weight, c);
+        kind = Arrays.copyOf(kind, c);
+        turn = Arrays.copyOf(turn, c);
+      }
+      end[count] = to;
+      kind[count] = cls;
+      turn[count] = trn;
+      weight[count] = w;
+      count++;
+    }
+
+    /** These runs with arrays of exactly {@link #count} entries. */
+    Runs trimmed() {
+      if (end.length != count) {
+        end = Arrays.copyOf(end, count);
+        weight = Arrays.copyOf(weight, count);
+        kind = Arrays.copyOf(kind, count);
+        turn = Arrays.copyOf(turn, count);
+      }
+      return this;
+    }
   }
 }

@@ -121,11 +121,7 @@ public record DatasetStatistics(
         lengths = Arrays.copyOf(lengths, lengths.length * 2);
       }
       lengths[tokenized++] = example.length();
-      for (int i = 1; i < example.length(); i++) {
-        if (example.weightAt(i) > 0) {
-          trained++;
-        }
-      }
+      trained += example.targetCount();
       return this;
     }
 
