@@ -7,7 +7,6 @@ import dev.im4j.core.template.RenderedConversation.Span;
 import dev.im4j.core.template.SpanKind;
 import dev.im4j.core.tokenizer.Encoding;
 import java.util.Arrays;
-import java.util.BitSet;
 import java.util.List;
 import java.util.function.IntPredicate;
 
@@ -82,8 +81,8 @@ public final class MaskBuilder {
     // The spans as flat arrays for the token loop: [spanCount] each.
     int[] spanStart = new int[spanCount];
     int[] spanEnd = new int[spanCount];
-    byte[] spanClass = new byte[spanCount]; // TokenClass ordinal; empty spans count as TEMPLATE
     int[] spanTurn = new int[spanCount];
+    byte[] spanClass = new byte[spanCount]; // TokenClass ordinal; empty spans count as TEMPLATE
     int[] contentEnd = new int[messageCount]; // end of the last content span per message, or -1
     Arrays.fill(contentEnd, -1);
     boolean[] assistant = new boolean[messageCount];
@@ -114,24 +113,28 @@ public final class MaskBuilder {
     int terminatorCount = 0;
     int missingTerminators = 0;
     int unrendered = 0;
-    BitSet claimed = new BitSet();
+    int lastClaimed = -1; // the highest token claimed so far
+    boolean inOrder = true; // whether tokens were claimed in increasing order
     for (int m = 0; m < messageCount; m++) {
       if (contentEnd[m] < 0) {
         unrendered++;
       } else if (assistant[m]) {
         int t = firstTokenStartingAtOrAfter(encoding, contentEnd[m]);
         if (t < n
-            && !claimed.get(t)
+            && !claimed(t, lastClaimed, terminators, terminatorCount)
             && isSpecial.test(ids[t])
             && classify(encoding, t, spanStart, spanEnd, spanClass) == 0) {
-          claimed.set(t);
+          inOrder &= t > lastClaimed;
+          lastClaimed = Math.max(lastClaimed, t);
           terminators[terminatorCount++] = (long) t << 32 | m;
         } else {
           missingTerminators++;
         }
       }
     }
-    Arrays.sort(terminators, 0, terminatorCount);
+    if (!inOrder) {
+      Arrays.sort(terminators, 0, terminatorCount);
+    }
 
     // Tokens and spans are both ordered, and the spans cover the text without gaps, so one
     // merge-like pass suffices. Token i overlaps span k iff spanStart[k] < end(i) and
@@ -186,6 +189,19 @@ public final class MaskBuilder {
       example = policy.reweigh(example); // weights that need the whole sequence
     }
     return new Result(example, missingTerminators, unrendered);
+  }
+
+  /** Whether token {@code t} is among the first {@code count} terminators (token in high bits). */
+  private static boolean claimed(int t, int lastClaimed, long[] terminators, int count) {
+    if (t > lastClaimed) {
+      return false; // the usual case: turns end in text order
+    }
+    for (int k = 0; k < count; k++) {
+      if ((int) (terminators[k] >>> 32) == t) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static float weight(float[] byClass, byte kind) {

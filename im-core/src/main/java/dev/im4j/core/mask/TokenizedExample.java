@@ -26,10 +26,11 @@ import java.util.Arrays;
  */
 public final class TokenizedExample {
   private final int[] ids; // [length]
-  private final int[] runEnd; // [runs]: one past the run's last token; increasing, last = length
-  private final float[] runWeight; // [runs], each finite and >= 0
-  private final byte[] runClass; // [runs], TokenClass ordinals
-  private final int[] runTurn; // [runs], message index or -1
+  private final int runCount;
+  // [runCount * 4, possibly more capacity]: per run, one past its last token (increasing, the
+  // last = length), its message index or -1, its TokenClass ordinal and its weight's float bits
+  // (finite and >= 0).
+  private final int[] runs;
 
   /**
    * Validates and copies the arrays.
@@ -68,24 +69,18 @@ public final class TokenizedExample {
       runs.append(i + 1, classes[i], turns[i], w);
     }
     this.ids = ids.clone();
-    this.runEnd = Arrays.copyOf(runs.end, runs.count);
-    this.runWeight = Arrays.copyOf(runs.weight, runs.count);
-    this.runClass = Arrays.copyOf(runs.kind, runs.count);
-    this.runTurn = Arrays.copyOf(runs.turn, runs.count);
+    this.runCount = runs.count;
+    this.runs = Arrays.copyOf(runs.data, runs.count * Runs.STRIDE);
   }
 
   /** Takes ownership of {@code ids} and of runs that cover them exactly. */
   private TokenizedExample(int[] ids, Runs runs) {
+    int covered = runs.count == 0 ? 0 : runs.data[(runs.count - 1) * Runs.STRIDE];
     checkArgument(
-        runs.count == 0 ? ids.length == 0 : runs.end[runs.count - 1] == ids.length,
-        "runs cover %s tokens but there are %s ids",
-        runs.count == 0 ? 0 : runs.end[runs.count - 1],
-        ids.length);
+        covered == ids.length, "runs cover %s tokens but there are %s ids", covered, ids.length);
     this.ids = ids;
-    this.runEnd = runs.end;
-    this.runWeight = runs.weight;
-    this.runClass = runs.kind;
-    this.runTurn = runs.turn;
+    this.runCount = runs.count;
+    this.runs = runs.data;
   }
 
   /**
@@ -94,7 +89,7 @@ public final class TokenizedExample {
    * validated {@link LossPolicy}, so only the coverage is checked.
    */
   static TokenizedExample adopt(int[] ids, Runs runs) {
-    return new TokenizedExample(ids, runs.trimmed());
+    return new TokenizedExample(ids, runs);
   }
 
   /**
@@ -102,25 +97,25 @@ public final class TokenizedExample {
    * TokenClass} ordinal; validated by the caller).
    */
   TokenizedExample withClassWeights(float[] byClass) {
-    Runs runs = new Runs(runEnd.length);
-    for (int k = 0; k < runEnd.length; k++) {
-      runs.append(runEnd[k], runClass[k], runTurn[k], byClass[runClass[k]]);
+    Runs out = new Runs(runCount);
+    for (int k = 0; k < runCount; k++) {
+      out.append(end(k), kind(k), turn(k), byClass[kind(k)]);
     }
-    return new TokenizedExample(ids, runs.trimmed());
+    return new TokenizedExample(ids, out);
   }
 
   /** Tokens {@code from..from+length-1} as an example of their own, classes and weights kept. */
   public TokenizedExample slice(int from, int length) {
     checkPositionIndexes(from, from + length, ids.length);
-    Runs runs = new Runs(4);
-    for (int k = length == 0 ? runEnd.length : runOf(from); k < runEnd.length; k++) {
-      int end = Math.min(runEnd[k], from + length) - from;
-      runs.append(end, runClass[k], runTurn[k], runWeight[k]);
+    Runs out = new Runs(4);
+    for (int k = length == 0 ? runCount : runOf(from); k < runCount; k++) {
+      int end = Math.min(end(k), from + length) - from;
+      out.append(end, kind(k), turn(k), weight(k));
       if (end == length) {
         break;
       }
     }
-    return new TokenizedExample(Arrays.copyOfRange(ids, from, from + length), runs.trimmed());
+    return new TokenizedExample(Arrays.copyOfRange(ids, from, from + length), out);
   }
 
   /** Number of tokens. */
@@ -133,15 +128,15 @@ public final class TokenizedExample {
   }
 
   public float weightAt(int i) {
-    return runWeight[runOf(i)];
+    return weight(runOf(i));
   }
 
   public TokenClass classAt(int i) {
-    return TokenClass.ofOrdinal(runClass[runOf(i)]);
+    return TokenClass.ofOrdinal(kind(runOf(i)));
   }
 
   public int turnAt(int i) {
-    return runTurn[runOf(i)];
+    return turn(runOf(i));
   }
 
   /** Copies {@code length} ids starting at token {@code from} into {@code dest[destPos...]}. */
@@ -154,9 +149,9 @@ public final class TokenizedExample {
     checkPositionIndexes(from, from + length, ids.length);
     checkPositionIndexes(destPos, destPos + length, dest.length);
     int to = from + length;
-    for (int k = length == 0 ? runEnd.length : runOf(from), i = from; i < to; k++) {
-      int end = Math.min(runEnd[k], to);
-      Arrays.fill(dest, destPos + i - from, destPos + end - from, runWeight[k]);
+    for (int k = length == 0 ? runCount : runOf(from), i = from; i < to; k++) {
+      int end = Math.min(end(k), to);
+      Arrays.fill(dest, destPos + i - from, destPos + end - from, weight(k));
       i = end;
     }
   }
@@ -176,8 +171,8 @@ public final class TokenizedExample {
   /** Class ordinals, a fresh array. */
   public byte[] classes() {
     byte[] out = new byte[ids.length];
-    for (int k = 0, i = 0; k < runEnd.length; i = runEnd[k++]) {
-      Arrays.fill(out, i, runEnd[k], runClass[k]);
+    for (int k = 0, i = 0; k < runCount; i = end(k++)) {
+      Arrays.fill(out, i, end(k), kind(k));
     }
     return out;
   }
@@ -185,8 +180,8 @@ public final class TokenizedExample {
   /** Message index per token, a fresh array. */
   public int[] turns() {
     int[] out = new int[ids.length];
-    for (int k = 0, i = 0; k < runEnd.length; i = runEnd[k++]) {
-      Arrays.fill(out, i, runEnd[k], runTurn[k]);
+    for (int k = 0, i = 0; k < runCount; i = end(k++)) {
+      Arrays.fill(out, i, end(k), turn(k));
     }
     return out;
   }
@@ -197,8 +192,8 @@ public final class TokenizedExample {
    */
   public double predictedWeight() {
     double sum = 0;
-    for (int k = 0, i = 0; k < runEnd.length; i = runEnd[k++]) {
-      sum += (double) runWeight[k] * (runEnd[k] - Math.max(i, 1));
+    for (int k = 0, i = 0; k < runCount; i = end(k++)) {
+      sum += (double) weight(k) * (end(k) - Math.max(i, 1));
     }
     return sum;
   }
@@ -206,16 +201,16 @@ public final class TokenizedExample {
   /** Number of tokens 1..length-1 with a positive weight: the targets the example trains. */
   public int targetCount() {
     int count = 0;
-    for (int k = 0, i = 0; k < runEnd.length; i = runEnd[k++]) {
-      count += runWeight[k] > 0f ? runEnd[k] - Math.max(i, 1) : 0;
+    for (int k = 0, i = 0; k < runCount; i = end(k++)) {
+      count += weight(k) > 0f ? end(k) - Math.max(i, 1) : 0;
     }
     return count;
   }
 
   /** Whether some token 1..length-1 has a positive weight: whether the example trains anything. */
   public boolean hasTarget() {
-    for (int k = 0; k < runEnd.length; k++) {
-      if (runWeight[k] > 0f && runEnd[k] > 1) {
+    for (int k = 0; k < runCount; k++) {
+      if (weight(k) > 0f && end(k) > 1) {
         return true;
       }
     }
@@ -226,10 +221,10 @@ public final class TokenizedExample {
   private int runOf(int i) {
     checkElementIndex(i, ids.length);
     int lo = 0;
-    int hi = runEnd.length - 1;
+    int hi = runCount - 1;
     while (lo < hi) {
       int mid = (lo + hi) >>> 1;
-      if (runEnd[mid] <= i) {
+      if (end(mid) <= i) {
         lo = mid + 1;
       } else {
         hi = mid;
@@ -238,19 +233,32 @@ public final class TokenizedExample {
     return lo;
   }
 
+  private int end(int run) {
+    return runs[run * Runs.STRIDE];
+  }
+
+  private int turn(int run) {
+    return runs[run * Runs.STRIDE + 1];
+  }
+
+  private byte kind(int run) {
+    return (byte) runs[run * Runs.STRIDE + 2];
+  }
+
+  private float weight(int run) {
+    return Float.intBitsToFloat(runs[run * Runs.STRIDE + 3]);
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof TokenizedExample e
         && Arrays.equals(ids, e.ids)
-        && Arrays.equals(runEnd, e.runEnd)
-        && Arrays.equals(runWeight, e.runWeight)
-        && Arrays.equals(runClass, e.runClass)
-        && Arrays.equals(runTurn, e.runTurn);
+        && Arrays.equals(runs, 0, runCount * Runs.STRIDE, e.runs, 0, e.runCount * Runs.STRIDE);
   }
 
   @Override
   public int hashCode() {
-    return Arrays.hashCode(ids) * 31 + Arrays.hashCode(runWeight);
+    return Arrays.hashCode(ids) * 31 + runCount;
   }
 
   @Override
@@ -267,53 +275,31 @@ public final class TokenizedExample {
    * extends it, so runs stay maximal and equal examples have equal runs.
    */
   static final class Runs {
-    int[] end;
-    float[] weight;
-    byte[] kind;
-    int[] turn;
+    static final int STRIDE = 4; // end, turn, class, weight bits
+    int[] data;
     int count;
 
     Runs(int capacity) {
-      int c = Math.max(capacity, 1);
-      end = new int[c];
-      weight = new float[c];
-      kind = new byte[c];
-      turn = new int[c];
+      data = new int[Math.max(capacity, 1) * STRIDE];
     }
 
     /** Tokens from the current end up to {@code to} (exclusive) have these values. */
     void append(int to, byte cls, int trn, float w) {
-      int last = count - 1;
-      if (last >= 0
-          && kind[last] == cls
-          && turn[last] == trn
-          && Float.floatToIntBits(weight[last]) == Float.floatToIntBits(w)) {
-        end[last] = to;
+      int bits = Float.floatToIntBits(w);
+      int last = (count - 1) * STRIDE;
+      if (count > 0 && data[last + 1] == trn && data[last + 2] == cls && data[last + 3] == bits) {
+        data[last] = to;
         return;
       }
-      if (count == end.length) {
-        int c = count * 2;
-        end = Arrays.copyOf(end, c);
-        weight = Arrays.copyOf(weight, c);
-        kind = Arrays.copyOf(kind, c);
-        turn = Arrays.copyOf(turn, c);
+      int at = count * STRIDE;
+      if (at == data.length) {
+        data = Arrays.copyOf(data, data.length * 2);
       }
-      end[count] = to;
-      kind[count] = cls;
-      turn[count] = trn;
-      weight[count] = w;
+      data[at] = to;
+      data[at + 1] = trn;
+      data[at + 2] = cls;
+      data[at + 3] = bits;
       count++;
-    }
-
-    /** These runs with arrays of exactly {@link #count} entries. */
-    Runs trimmed() {
-      if (end.length != count) {
-        end = Arrays.copyOf(end, count);
-        weight = Arrays.copyOf(weight, count);
-        kind = Arrays.copyOf(kind, count);
-        turn = Arrays.copyOf(turn, count);
-      }
-      return this;
     }
   }
 }
