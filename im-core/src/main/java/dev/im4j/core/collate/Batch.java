@@ -3,6 +3,7 @@ package dev.im4j.core.collate;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkElementIndex;
 
+import dev.im4j.core.mask.TokenizedExample;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -29,16 +30,15 @@ import java.util.Arrays;
  *       padding.
  * </ul>
  *
- * <p>A batch stores the input ids, targets and weights cell by cell, and the layout as a table of
- * segments (one per example: its row, first cell, length and example id, in cell order). Position,
- * segment and example ids are functions of that table: their arrays and buffers are written when
- * asked for, and code that works per example should walk the segments ({@link #segmentCount()},
- * {@link #segmentStart(int)}, ...) rather than the cells.
+ * <p>A batch is a layout: a table of segments (one per example: its first cell, length, example id
+ * and the kept tokens, in cell order). Cells are written from it when asked for: into fresh arrays
+ * ({@link #inputIds()}, ...), fresh direct buffers ({@link #inputIdsBuffer()}, ...) or, for a
+ * training loop that reuses its buffers across steps, into the caller's arrays ({@link
+ * #writeInputIds(int[])}, ...), which allocates nothing. Code that works per example should walk
+ * the segments ({@link #segmentCount()}, {@link #segmentStart(int)}, ...) rather than the cells.
  *
- * <p>Immutable and thread-safe. Array accessors return fresh arrays; the {@code ...Buffer} methods
- * return fresh direct buffers in native byte order, ready to wrap as native tensors; {@code ...At}
- * accessors read one cell without copying (those derived from the layout look its segment up in
- * O(log k) for k segments in the row).
+ * <p>Immutable and thread-safe. {@code ...At} accessors read one cell, finding its segment in O(log
+ * k) for k segments in the row.
  */
 public final class Batch {
   /** The target written where nothing is predicted: the last token of a segment and padding. */
@@ -46,44 +46,35 @@ public final class Batch {
 
   private final int rows;
   private final int seqLen;
-  private final int[] inputIds; // [rows, seqLen]
-  private final int[] targets; // [rows, seqLen]
-  private final float[] weights; // [rows, seqLen]
+  private final int padId;
   private final int[] rowFirstSegment; // [rows + 1]: segments of row r are [rfs[r], rfs[r + 1])
   private final int[] segmentStart; // [segments]: flat index of the segment's first cell
-  private final int[] segmentLength; // [segments], each >= 1
   private final int[] segmentExample; // [segments]: example id
+  private final TokenizedExample[] segmentTokens; // [segments]: the example as kept
 
   /**
-   * Takes ownership of the arrays (the collator hands over arrays it no longer touches). The cell
-   * arrays must agree with the segment table: padding holds the pad id, {@link #IGNORE} and weight
-   * 0, as does the last cell of each segment for its target and weight. Only the table is checked
-   * here; the collator guarantees the cells.
+   * Takes ownership of the arrays (the collator hands over arrays it no longer touches) and checks
+   * the table: every row's segments are non-empty, in cell order, without overlap, inside the row.
    */
   Batch(
       int rows,
       int seqLen,
-      int[] inputIds,
-      int[] targets,
-      float[] weights,
+      int padId,
       int[] rowFirstSegment,
       int[] segmentStart,
-      int[] segmentLength,
-      int[] segmentExample) {
+      int[] segmentExample,
+      TokenizedExample[] segmentTokens) {
     checkArgument(
         rows > 0 && seqLen > 0, "rows and seqLen must be > 0 but were %s, %s", rows, seqLen);
-    int cells = Math.multiplyExact(rows, seqLen);
     checkArgument(
-        inputIds.length == cells && targets.length == cells && weights.length == cells,
-        "every cell array must hold rows * seqLen = %s cells",
-        cells);
+        (long) rows * seqLen <= Integer.MAX_VALUE, "rows * seqLen must fit in an int array");
     int segments = segmentStart.length;
     checkArgument(
         rowFirstSegment.length == rows + 1
             && rowFirstSegment[0] == 0
             && rowFirstSegment[rows] == segments
-            && segmentLength.length == segments
-            && segmentExample.length == segments,
+            && segmentExample.length == segments
+            && segmentTokens.length == segments,
         "the segment table must have rows + 1 row offsets from 0 to %s and %s entries per column",
         segments,
         segments);
@@ -92,30 +83,29 @@ public final class Batch {
       checkArgument(
           rowFirstSegment[r] <= rowFirstSegment[r + 1], "row offsets must not decrease at %s", r);
       for (int s = rowFirstSegment[r]; s < rowFirstSegment[r + 1]; s++) {
+        int length = segmentTokens[s].length();
         checkArgument(
-            segmentLength[s] > 0
+            length > 0
                 && segmentStart[s] >= free
-                && segmentStart[s] + segmentLength[s] <= (r + 1) * seqLen
+                && segmentStart[s] + length <= (r + 1) * seqLen
                 && segmentExample[s] >= 0,
             "segment %s (start %s, length %s, example %s) must be non-empty, in cell order and"
                 + " inside row %s",
             s,
             segmentStart[s],
-            segmentLength[s],
+            length,
             segmentExample[s],
             r);
-        free = segmentStart[s] + segmentLength[s];
+        free = segmentStart[s] + length;
       }
     }
     this.rows = rows;
     this.seqLen = seqLen;
-    this.inputIds = inputIds;
-    this.targets = targets;
-    this.weights = weights;
+    this.padId = padId;
     this.rowFirstSegment = rowFirstSegment;
     this.segmentStart = segmentStart;
-    this.segmentLength = segmentLength;
     this.segmentExample = segmentExample;
+    this.segmentTokens = segmentTokens;
   }
 
   /** Number of rows. */
@@ -130,7 +120,7 @@ public final class Batch {
 
   /** {@code rows * seqLen}. */
   public int cells() {
-    return inputIds.length;
+    return rows * seqLen;
   }
 
   /** Number of segments (examples) in the batch. */
@@ -145,7 +135,7 @@ public final class Batch {
 
   /** Number of cells (tokens) of segment {@code s}. */
   public int segmentLength(int s) {
-    return segmentLength[s];
+    return segmentTokens[s].length();
   }
 
   /** The id of the example segment {@code s} holds. */
@@ -158,54 +148,116 @@ public final class Batch {
     return s - rowFirstSegment[segmentStart[s] / seqLen] + 1;
   }
 
-  /** Copy of the input ids, {@code [rows, seqLen]}. */
+  /** Writes the input ids into {@code dest[0..cells)}. */
+  public void writeInputIds(int[] dest) {
+    checkSize(dest.length);
+    fillPadding(dest, padId);
+    for (int s = 0; s < segmentStart.length; s++) {
+      segmentTokens[s].copyIds(0, dest, segmentStart[s], segmentTokens[s].length());
+    }
+  }
+
+  /** Writes the position ids into {@code dest[0..cells)}. */
+  public void writePositionIds(int[] dest) {
+    checkSize(dest.length);
+    fillPadding(dest, 0);
+    for (int s = 0; s < segmentStart.length; s++) {
+      for (int t = 0, cell = segmentStart[s], n = segmentTokens[s].length(); t < n; t++) {
+        dest[cell + t] = t;
+      }
+    }
+  }
+
+  /** Writes the segment ids into {@code dest[0..cells)}. */
+  public void writeSegmentIds(int[] dest) {
+    checkSize(dest.length);
+    fillPadding(dest, 0);
+    for (int s = 0; s < segmentStart.length; s++) {
+      Arrays.fill(dest, segmentStart[s], segmentStart[s] + segmentLength(s), segmentId(s));
+    }
+  }
+
+  /** Writes the shifted targets into {@code dest[0..cells)}. */
+  public void writeTargets(int[] dest) {
+    checkSize(dest.length);
+    fillPadding(dest, IGNORE);
+    for (int s = 0; s < segmentStart.length; s++) {
+      // The label shift: the target of cell t is token t + 1 of the same segment.
+      int n = segmentTokens[s].length();
+      segmentTokens[s].copyIds(1, dest, segmentStart[s], n - 1);
+      dest[segmentStart[s] + n - 1] = IGNORE; // a segment's last token predicts nothing
+    }
+  }
+
+  /** Writes the target weights into {@code dest[0..cells)}. */
+  public void writeWeights(float[] dest) {
+    checkSize(dest.length);
+    int cell = 0;
+    for (int s = 0; s < segmentStart.length; s++) {
+      int n = segmentTokens[s].length();
+      Arrays.fill(dest, cell, segmentStart[s], 0f);
+      segmentTokens[s].copyWeights(1, dest, segmentStart[s], n - 1);
+      dest[segmentStart[s] + n - 1] = 0f;
+      cell = segmentStart[s] + n;
+    }
+    Arrays.fill(dest, cell, cells(), 0f);
+  }
+
+  /** Writes the source example indices (-1 for padding) into {@code dest[0..cells)}. */
+  public void writeExampleIds(int[] dest) {
+    checkSize(dest.length);
+    fillPadding(dest, -1);
+    for (int s = 0; s < segmentStart.length; s++) {
+      Arrays.fill(dest, segmentStart[s], segmentStart[s] + segmentLength(s), segmentExample[s]);
+    }
+  }
+
+  /** The input ids, {@code [rows, seqLen]}. */
   public int[] inputIds() {
-    return inputIds.clone();
+    int[] out = new int[cells()];
+    writeInputIds(out);
+    return out;
   }
 
   /** The position ids, {@code [rows, seqLen]}. */
   public int[] positionIds() {
     int[] out = new int[cells()];
-    for (int s = 0; s < segmentStart.length; s++) {
-      for (int t = 0, cell = segmentStart[s]; t < segmentLength[s]; t++) {
-        out[cell + t] = t;
-      }
-    }
+    writePositionIds(out);
     return out;
   }
 
   /** The segment ids (0 = padding), {@code [rows, seqLen]}. */
   public int[] segmentIds() {
     int[] out = new int[cells()];
-    for (int s = 0; s < segmentStart.length; s++) {
-      Arrays.fill(out, segmentStart[s], segmentStart[s] + segmentLength[s], segmentId(s));
-    }
+    writeSegmentIds(out);
     return out;
   }
 
-  /** Copy of the shifted targets ({@link #IGNORE} where none), {@code [rows, seqLen]}. */
+  /** The shifted targets ({@link #IGNORE} where none), {@code [rows, seqLen]}. */
   public int[] targets() {
-    return targets.clone();
+    int[] out = new int[cells()];
+    writeTargets(out);
+    return out;
   }
 
-  /** Copy of the target weights, {@code [rows, seqLen]}. */
+  /** The target weights, {@code [rows, seqLen]}. */
   public float[] weights() {
-    return weights.clone();
+    float[] out = new float[cells()];
+    writeWeights(out);
+    return out;
   }
 
   /** The source example indices (-1 = padding), {@code [rows, seqLen]}. */
   public int[] exampleIds() {
     int[] out = new int[cells()];
-    Arrays.fill(out, -1);
-    for (int s = 0; s < segmentStart.length; s++) {
-      Arrays.fill(out, segmentStart[s], segmentStart[s] + segmentLength[s], segmentExample[s]);
-    }
+    writeExampleIds(out);
     return out;
   }
 
   /** Input id at flat index {@code i = row * seqLen + t}. */
   public int inputIdAt(int i) {
-    return inputIds[i];
+    int s = segmentAt(i);
+    return s < 0 ? padId : segmentTokens[s].idAt(i - segmentStart[s]);
   }
 
   /** Position id at flat index {@code i}. */
@@ -222,12 +274,16 @@ public final class Batch {
 
   /** Target at flat index {@code i}. */
   public int targetAt(int i) {
-    return targets[i];
+    int s = segmentAt(i);
+    int next = s < 0 ? 0 : i - segmentStart[s] + 1;
+    return s < 0 || next == segmentTokens[s].length() ? IGNORE : segmentTokens[s].idAt(next);
   }
 
   /** Target weight at flat index {@code i}. */
   public float weightAt(int i) {
-    return weights[i];
+    int s = segmentAt(i);
+    int next = s < 0 ? 0 : i - segmentStart[s] + 1;
+    return s < 0 || next == segmentTokens[s].length() ? 0f : segmentTokens[s].weightAt(next);
   }
 
   /** Source example index at flat index {@code i}. */
@@ -250,12 +306,27 @@ public final class Batch {
         hi = mid - 1;
       }
     }
-    return hi >= rowFirstSegment[row] && i < segmentStart[hi] + segmentLength[hi] ? hi : -1;
+    return hi >= rowFirstSegment[row] && i < segmentStart[hi] + segmentLength(hi) ? hi : -1;
+  }
+
+  private void checkSize(int length) {
+    checkArgument(
+        length >= cells(), "the destination holds %s cells but the batch has %s", length, cells());
+  }
+
+  /** Writes {@code value} into every cell of {@code dest[0..cells)} that no segment covers. */
+  private void fillPadding(int[] dest, int value) {
+    int cell = 0;
+    for (int s = 0; s < segmentStart.length; s++) {
+      Arrays.fill(dest, cell, segmentStart[s], value);
+      cell = segmentStart[s] + segmentTokens[s].length();
+    }
+    Arrays.fill(dest, cell, cells(), value);
   }
 
   /** Input ids as a new direct buffer in native order, {@code [rows, seqLen]}. */
   public IntBuffer inputIdsBuffer() {
-    return directInts(inputIds);
+    return directInts(inputIds());
   }
 
   /** Position ids as a new direct buffer in native order, {@code [rows, seqLen]}. */
@@ -270,12 +341,12 @@ public final class Batch {
 
   /** Targets as a new direct buffer in native order, {@code [rows, seqLen]}. */
   public IntBuffer targetsBuffer() {
-    return directInts(targets);
+    return directInts(targets());
   }
 
   /** Weights as a new direct buffer in native order, {@code [rows, seqLen]}. */
   public FloatBuffer weightsBuffer() {
-    return directFloats(weights);
+    return directFloats(weights());
   }
 
   /** Example ids as a new direct buffer in native order, {@code [rows, seqLen]}. */

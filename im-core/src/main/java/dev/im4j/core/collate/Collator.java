@@ -356,7 +356,7 @@ public final class Collator {
     }
   }
 
-  /** Writes the given rows into one batch, applying the label shift per segment. */
+  /** Lays the given rows out as one batch: where each segment starts. */
   private Batch layOut(List<int[]> rows, List<Segment> segments) {
     int[] used = new int[rows.size()];
     int[] rowFirstSegment = new int[rows.size() + 1];
@@ -370,48 +370,30 @@ public final class Collator {
     }
     int multiple = config.padToMultipleOf();
     int seqLen = Math.toIntExact(((long) longest + multiple - 1) / multiple * multiple);
-    int cells = Math.multiplyExact(used.length, seqLen);
     int segmentCount = rowFirstSegment[used.length];
-    int[] inputIds = new int[cells]; // [rows, seqLen]
-    int[] targets = new int[cells]; // [rows, seqLen]
-    float[] weights = new float[cells]; // [rows, seqLen]
     int[] segmentStart = new int[segmentCount];
-    int[] segmentLength = new int[segmentCount];
     int[] segmentExample = new int[segmentCount];
+    TokenizedExample[] segmentTokens = new TokenizedExample[segmentCount];
     int k = 0;
     for (int r = 0; r < used.length; r++) {
-      int rowStart = r * seqLen;
       int pad = seqLen - used[r];
-      int cell = rowStart + (config.paddingSide() == PaddingSide.LEFT ? pad : 0);
-      // Padding cells: pad id, no target (weights stay 0).
-      int padStart = config.paddingSide() == PaddingSide.LEFT ? rowStart : rowStart + used[r];
-      Arrays.fill(inputIds, padStart, padStart + pad, config.padId());
-      Arrays.fill(targets, padStart, padStart + pad, Batch.IGNORE);
+      int cell = r * seqLen + (config.paddingSide() == PaddingSide.LEFT ? pad : 0);
       for (int s : rows.get(r)) {
         Segment segment = segments.get(s);
-        TokenizedExample kept = segment.kept;
-        int n = kept.length();
-        // Bulk copies; the label shift: the target of cell t is token t + 1 of the same segment.
-        kept.copyIds(0, inputIds, cell, n);
-        kept.copyIds(1, targets, cell, n - 1);
-        targets[cell + n - 1] = Batch.IGNORE; // a segment's last token predicts nothing
-        kept.copyWeights(1, weights, cell, n - 1);
         segmentStart[k] = cell;
-        segmentLength[k] = n;
         segmentExample[k] = segment.exampleId;
+        segmentTokens[k] = segment.kept;
         k++;
-        cell += n;
+        cell += segment.length();
       }
     }
     return new Batch(
         used.length,
         seqLen,
-        inputIds,
-        targets,
-        weights,
+        config.padId(),
         rowFirstSegment,
         segmentStart,
-        segmentLength,
-        segmentExample);
+        segmentExample,
+        segmentTokens);
   }
 }

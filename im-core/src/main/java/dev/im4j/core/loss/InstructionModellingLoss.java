@@ -55,17 +55,20 @@ public final class InstructionModellingLoss {
     // Pass 1: per-segment weight sums (double, in cell order), the step total and the example
     // count. Weights are 0 outside segments and on each segment's last cell (Batch's contract).
     double[][] segmentSums = new double[batchCount][]; // [batches][segments]
+    float[][] weights = new float[batchCount][]; // [batches][rows * seqLen]
     double total = 0;
     int examples = 0;
     for (int b = 0; b < batchCount; b++) {
       Batch batch = checkNotNull(step.get(b), "step[%s] is null", b);
+      float[] cellWeights = batch.weights();
+      weights[b] = cellWeights;
       double[] sums = new double[batch.segmentCount()];
       for (int s = 0; s < sums.length; s++) {
         int from = batch.segmentStart(s);
         int to = from + batch.segmentLength(s);
         double sum = 0;
         for (int i = from; i < to; i++) {
-          float w = batch.weightAt(i);
+          float w = cellWeights[i];
           if (w != 0f) {
             sum += w;
             total += w;
@@ -94,7 +97,7 @@ public final class InstructionModellingLoss {
         int from = batch.segmentStart(s);
         int to = from + batch.segmentLength(s);
         for (int i = from; i < to; i++) {
-          float w = batch.weightAt(i);
+          float w = weights[b][i];
           if (w != 0f) {
             c[i] = (float) (w * scale);
           }

@@ -3,6 +3,7 @@ package dev.im4j.core.collate;
 import dev.im4j.core.mask.TokenClass;
 import dev.im4j.core.mask.TokenizedExample;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -71,9 +72,10 @@ public final class Fixtures {
 
   /**
    * A batch built directly from cell arrays (bypassing the collator), for loss tests that need
-   * layouts the collator never produces, such as rows whose every weight is 0. The segment table is
-   * read off {@code segmentIds} and {@code exampleIds}; {@code positionIds} must restart at 0 in
-   * every segment.
+   * layouts the collator never produces, such as rows whose every weight is 0. Segments are read
+   * off {@code segmentIds} and {@code exampleIds}; each becomes an example whose token {@code t +
+   * 1} has the weight of cell {@code t}. The given positions, targets, padding ids and weights must
+   * be what such a batch holds.
    */
   public static Batch batch(
       int rows,
@@ -92,27 +94,49 @@ public final class Fixtures {
         if (segmentIds[i] == 0) {
           continue;
         }
-        boolean starts = t == 0 || segmentIds[i - 1] != segmentIds[i];
-        if (starts) {
+        if (t == 0 || segmentIds[i - 1] != segmentIds[i]) {
           table.add(new int[] {i, 0, exampleIds[i]});
         }
-        int[] segment = table.get(table.size() - 1);
-        if (positionIds[i] != segment[1] || exampleIds[i] != segment[2]) {
-          throw new IllegalArgumentException("cell " + i + " does not continue its segment");
-        }
-        segment[1]++;
+        table.get(table.size() - 1)[1]++;
       }
       rowFirstSegment[r + 1] = table.size();
     }
-    return new Batch(
-        rows,
-        seqLen,
-        inputIds.clone(),
-        targets.clone(),
-        weights.clone(),
-        rowFirstSegment,
-        table.stream().mapToInt(e -> e[0]).toArray(),
-        table.stream().mapToInt(e -> e[1]).toArray(),
-        table.stream().mapToInt(e -> e[2]).toArray());
+    TokenizedExample[] tokens = new TokenizedExample[table.size()];
+    for (int s = 0; s < tokens.length; s++) {
+      int start = table.get(s)[0];
+      int n = table.get(s)[1];
+      float[] w = new float[n];
+      System.arraycopy(weights, start, w, 1, n - 1);
+      tokens[s] =
+          new TokenizedExample(
+              Arrays.copyOfRange(inputIds, start, start + n), w, new byte[n], new int[n]);
+    }
+    Batch batch =
+        new Batch(
+            rows,
+            seqLen,
+            padIdOf(inputIds, segmentIds),
+            rowFirstSegment,
+            table.stream().mapToInt(e -> e[0]).toArray(),
+            table.stream().mapToInt(e -> e[2]).toArray(),
+            tokens);
+    if (!Arrays.equals(batch.inputIds(), inputIds)
+        || !Arrays.equals(batch.positionIds(), positionIds)
+        || !Arrays.equals(batch.segmentIds(), segmentIds)
+        || !Arrays.equals(batch.targets(), targets)
+        || !Arrays.equals(batch.weights(), weights)
+        || !Arrays.equals(batch.exampleIds(), exampleIds)) {
+      throw new IllegalArgumentException("the cell arrays do not describe a collated batch");
+    }
+    return batch;
+  }
+
+  private static int padIdOf(int[] inputIds, int[] segmentIds) {
+    for (int i = 0; i < inputIds.length; i++) {
+      if (segmentIds[i] == 0) {
+        return inputIds[i];
+      }
+    }
+    return 0;
   }
 }
