@@ -1,7 +1,5 @@
 package dev.im4j.bench;
 
-import dev.im4j.core.collate.Batch;
-import dev.im4j.core.collate.CollateResult;
 import dev.im4j.core.collate.Collator;
 import dev.im4j.core.collate.CollatorConfig;
 import dev.im4j.core.data.Conversation;
@@ -58,12 +56,7 @@ public class MaskCollateBenchmark {
   private MaskBuilder maskBuilder;
   private Collator collator;
   private long tokensPerPass;
-  // A training loop's input buffers, reused across batches and grown when a batch needs more.
-  private int[] inputIds = new int[0];
-  private int[] positionIds = new int[0];
-  private int[] segmentIds = new int[0];
-  private int[] targets = new int[0];
-  private float[] weights = new float[0];
+  private final RuntimeBuffers buffers = new RuntimeBuffers();
 
   /** Tokens processed, reported by JMH as a rate next to the pass rate. */
   @AuxCounters(AuxCounters.Type.OPERATIONS)
@@ -107,7 +100,7 @@ public class MaskCollateBenchmark {
   @Benchmark
   public void collate(Tokens counter, Blackhole bh) {
     counter.tokens += tokensPerPass;
-    writeCells(collator.collate(examples, ROWS_PER_BATCH), bh);
+    buffers.write(collator.collate(examples, ROWS_PER_BATCH), bh);
   }
 
   @Benchmark
@@ -117,30 +110,7 @@ public class MaskCollateBenchmark {
       masked.add(
           maskBuilder.build(rendered.get(i), messageCounts.get(i), encodings.get(i)).example());
     }
-    writeCells(collator.collate(masked, ROWS_PER_BATCH), bh);
+    buffers.write(collator.collate(masked, ROWS_PER_BATCH), bh);
     counter.tokens += tokensPerPass;
-  }
-
-  /** Writes the cells of every batch into the reused buffers, as a training loop would. */
-  private void writeCells(CollateResult result, Blackhole bh) {
-    for (Batch batch : result.batches()) {
-      if (batch.cells() > inputIds.length) {
-        inputIds = new int[batch.cells()];
-        positionIds = new int[batch.cells()];
-        segmentIds = new int[batch.cells()];
-        targets = new int[batch.cells()];
-        weights = new float[batch.cells()];
-      }
-      batch.writeInputIds(inputIds);
-      batch.writePositionIds(positionIds);
-      batch.writeSegmentIds(segmentIds);
-      batch.writeTargets(targets);
-      batch.writeWeights(weights);
-      bh.consume(inputIds);
-      bh.consume(positionIds);
-      bh.consume(segmentIds);
-      bh.consume(targets);
-      bh.consume(weights);
-    }
   }
 }

@@ -44,6 +44,8 @@ public final class Batch {
   /** The target written where nothing is predicted: the last token of a segment and padding. */
   public static final int IGNORE = -100;
 
+  private static volatile int[] iota = new int[0]; // see positions(int)
+
   private final int rows;
   private final int seqLen;
   private final int padId;
@@ -161,10 +163,9 @@ public final class Batch {
   public void writePositionIds(int[] dest) {
     checkSize(dest.length);
     fillPadding(dest, 0);
+    int[] iota = positions(seqLen);
     for (int s = 0; s < segmentStart.length; s++) {
-      for (int t = 0, cell = segmentStart[s], n = segmentTokens[s].length(); t < n; t++) {
-        dest[cell + t] = t;
-      }
+      System.arraycopy(iota, 0, dest, segmentStart[s], segmentTokens[s].length());
     }
   }
 
@@ -290,6 +291,22 @@ public final class Batch {
   public int exampleIdAt(int i) {
     int s = segmentAt(i);
     return s < 0 ? -1 : segmentExample[s];
+  }
+
+  /**
+   * {@code 0, 1, ..., n-1} or longer, shared: copying positions in bulk is faster than counting.
+   * Arrays are never written after publication, so the benign race on growth is safe.
+   */
+  private static int[] positions(int n) {
+    int[] shared = iota;
+    if (shared.length < n) {
+      shared = new int[Math.max(n, 2 * shared.length)];
+      for (int t = 0; t < shared.length; t++) {
+        shared[t] = t;
+      }
+      iota = shared;
+    }
+    return shared;
   }
 
   /** The segment holding cell {@code i}, or -1 for padding. */

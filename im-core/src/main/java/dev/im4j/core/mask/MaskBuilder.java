@@ -103,7 +103,6 @@ public final class MaskBuilder {
       }
     }
     int n = encoding.length();
-    checkOffsets(encoding, chars);
     int[] ids = encoding.ids(); // a fresh copy, owned from here on
 
     // Terminators first, since they cut runs: per assistant message, in message order, the first
@@ -139,14 +138,21 @@ public final class MaskBuilder {
     // Tokens and spans are both ordered, and the spans cover the text without gaps, so one
     // merge-like pass suffices. Token i overlaps span k iff spanStart[k] < end(i) and
     // spanEnd[k] > start(i). The common case is a run of tokens that lie inside one span: the run
-    // is found with two comparisons per token and recorded as one run. Any other token
+    // is found with three comparisons per token and recorded as one run. Any other token
     // (straddling a boundary, or without characters) takes the general rule: its highest-class
     // span.
     float[] byClass = classWeights;
     TokenizedExample.Runs runs = new TokenizedExample.Runs(2 * spanCount + 2 * terminatorCount);
     int first = 0; // the first span that ends after the current token's start
     int next = 0; // the next terminator
+    int previousStart = 0; // offsets are checked on the way: within the text, starts not falling
     for (int i = 0; i < n; ) {
+      int start = encoding.start(i);
+      int end = encoding.end(i);
+      if (end > chars || start < previousStart) {
+        throw badOffsets(i, start, end, chars);
+      }
+      previousStart = start;
       int stop = next < terminatorCount ? (int) (terminators[next] >>> 32) : n;
       if (i == stop) {
         byte terminator = (byte) TokenClass.TERMINATOR.ordinal();
@@ -155,24 +161,27 @@ public final class MaskBuilder {
         i++;
         continue;
       }
-      int start = encoding.start(i);
       while (first < spanCount && spanEnd[first] <= start) {
         first++;
       }
-      int to = i;
-      if (first < spanCount && spanStart[first] <= start) { // span `first` holds `start`
-        int limit = spanEnd[first];
-        while (to < stop && encoding.end(to) <= limit && encoding.start(to) < encoding.end(to)) {
+      if (first < spanCount && spanStart[first] <= start && end <= spanEnd[first] && start < end) {
+        // Token i lies inside span `first`; so do the following tokens up to `to`.
+        int limit = spanEnd[first]; // within the text, as every span is
+        int to = i + 1;
+        while (to < stop) {
+          int s = encoding.start(to);
+          int e = encoding.end(to);
+          if (e > limit || s >= e || s < previousStart) {
+            break; // the general rule (or the offset check) takes it
+          }
+          previousStart = s;
           to++;
         }
-      }
-      if (to > i) {
         byte kind = spanClass[first];
         runs.append(to, kind, kind == 0 ? -1 : spanTurn[first], weight(byClass, kind));
         i = to;
         continue;
       }
-      int end = encoding.end(i);
       byte best = 0; // TEMPLATE = 0 < SYSTEM < USER < ASSISTANT
       int turn = -1;
       for (int k = first; k < spanCount && spanStart[k] < end; k++) {
@@ -232,35 +241,17 @@ public final class MaskBuilder {
     return best;
   }
 
-  /** Checks that every token lies within the text and that starts never decrease. */
-  private static void checkOffsets(Encoding encoding, int chars) {
-    int previousStart = 0;
-    boolean bad = false;
-    for (int i = 0; i < encoding.length(); i++) {
-      bad |= encoding.end(i) > chars | encoding.start(i) < previousStart;
-      previousStart = encoding.start(i);
-    }
-    if (!bad) {
-      return;
-    }
-    previousStart = 0;
-    for (int i = 0; i < encoding.length(); i++) {
-      int start = encoding.start(i);
-      int end = encoding.end(i);
-      if (end > chars || start < previousStart) {
-        throw new IllegalArgumentException(
-            "token "
-                + i
-                + " has range ["
-                + start
-                + ", "
-                + end
-                + "), but offsets must lie within the text's "
-                + chars
-                + " characters with non-decreasing starts");
-      }
-      previousStart = start;
-    }
+  private static IllegalArgumentException badOffsets(int i, int start, int end, int chars) {
+    return new IllegalArgumentException(
+        "token "
+            + i
+            + " has range ["
+            + start
+            + ", "
+            + end
+            + "), but offsets must lie within the text's "
+            + chars
+            + " characters with non-decreasing starts");
   }
 
   /** Binary search over token starts, which are non-decreasing. Returns n if none. */
