@@ -7,14 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.im4j.onnx.autodiff.Autodiff;
 import dev.im4j.onnx.autodiff.WeightedCrossEntropy;
 import dev.im4j.onnx.testing.Ort;
+import dev.im4j.onnx.testing.TestResources;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
-import java.net.URL;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,29 +38,16 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 final class TorchExportImportTest {
   private static final double TOLERANCE = 1e-4;
-  private static final String DIR = "/graph/torch_export/";
+  private static final String DIR = "graph/torch_export/";
   private static final String LOGITS = "logits";
 
   static Path resource(String name) {
-    URL url = TorchExportImportTest.class.getResource(DIR + name);
-    if (url == null) {
-      throw new IllegalStateException("missing test resource " + DIR + name);
-    }
-    try {
-      return Path.of(url.toURI());
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
+    return TestResources.path(DIR + name);
   }
 
   /** The golden file of a fixture ({@code gpt2_opset14} reads {@code gpt2.json}). */
   static JsonNode golden(String fixture) {
-    try {
-      return new ObjectMapper()
-          .readTree(resource(fixture.substring(0, fixture.indexOf('_')) + ".json").toFile());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return TestResources.json(DIR + fixture.substring(0, fixture.indexOf('_')) + ".json");
   }
 
   static Tensor longs(JsonNode rows) {

@@ -2,10 +2,9 @@ package dev.im4j.onnx.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.im4j.onnx.testing.TestResources;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
-import java.net.URL;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -19,23 +18,11 @@ final class Fixtures {
   private Fixtures() {}
 
   static Path resource(String name) {
-    URL url = Fixtures.class.getResource("/model/" + name);
-    if (url == null) {
-      throw new IllegalStateException("missing test resource model/" + name);
-    }
-    try {
-      return Path.of(url.toURI());
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
+    return TestResources.path("model/" + name);
   }
 
   static JsonNode json(String name) {
-    try {
-      return JSON.readTree(resource(name).toFile());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return TestResources.json("model/" + name);
   }
 
   /** A safetensors file: the given header length field, header text and buffer. */

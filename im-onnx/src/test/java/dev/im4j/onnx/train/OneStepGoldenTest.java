@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.im4j.core.collate.Batch;
 import dev.im4j.core.collate.Collator;
 import dev.im4j.core.collate.CollatorConfig;
@@ -28,9 +27,7 @@ import dev.im4j.onnx.model.SafetensorsFile;
 import dev.im4j.onnx.model.Weights;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.runtime.TrainingApiRuntime;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.net.URISyntaxException;
+import dev.im4j.onnx.testing.TestResources;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -415,23 +412,11 @@ class OneStepGoldenTest {
   }
 
   static Path resource(String name) {
-    var url = OneStepGoldenTest.class.getResource("/" + name);
-    if (url == null) {
-      throw new IllegalStateException("missing test resource " + name);
-    }
-    try {
-      return Path.of(url.toURI());
-    } catch (URISyntaxException e) {
-      throw new IllegalStateException(e);
-    }
+    return TestResources.path(name);
   }
 
   static JsonNode json(String name) {
-    try {
-      return new ObjectMapper().readTree(resource(name).toFile());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+    return TestResources.json(name);
   }
 
   static Weights readSafetensors(Path file) {
