@@ -86,18 +86,17 @@ public final class Batch {
           rowFirstSegment[r] <= rowFirstSegment[r + 1], "row offsets must not decrease at %s", r);
       for (int s = rowFirstSegment[r]; s < rowFirstSegment[r + 1]; s++) {
         int length = segmentTokens[s].length();
-        checkArgument(
-            length > 0
-                && segmentStart[s] >= free
-                && segmentStart[s] + length <= (r + 1) * seqLen
-                && segmentExample[s] >= 0,
-            "segment %s (start %s, length %s, example %s) must be non-empty, in cell order and"
-                + " inside row %s",
-            s,
-            segmentStart[s],
-            length,
-            segmentExample[s],
-            r);
+        if (length <= 0
+            || segmentStart[s] < free
+            || segmentStart[s] + length > (r + 1) * seqLen
+            || segmentExample[s] < 0) {
+          // An explicit branch rather than checkArgument: no boxing in this per-segment loop.
+          throw new IllegalArgumentException(
+              String.format(
+                  "segment %d (start %d, length %d, example %d) must be non-empty, in cell order"
+                      + " and inside row %d",
+                  s, segmentStart[s], length, segmentExample[s], r));
+        }
         free = segmentStart[s] + length;
       }
     }

@@ -15,8 +15,8 @@ import java.util.Optional;
 import java.util.Random;
 
 /**
- * Turns {@link TokenizedExample}s into {@link Batch}es: truncation, the label shift, padding and
- * optional packing.
+ * Turns {@link TokenizedExample}s into {@link Batch}es: truncation, padding and optional packing.
+ * Batches are layouts; their cells, the label shift included, are written when asked for.
  *
  * <p>Per example, in input order: an example longer than {@code maxLength} is handled by the
  * configured {@link TruncationStrategy}; an example that then has no predicted token with positive
