@@ -27,7 +27,8 @@ import static com.google.common.base.Preconditions.checkArgument;
  * @param beta2 second-moment decay, in [0, 1)
  * @param epsilon added to the square root of the second moment, {@code > 0}
  * @param weightDecay decoupled weight decay λ, {@code >= 0}
- * @param variant the update formula; not stored in checkpoints (the moments mean the same in both)
+ * @param variant the update formula; the trainer records it beside its checkpoints and resumes only
+ *     with the same one (the moments in ORT's checkpoint mean the same in both)
  */
 public record AdamWConfig(
     float learningRate,

@@ -135,6 +135,15 @@ public final class Trainer {
           state.totalSteps(),
           b.seed,
           total);
+      checkArgument(
+          state.adamWVariant() == b.adamW.variant(),
+          "checkpoint %s was written by a run with the %s AdamW formula but this run uses %s;"
+              + " resume with the same formula (im4j train --adamw %s) or start a new output"
+              + " folder",
+          resumeFrom.get(),
+          state.adamWVariant(),
+          b.adamW.variant(),
+          state.adamWVariant().cliName());
       start = state.step();
       int expectedEpoch = (int) (start / stepsPerEpoch());
       int expectedPosition = (int) (start % stepsPerEpoch()) * examplesPerStep();
@@ -226,7 +235,8 @@ public final class Trainer {
                   (int) (done % stepsPerEpoch) * examplesPerStep(),
                   b.seed,
                   b.adamW.learningRate(),
-                  done < total ? b.schedule.at(b.adamW.learningRate(), done, total) : 0f);
+                  done < total ? b.schedule.at(b.adamW.learningRate(), done, total) : 0f,
+                  b.adamW.variant());
           last = store.save(rt, state);
           Path saved = last;
           b.listeners.forEach(l -> l.onCheckpoint(done, saved));

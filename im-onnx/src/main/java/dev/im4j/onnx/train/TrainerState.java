@@ -14,6 +14,8 @@ import static com.google.common.base.Preconditions.checkArgument;
  * @param seed the run's seed (data order, NEFTune noise, ORT)
  * @param baseLearningRate the schedule's peak rate
  * @param nextLearningRate the rate the next step will use (ORT does not store it)
+ * @param adamW the AdamW formula the optimizer state was built with; null in files written before
+ *     it was recorded (2026-11-28), which all used {@link AdamWConfig.Variant#HUGGING_FACE_LEGACY}
  */
 record TrainerState(
     long step,
@@ -22,7 +24,13 @@ record TrainerState(
     int positionInEpoch,
     long seed,
     float baseLearningRate,
-    float nextLearningRate) {
+    float nextLearningRate,
+    AdamWConfig.Variant adamW) {
+  /** The formula of this state's optimizer, reading files from before it was recorded. */
+  AdamWConfig.Variant adamWVariant() {
+    return adamW == null ? AdamWConfig.Variant.HUGGING_FACE_LEGACY : adamW;
+  }
+
   TrainerState {
     checkArgument(
         step >= 0 && step <= totalSteps, "step must be in [0, %s] but was %s", totalSteps, step);

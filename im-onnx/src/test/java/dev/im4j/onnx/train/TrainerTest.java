@@ -194,6 +194,22 @@ class TrainerTest {
             IllegalArgumentException.class,
             () -> tiny(d, out).batch(1, 2).maxSteps(7).resume(true).build().run());
     assertTrue(changed.getMessage().contains("same"), changed.getMessage());
+    IllegalArgumentException otherFormula =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                tiny(d, out)
+                    .batch(2, 2)
+                    .maxSteps(7)
+                    .neftuneAlpha(5)
+                    .adamW(
+                        AdamWConfig.defaults()
+                            .withLearningRate(0.05f)
+                            .withVariant(AdamWConfig.Variant.HUGGING_FACE_LEGACY))
+                    .resume(true)
+                    .build()
+                    .run());
+    assertTrue(otherFormula.getMessage().contains("--adamw torch"), otherFormula.getMessage());
     List<Long> resumedSteps = new ArrayList<>();
     Trainer.Result resumed =
         tiny(d, out)
