@@ -160,14 +160,16 @@ public final class Collator {
   private static final class Segment {
     final int exampleId;
     final TokenizedExample kept;
+    final int length; // kept.length(), kept here for the packing loops
 
     Segment(int exampleId, TokenizedExample kept) {
       this.exampleId = exampleId;
       this.kept = kept;
+      this.length = kept.length();
     }
 
     int length() {
-      return kept.length();
+      return length;
     }
   }
 
@@ -276,12 +278,21 @@ public final class Collator {
       order[i] = order[j];
       order[j] = tmp;
     }
-    // Sort key: decreasing length, then shuffled position; a long sort is stable by construction.
-    long[] keys = new long[m];
+    // Decreasing length, then shuffled position: a counting sort over lengths (1..capacity),
+    // stable, so equal lengths keep their shuffled order.
+    int[] lengthOf = new int[m]; // by shuffled position
+    int[] startOf = new int[capacity + 2]; // by capacity - length: first slot in the sorted order
     for (int k = 0; k < m; k++) {
-      keys[k] = ((long) (capacity - segments.get(order[k]).length()) << 32) | k;
+      lengthOf[k] = segments.get(order[k]).length();
+      startOf[capacity - lengthOf[k] + 1]++;
     }
-    Arrays.sort(keys);
+    for (int free = 1; free <= capacity + 1; free++) {
+      startOf[free] += startOf[free - 1];
+    }
+    int[] sorted = new int[m]; // shuffled positions by decreasing length
+    for (int k = 0; k < m; k++) {
+      sorted[startOf[capacity - lengthOf[k]]++] = k;
+    }
 
     // Open rows bucketed by free space: doubly linked lists per free-space value, BitSet of
     // non-empty buckets so the best fit is one nextSetBit away.
@@ -296,9 +307,9 @@ public final class Collator {
     int[] rowSize = new int[m];
     int[] segmentNext = new int[m];
     int rowCount = 0;
-    for (long key : keys) {
-      int segment = order[(int) key];
-      int length = segments.get(segment).length();
+    for (int position : sorted) {
+      int segment = order[position];
+      int length = lengthOf[position];
       int free = nonEmpty.nextSetBit(length);
       int row;
       if (free < 0) {
