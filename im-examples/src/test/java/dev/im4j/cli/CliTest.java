@@ -183,6 +183,22 @@ class CliTest {
     assertTrue(withTokens.out().contains("tokens             mean"), withTokens.out());
   }
 
+  /** {@code im4j train} on the test data with one extra option, output to {@code w}. */
+  private static Run trainWith(String option, String value) {
+    return run(
+        "train",
+        "--config",
+        "c.json",
+        "--tokenizer",
+        tokenizer.toString(),
+        "--data",
+        data.toString(),
+        option,
+        value,
+        "--out",
+        dir.resolve("w").toString());
+  }
+
   @Test
   void badDataExitsWith3NamingFileLineAndField() throws Exception {
     Path bad = dir.resolve("bad.jsonl");
@@ -220,63 +236,15 @@ class CliTest {
             dir.resolve("y.jsonl").toString());
     assertEquals(2, policy.exit());
     assertTrue(policy.err().contains("unknown policy 'nope'"), policy.err());
-    Run schedule =
-        run(
-            "train",
-            "--config",
-            "c.json",
-            "--tokenizer",
-            tokenizer.toString(),
-            "--data",
-            data.toString(),
-            "--schedule",
-            "exp",
-            "--out",
-            dir.resolve("w").toString());
+    Run schedule = trainWith("--schedule", "exp");
     assertEquals(2, schedule.exit());
-    Run device =
-        run(
-            "train",
-            "--config",
-            "c.json",
-            "--tokenizer",
-            tokenizer.toString(),
-            "--data",
-            data.toString(),
-            "--device",
-            "tpu",
-            "--out",
-            dir.resolve("w").toString());
+    Run device = trainWith("--device", "tpu");
     assertEquals(2, device.exit());
-    Run adamW =
-        run(
-            "train",
-            "--config",
-            "c.json",
-            "--tokenizer",
-            tokenizer.toString(),
-            "--data",
-            data.toString(),
-            "--adamw",
-            "adam",
-            "--out",
-            dir.resolve("w").toString());
+    Run adamW = trainWith("--adamw", "adam");
     assertEquals(2, adamW.exit());
     assertTrue(
         adamW.err().contains("--adamw must be torch or hf-legacy but was 'adam'"), adamW.err());
-    Run chunk =
-        run(
-            "train",
-            "--config",
-            "c.json",
-            "--tokenizer",
-            tokenizer.toString(),
-            "--data",
-            data.toString(),
-            "--loss-chunk",
-            "-1",
-            "--out",
-            dir.resolve("w").toString());
+    Run chunk = trainWith("--loss-chunk", "-1");
     assertEquals(2, chunk.exit());
     assertTrue(chunk.err().contains("--loss-chunk must be >= 0"), chunk.err());
     Run missingConfig =
