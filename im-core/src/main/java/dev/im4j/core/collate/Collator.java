@@ -124,10 +124,8 @@ public final class Collator {
       from = to;
       batches.add(batch);
       long used = 0;
-      for (int[] row : batchRows) {
-        for (int s : row) {
-          used += segments.get(s).length();
-        }
+      for (int s = 0; s < batch.segmentCount(); s++) {
+        used += batch.segmentLength(s);
       }
       tokens += used;
       padding += batch.cells() - used;

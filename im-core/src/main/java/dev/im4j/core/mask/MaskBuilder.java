@@ -182,15 +182,9 @@ public final class MaskBuilder {
         i = to;
         continue;
       }
-      byte best = 0; // TEMPLATE = 0 < SYSTEM < USER < ASSISTANT
-      int turn = -1;
-      for (int k = first; k < spanCount && spanStart[k] < end; k++) {
-        if (spanClass[k] > best) {
-          best = spanClass[k];
-          turn = spanTurn[k];
-        }
-      }
-      runs.append(i + 1, best, turn, weight(byClass, best));
+      int k = highestSpan(first, end, spanStart, spanClass);
+      byte best = k < 0 ? 0 : spanClass[k];
+      runs.append(i + 1, best, k < 0 ? -1 : spanTurn[k], weight(byClass, best));
       i++;
     }
     TokenizedExample example = TokenizedExample.adopt(ids, runs);
@@ -234,9 +228,20 @@ public final class MaskBuilder {
         hi = mid;
       }
     }
-    byte best = 0;
-    for (int k = lo; k < spanEnd.length && spanStart[k] < end; k++) {
-      best = (byte) Math.max(best, spanClass[k]);
+    int k = highestSpan(lo, end, spanStart, spanClass);
+    return k < 0 ? 0 : spanClass[k];
+  }
+
+  /**
+   * Among the spans from {@code first} that start before {@code end}, the first one of the highest
+   * class above TEMPLATE (TEMPLATE = 0 < SYSTEM < USER < ASSISTANT), or -1 if there is none.
+   */
+  private static int highestSpan(int first, int end, int[] spanStart, byte[] spanClass) {
+    int best = -1;
+    for (int k = first; k < spanStart.length && spanStart[k] < end; k++) {
+      if (spanClass[k] > (best < 0 ? 0 : spanClass[best])) {
+        best = k;
+      }
     }
     return best;
   }
