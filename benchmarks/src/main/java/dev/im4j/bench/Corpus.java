@@ -70,20 +70,30 @@ final class Corpus {
     return sb.toString();
   }
 
-  /** The Llama-2 tokenizer embedded in the benchmarks jar, extracted to a temporary folder. */
+  /**
+   * The Llama-2 tokenizer embedded in the benchmarks jar, loaded from a temporary folder that is
+   * deleted again once the tokenizer has read it.
+   */
   static HfTokenizer tokenizer() {
     try {
       Path dir = Files.createTempDirectory("im4j-bench-tokenizer");
-      for (String file : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
-        try (InputStream in =
-            Corpus.class.getClassLoader().getResourceAsStream("im4j/bench/tokenizer/" + file)) {
-          if (in == null) {
-            throw new IllegalStateException("benchmarks jar lacks " + file + "; rebuild it");
+      try {
+        for (String file : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
+          try (InputStream in =
+              Corpus.class.getClassLoader().getResourceAsStream("im4j/bench/tokenizer/" + file)) {
+            if (in == null) {
+              throw new IllegalStateException("benchmarks jar lacks " + file + "; rebuild it");
+            }
+            Files.copy(in, dir.resolve(file), StandardCopyOption.REPLACE_EXISTING);
           }
-          Files.copy(in, dir.resolve(file), StandardCopyOption.REPLACE_EXISTING);
         }
+        return HfTokenizer.load(dir);
+      } finally {
+        for (String file : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
+          Files.deleteIfExists(dir.resolve(file));
+        }
+        Files.delete(dir);
       }
-      return HfTokenizer.load(dir);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }

@@ -3,11 +3,9 @@ package dev.im4j.core.mask;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.im4j.core.template.RenderedConversation;
-import dev.im4j.core.template.RenderedConversation.Span;
 import dev.im4j.core.template.SpanKind;
 import dev.im4j.core.tokenizer.Encoding;
 import java.util.Arrays;
-import java.util.List;
 import java.util.function.IntPredicate;
 
 /**
@@ -42,6 +40,22 @@ public final class MaskBuilder {
    */
   public record Result(TokenizedExample example, int missingTerminators, int unrenderedMessages) {}
 
+  /** {@link TokenClass} ordinal of the characters of each {@link SpanKind}, by its ordinal. */
+  private static final byte[] CLASS_OF_KIND = new byte[SpanKind.values().length];
+
+  static {
+    for (SpanKind kind : SpanKind.values()) {
+      TokenClass c =
+          switch (kind) {
+            case TEMPLATE -> TokenClass.TEMPLATE;
+            case SYSTEM -> TokenClass.SYSTEM;
+            case USER -> TokenClass.USER;
+            case ASSISTANT -> TokenClass.ASSISTANT;
+          };
+      CLASS_OF_KIND[kind.ordinal()] = (byte) c.ordinal();
+    }
+  }
+
   private final LossPolicy policy;
   private final IntPredicate isSpecial;
   private final float[] classWeights; // [TokenClass], or null when weights need whole sequences
@@ -75,31 +89,25 @@ public final class MaskBuilder {
    * @throws IllegalArgumentException if an offset lies outside the text
    */
   public Result build(RenderedConversation rendered, int messageCount, Encoding encoding) {
-    List<Span> spans = rendered.spans();
-    int chars = rendered.text().length();
-    int spanCount = spans.size();
-    // The spans as flat arrays for the token loop: [spanCount] each.
-    int[] spanStart = new int[spanCount];
-    int[] spanEnd = new int[spanCount];
-    int[] spanTurn = new int[spanCount];
-    byte[] spanClass = new byte[spanCount]; // TokenClass ordinal; empty spans count as TEMPLATE
+    int chars = rendered.length();
+    int spanCount = rendered.spanCount();
     int[] contentEnd = new int[messageCount]; // end of the last content span per message, or -1
     Arrays.fill(contentEnd, -1);
     boolean[] assistant = new boolean[messageCount];
     for (int k = 0; k < spanCount; k++) {
-      Span span = spans.get(k);
-      int m = span.messageIndex();
+      int m = rendered.spanMessage(k);
       if (m >= messageCount) {
         throw new IllegalArgumentException(
-            "span " + span + " names message " + m + " but the conversation has " + messageCount);
+            "span "
+                + rendered.spans().get(k)
+                + " names message "
+                + m
+                + " but the conversation has "
+                + messageCount);
       }
-      spanStart[k] = span.start();
-      spanEnd[k] = span.end();
-      spanTurn[k] = m;
-      spanClass[k] = span.end() > span.start() ? (byte) classOf(span.kind()).ordinal() : 0;
       if (m >= 0) {
-        contentEnd[m] = Math.max(contentEnd[m], span.end());
-        assistant[m] = span.kind() == SpanKind.ASSISTANT;
+        contentEnd[m] = Math.max(contentEnd[m], rendered.spanEnd(k));
+        assistant[m] = rendered.spanKind(k) == SpanKind.ASSISTANT;
       }
     }
     int n = encoding.length();
@@ -122,7 +130,7 @@ public final class MaskBuilder {
         if (t < n
             && !claimed(t, lastClaimed, terminators, terminatorCount)
             && isSpecial.test(ids[t])
-            && classify(encoding, t, spanStart, spanEnd, spanClass) == 0) {
+            && classify(rendered, encoding, t) == 0) {
           inOrder &= t > lastClaimed;
           lastClaimed = Math.max(lastClaimed, t);
           terminators[terminatorCount++] = (long) t << 32 | m;
@@ -137,15 +145,22 @@ public final class MaskBuilder {
 
     // Tokens and spans are both ordered, and the spans cover the text without gaps, so one
     // merge-like pass suffices. Token i overlaps span k iff spanStart[k] < end(i) and
-    // spanEnd[k] > start(i). The common case is a run of tokens that lie inside one span: the run
-    // is found with three comparisons per token and recorded as one run. Any other token
+    // spanEnd[k] > start(i). The common case is a run of tokens that lie inside one span, recorded
+    // as one run: in an ordered encoding the run ends at the first token ending after the span,
+    // found by binary search; otherwise each token is checked (three comparisons). Any other token
     // (straddling a boundary, or without characters) takes the general rule: its highest-class
-    // span.
+    // span. Offsets are checked on the way (within the text, starts never falling); an ordered
+    // encoding needs only its last end checked.
+    boolean ordered = encoding.isOrdered();
+    if (ordered && n > 0 && encoding.end(n - 1) > chars) {
+      int i = firstTokenEndingAfter(encoding, 0, n, chars);
+      throw badOffsets(i, encoding.start(i), encoding.end(i), chars);
+    }
     float[] byClass = classWeights;
     TokenizedExample.Runs runs = new TokenizedExample.Runs(2 * spanCount + 2 * terminatorCount);
     int first = 0; // the first span that ends after the current token's start
     int next = 0; // the next terminator
-    int previousStart = 0; // offsets are checked on the way: within the text, starts not falling
+    int previousStart = 0;
     for (int i = 0; i < n; ) {
       int start = encoding.start(i);
       int end = encoding.end(i);
@@ -161,30 +176,39 @@ public final class MaskBuilder {
         i++;
         continue;
       }
-      while (first < spanCount && spanEnd[first] <= start) {
+      while (first < spanCount && rendered.spanEnd(first) <= start) {
         first++;
       }
-      if (first < spanCount && spanStart[first] <= start && end <= spanEnd[first] && start < end) {
+      if (first < spanCount
+          && rendered.spanStart(first) <= start
+          && end <= rendered.spanEnd(first)
+          && start < end) {
         // Token i lies inside span `first`; so do the following tokens up to `to`.
-        int limit = spanEnd[first]; // within the text, as every span is
-        int to = i + 1;
-        while (to < stop) {
-          int s = encoding.start(to);
-          int e = encoding.end(to);
-          if (e > limit || s >= e || s < previousStart) {
-            break; // the general rule (or the offset check) takes it
+        int limit = rendered.spanEnd(first); // within the text, as every span is
+        int to;
+        if (ordered) {
+          to = firstTokenEndingAfter(encoding, i + 1, stop, limit);
+          previousStart = encoding.start(to - 1);
+        } else {
+          to = i + 1;
+          while (to < stop) {
+            int s = encoding.start(to);
+            int e = encoding.end(to);
+            if (e > limit || s >= e || s < previousStart) {
+              break; // the general rule (or the offset check) takes it
+            }
+            previousStart = s;
+            to++;
           }
-          previousStart = s;
-          to++;
         }
-        byte kind = spanClass[first];
-        runs.append(to, kind, kind == 0 ? -1 : spanTurn[first], weight(byClass, kind));
+        byte kind = classOf(rendered, first);
+        runs.append(to, kind, kind == 0 ? -1 : rendered.spanMessage(first), weight(byClass, kind));
         i = to;
         continue;
       }
-      int k = highestSpan(first, end, spanStart, spanClass);
-      byte best = k < 0 ? 0 : spanClass[k];
-      runs.append(i + 1, best, k < 0 ? -1 : spanTurn[k], weight(byClass, best));
+      int k = highestSpan(rendered, first, end);
+      byte best = k < 0 ? 0 : classOf(rendered, k);
+      runs.append(i + 1, best, k < 0 ? -1 : rendered.spanMessage(k), weight(byClass, best));
       i++;
     }
     TokenizedExample example = TokenizedExample.adopt(ids, runs);
@@ -214,36 +238,45 @@ public final class MaskBuilder {
   /**
    * The class of token {@code i} by the general rule: the highest class of the spans it overlaps.
    */
-  private static byte classify(
-      Encoding encoding, int i, int[] spanStart, int[] spanEnd, byte[] spanClass) {
+  private static byte classify(RenderedConversation rendered, Encoding encoding, int i) {
     int start = encoding.start(i);
     int end = encoding.end(i);
     int lo = 0; // the first span that ends after start (span ends never decrease)
-    int hi = spanEnd.length;
+    int hi = rendered.spanCount();
     while (lo < hi) {
       int mid = (lo + hi) >>> 1;
-      if (spanEnd[mid] <= start) {
+      if (rendered.spanEnd(mid) <= start) {
         lo = mid + 1;
       } else {
         hi = mid;
       }
     }
-    int k = highestSpan(lo, end, spanStart, spanClass);
-    return k < 0 ? 0 : spanClass[k];
+    int k = highestSpan(rendered, lo, end);
+    return k < 0 ? 0 : classOf(rendered, k);
   }
 
   /**
    * Among the spans from {@code first} that start before {@code end}, the first one of the highest
    * class above TEMPLATE (TEMPLATE = 0 < SYSTEM < USER < ASSISTANT), or -1 if there is none.
    */
-  private static int highestSpan(int first, int end, int[] spanStart, byte[] spanClass) {
+  private static int highestSpan(RenderedConversation rendered, int first, int end) {
     int best = -1;
-    for (int k = first; k < spanStart.length && spanStart[k] < end; k++) {
-      if (spanClass[k] > (best < 0 ? 0 : spanClass[best])) {
+    byte bestClass = 0;
+    for (int k = first; k < rendered.spanCount() && rendered.spanStart(k) < end; k++) {
+      byte c = classOf(rendered, k);
+      if (c > bestClass) {
         best = k;
+        bestClass = c;
       }
     }
     return best;
+  }
+
+  /** The class of span {@code k}'s characters as a {@link TokenClass} ordinal; empty: TEMPLATE. */
+  private static byte classOf(RenderedConversation rendered, int k) {
+    return rendered.spanEnd(k) > rendered.spanStart(k)
+        ? CLASS_OF_KIND[rendered.spanKind(k).ordinal()]
+        : 0;
   }
 
   private static IllegalArgumentException badOffsets(int i, int start, int end, int chars) {
@@ -259,6 +292,24 @@ public final class MaskBuilder {
             + " characters with non-decreasing starts");
   }
 
+  /**
+   * The first token in {@code [from, to)} whose end lies after {@code position}, or {@code to} if
+   * none; ends must not decrease (an ordered encoding).
+   */
+  private static int firstTokenEndingAfter(Encoding encoding, int from, int to, int position) {
+    int lo = from;
+    int hi = to;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      if (encoding.end(mid) <= position) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+
   /** Binary search over token starts, which are non-decreasing. Returns n if none. */
   private static int firstTokenStartingAtOrAfter(Encoding encoding, int position) {
     int lo = 0;
@@ -272,14 +323,5 @@ public final class MaskBuilder {
       }
     }
     return lo;
-  }
-
-  private static TokenClass classOf(SpanKind kind) {
-    return switch (kind) {
-      case TEMPLATE -> TokenClass.TEMPLATE;
-      case SYSTEM -> TokenClass.SYSTEM;
-      case USER -> TokenClass.USER;
-      case ASSISTANT -> TokenClass.ASSISTANT;
-    };
   }
 }

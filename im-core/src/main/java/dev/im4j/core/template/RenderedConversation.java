@@ -16,6 +16,10 @@ import java.util.List;
  * has an anchor even without characters. Two adjacent spans never have the same kind and message
  * index.
  *
+ * <p>Besides {@link #spans()}, the spans can be read by index ({@link #spanCount()}, {@link
+ * #spanStart(int)}, ...) from one flat table, without touching span objects: that is what per-token
+ * loops such as the mask builder's use.
+ *
  * <p>Immutable and thread-safe.
  */
 public final class RenderedConversation {
@@ -47,12 +51,26 @@ public final class RenderedConversation {
     }
   }
 
+  private static final SpanKind[] KINDS = SpanKind.values();
+  private static final int STRIDE = 4; // start, end, message index, kind ordinal
+
   private final String text;
   private final List<Span> spans;
+  private final int[] table; // [spans * STRIDE]
+  private final int length; // of the text, kept here so that hot loops need not reach the String
 
   private RenderedConversation(String text, List<Span> spans) {
     this.text = text;
     this.spans = List.copyOf(spans);
+    this.length = text.length();
+    this.table = new int[spans.size() * STRIDE];
+    for (int k = 0; k < spans.size(); k++) {
+      Span span = spans.get(k);
+      table[k * STRIDE] = span.start();
+      table[k * STRIDE + 1] = span.end();
+      table[k * STRIDE + 2] = span.messageIndex();
+      table[k * STRIDE + 3] = span.kind().ordinal();
+    }
   }
 
   /** The rendered text. */
@@ -63,6 +81,36 @@ public final class RenderedConversation {
   /** The spans covering {@link #text()} in order; read-only. */
   public List<Span> spans() {
     return spans;
+  }
+
+  /** Number of spans. */
+  public int spanCount() {
+    return table.length / STRIDE;
+  }
+
+  /** {@code text().length()}. */
+  public int length() {
+    return length;
+  }
+
+  /** {@code spans().get(k).start()}. */
+  public int spanStart(int k) {
+    return table[k * STRIDE];
+  }
+
+  /** {@code spans().get(k).end()}. */
+  public int spanEnd(int k) {
+    return table[k * STRIDE + 1];
+  }
+
+  /** {@code spans().get(k).messageIndex()}. */
+  public int spanMessage(int k) {
+    return table[k * STRIDE + 2];
+  }
+
+  /** {@code spans().get(k).kind()}. */
+  public SpanKind spanKind(int k) {
+    return KINDS[table[k * STRIDE + 3]];
   }
 
   /**

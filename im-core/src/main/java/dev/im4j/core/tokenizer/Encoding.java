@@ -14,14 +14,26 @@ import java.util.Arrays;
  * Ranges of consecutive tokens may overlap when one character is split across several byte-level
  * tokens.
  *
- * <p>Arrays are copied in; use the indexed accessors in hot loops.
+ * <p>The ranges are validated once, here, and whether they are {@linkplain #isOrdered() ordered} is
+ * recorded, so that consumers can find runs of tokens by binary search instead of visiting each.
  *
- * @param ids token ids, {@code [n]}
- * @param starts first character of each token, {@code [n]}
- * @param ends one past the last character of each token, {@code [n]}
+ * <p>Arrays are copied in and out; use the indexed accessors in hot loops. Immutable.
  */
-public record Encoding(int[] ids, int[] starts, int[] ends) {
-  public Encoding {
+public final class Encoding {
+  private final int[] ids;
+  private final int[] starts;
+  private final int[] ends;
+  private final boolean ordered;
+
+  /**
+   * Validates and copies the arrays.
+   *
+   * @param ids token ids, {@code [n]}
+   * @param starts first character of each token, {@code [n]}
+   * @param ends one past the last character of each token, {@code [n]}
+   * @throws IllegalArgumentException if the lengths differ or a range is invalid
+   */
+  public Encoding(int[] ids, int[] starts, int[] ends) {
     checkNotNull(ids, "ids");
     checkNotNull(starts, "starts");
     checkNotNull(ends, "ends");
@@ -31,15 +43,20 @@ public record Encoding(int[] ids, int[] starts, int[] ends) {
         ids.length,
         starts.length,
         ends.length);
+    boolean ordered = true;
     for (int i = 0; i < ids.length; i++) {
       if (starts[i] < 0 || ends[i] < starts[i]) {
         throw new IllegalArgumentException(
             "token " + i + " has an invalid range [" + starts[i] + ", " + ends[i] + ")");
       }
+      if (i > 0 && (starts[i] < starts[i - 1] || ends[i] < ends[i - 1] || starts[i] == ends[i])) {
+        ordered = false;
+      }
     }
-    ids = ids.clone();
-    starts = starts.clone();
-    ends = ends.clone();
+    this.ids = ids.clone();
+    this.starts = starts.clone();
+    this.ends = ends.clone();
+    this.ordered = ordered;
   }
 
   /** Number of tokens. */
@@ -59,17 +76,27 @@ public record Encoding(int[] ids, int[] starts, int[] ends) {
     return ends[i];
   }
 
-  @Override
+  /**
+   * Whether starts and ends never decrease and every token after the first has at least one
+   * character (only a leading added token, such as BOS, may be empty). This holds for ordinary
+   * tokenizations; then the tokens lying inside a character range are one run whose ends can be
+   * found by binary search.
+   */
+  public boolean isOrdered() {
+    return ordered;
+  }
+
+  /** Token ids, a copy. */
   public int[] ids() {
     return ids.clone();
   }
 
-  @Override
+  /** Token starts, a copy. */
   public int[] starts() {
     return starts.clone();
   }
 
-  @Override
+  /** Token ends, a copy. */
   public int[] ends() {
     return ends.clone();
   }
