@@ -53,6 +53,7 @@ public final class Batch {
   private final int[] segmentStart; // [segments]: flat index of the segment's first cell
   private final int[] segmentExample; // [segments]: example id
   private final TokenizedExample[] segmentTokens; // [segments]: the example as kept
+  private final int[] segmentLength; // [segments]: its length, so cell loops need not reach it
 
   /**
    * Takes ownership of the arrays (the collator hands over arrays it no longer touches) and checks
@@ -80,12 +81,14 @@ public final class Batch {
         "the segment table must have rows + 1 row offsets from 0 to %s and %s entries per column",
         segments,
         segments);
+    int[] segmentLength = new int[segments];
     for (int r = 0; r < rows; r++) {
       int free = r * seqLen; // first cell of the row not yet covered by a segment
       checkArgument(
           rowFirstSegment[r] <= rowFirstSegment[r + 1], "row offsets must not decrease at %s", r);
       for (int s = rowFirstSegment[r]; s < rowFirstSegment[r + 1]; s++) {
         int length = segmentTokens[s].length();
+        segmentLength[s] = length;
         if (length <= 0
             || segmentStart[s] < free
             || segmentStart[s] + length > (r + 1) * seqLen
@@ -107,6 +110,7 @@ public final class Batch {
     this.segmentStart = segmentStart;
     this.segmentExample = segmentExample;
     this.segmentTokens = segmentTokens;
+    this.segmentLength = segmentLength;
   }
 
   /** Number of rows. */
@@ -136,7 +140,7 @@ public final class Batch {
 
   /** Number of cells (tokens) of segment {@code s}. */
   public int segmentLength(int s) {
-    return segmentTokens[s].length();
+    return segmentLength[s];
   }
 
   /** The id of the example segment {@code s} holds. */
@@ -154,7 +158,7 @@ public final class Batch {
     checkSize(dest.length);
     fillPadding(dest, padId);
     for (int s = 0; s < segmentStart.length; s++) {
-      segmentTokens[s].copyIds(0, dest, segmentStart[s], segmentTokens[s].length());
+      segmentTokens[s].copyIds(0, dest, segmentStart[s], segmentLength[s]);
     }
   }
 
@@ -164,7 +168,7 @@ public final class Batch {
     fillPadding(dest, 0);
     int[] iota = positions(seqLen);
     for (int s = 0; s < segmentStart.length; s++) {
-      System.arraycopy(iota, 0, dest, segmentStart[s], segmentTokens[s].length());
+      System.arraycopy(iota, 0, dest, segmentStart[s], segmentLength[s]);
     }
   }
 
@@ -173,7 +177,7 @@ public final class Batch {
     checkSize(dest.length);
     fillPadding(dest, 0);
     for (int s = 0; s < segmentStart.length; s++) {
-      Arrays.fill(dest, segmentStart[s], segmentStart[s] + segmentLength(s), segmentId(s));
+      Arrays.fill(dest, segmentStart[s], segmentStart[s] + segmentLength[s], segmentId(s));
     }
   }
 
@@ -183,7 +187,7 @@ public final class Batch {
     fillPadding(dest, IGNORE);
     for (int s = 0; s < segmentStart.length; s++) {
       // The label shift: the target of cell t is token t + 1 of the same segment.
-      int n = segmentTokens[s].length();
+      int n = segmentLength[s];
       segmentTokens[s].copyIds(1, dest, segmentStart[s], n - 1);
       dest[segmentStart[s] + n - 1] = IGNORE; // a segment's last token predicts nothing
     }
@@ -194,7 +198,7 @@ public final class Batch {
     checkSize(dest.length);
     int cell = 0;
     for (int s = 0; s < segmentStart.length; s++) {
-      int n = segmentTokens[s].length();
+      int n = segmentLength[s];
       Arrays.fill(dest, cell, segmentStart[s], 0f);
       segmentTokens[s].copyWeights(1, dest, segmentStart[s], n - 1);
       dest[segmentStart[s] + n - 1] = 0f;
@@ -208,7 +212,7 @@ public final class Batch {
     checkSize(dest.length);
     fillPadding(dest, -1);
     for (int s = 0; s < segmentStart.length; s++) {
-      Arrays.fill(dest, segmentStart[s], segmentStart[s] + segmentLength(s), segmentExample[s]);
+      Arrays.fill(dest, segmentStart[s], segmentStart[s] + segmentLength[s], segmentExample[s]);
     }
   }
 
@@ -276,14 +280,14 @@ public final class Batch {
   public int targetAt(int i) {
     int s = segmentAt(i);
     int next = s < 0 ? 0 : i - segmentStart[s] + 1;
-    return s < 0 || next == segmentTokens[s].length() ? IGNORE : segmentTokens[s].idAt(next);
+    return s < 0 || next == segmentLength[s] ? IGNORE : segmentTokens[s].idAt(next);
   }
 
   /** Target weight at flat index {@code i}. */
   public float weightAt(int i) {
     int s = segmentAt(i);
     int next = s < 0 ? 0 : i - segmentStart[s] + 1;
-    return s < 0 || next == segmentTokens[s].length() ? 0f : segmentTokens[s].weightAt(next);
+    return s < 0 || next == segmentLength[s] ? 0f : segmentTokens[s].weightAt(next);
   }
 
   /** Source example index at flat index {@code i}. */
@@ -322,7 +326,7 @@ public final class Batch {
         hi = mid - 1;
       }
     }
-    return hi >= rowFirstSegment[row] && i < segmentStart[hi] + segmentLength(hi) ? hi : -1;
+    return hi >= rowFirstSegment[row] && i < segmentStart[hi] + segmentLength[hi] ? hi : -1;
   }
 
   private void checkSize(int length) {
@@ -335,7 +339,7 @@ public final class Batch {
     int cell = 0;
     for (int s = 0; s < segmentStart.length; s++) {
       Arrays.fill(dest, cell, segmentStart[s], value);
-      cell = segmentStart[s] + segmentTokens[s].length();
+      cell = segmentStart[s] + segmentLength[s];
     }
     Arrays.fill(dest, cell, cells(), value);
   }

@@ -88,7 +88,7 @@ public final class Collator {
         firstExampleId);
 
     List<Event> events = new ArrayList<>();
-    List<Segment> segments = new ArrayList<>(examples.size());
+    Kept kept = new Kept(examples.size());
     int truncated = 0;
     int dropped = 0;
     int noTarget = 0;
@@ -96,7 +96,7 @@ public final class Collator {
       TokenizedExample example = examples.get(i);
       checkArgument(example != null, "examples[%s] is null; remove it", i);
       int exampleId = firstExampleId + i;
-      Segment segment = truncate(example, exampleId, events);
+      TokenizedExample segment = truncate(example, exampleId, events);
       if (segment == null) {
         dropped++;
         continue;
@@ -104,41 +104,38 @@ public final class Collator {
       if (segment.length() != example.length()) {
         truncated++;
       }
-      if (!segment.kept.hasTarget()) {
+      if (!segment.hasTarget()) {
         events.add(
             new Event(exampleId, Reason.DROPPED_NO_TARGET, example.length(), segment.length()));
         noTarget++;
         continue;
       }
-      segments.add(segment);
+      kept.add(exampleId, segment);
     }
 
-    List<int[]> rows = config.packing() ? pack(segments) : onePerRow(segments.size());
+    Rows rows = config.packing() ? pack(kept) : onePerRow(kept.count);
     List<Batch> batches = new ArrayList<>();
     long tokens = 0;
-    long padding = 0;
-    for (int from = 0; from < rows.size(); ) {
-      int to = from + Math.min(rows.size() - from, maxRowsPerBatch);
-      List<int[]> batchRows = rows.subList(from, to);
-      Batch batch = layOut(batchRows, segments);
+    long cells = 0;
+    for (int from = 0; from < rows.count(); ) {
+      int to = from + Math.min(rows.count() - from, maxRowsPerBatch);
+      Batch batch = layOut(rows, from, to, kept);
       from = to;
       batches.add(batch);
-      long used = 0;
-      for (int s = 0; s < batch.segmentCount(); s++) {
-        used += batch.segmentLength(s);
-      }
-      tokens += used;
-      padding += batch.cells() - used;
+      cells += batch.cells();
+    }
+    for (int s = 0; s < kept.count; s++) {
+      tokens += kept.length[s];
     }
     CollateReport report =
         new CollateReport(
             examples.size(),
-            segments.size(),
+            kept.count,
             truncated,
             dropped,
             noTarget,
             tokens,
-            padding,
+            cells - tokens,
             events);
     return new CollateResult(batches, report);
   }
@@ -151,32 +148,46 @@ public final class Collator {
    * @throws IllegalArgumentException under {@link TruncationStrategy#ERROR} if it is too long
    */
   public Optional<TokenizedExample> truncate(TokenizedExample example) {
-    return Optional.ofNullable(truncate(example, 0, new ArrayList<>())).map(s -> s.kept);
+    return Optional.ofNullable(truncate(example, 0, new ArrayList<>()));
   }
 
-  /** A kept, possibly shortened example with its id. */
-  private static final class Segment {
-    final int exampleId;
-    final TokenizedExample kept;
-    final int length; // kept.length(), kept here for the packing loops
+  /** The kept (possibly shortened) examples in input order, as columns: id, tokens, length. */
+  private static final class Kept {
+    final int[] exampleId;
+    final TokenizedExample[] tokens;
+    final int[] length;
+    int count;
 
-    Segment(int exampleId, TokenizedExample kept) {
-      this.exampleId = exampleId;
-      this.kept = kept;
-      this.length = kept.length();
+    Kept(int capacity) {
+      exampleId = new int[capacity];
+      tokens = new TokenizedExample[capacity];
+      length = new int[capacity];
     }
 
-    int length() {
-      return length;
+    void add(int id, TokenizedExample example) {
+      exampleId[count] = id;
+      tokens[count] = example;
+      length[count] = example.length();
+      count++;
+    }
+  }
+
+  /**
+   * Rows as lists of kept-example indices: row r holds {@code members[offsets[r] .. offsets[r+1])},
+   * in insertion order.
+   */
+  private record Rows(int[] members, int[] offsets) {
+    int count() {
+      return offsets.length - 1;
     }
   }
 
   /** The example as it fits {@code maxLength}, or null if dropped for its length. */
-  private Segment truncate(TokenizedExample example, int exampleId, List<Event> events) {
+  private TokenizedExample truncate(TokenizedExample example, int exampleId, List<Event> events) {
     int n = example.length();
     int max = config.maxLength();
     if (n <= max) {
-      return new Segment(exampleId, example);
+      return example;
     }
     switch (config.truncation()) {
       case ERROR:
@@ -190,22 +201,19 @@ public final class Collator {
         return null;
       case KEEP_START:
         events.add(new Event(exampleId, Reason.TRUNCATED_KEEP_START, n, max));
-        return slice(example, exampleId, 0, max);
+        return example.slice(0, max);
       case KEEP_END:
         events.add(new Event(exampleId, Reason.TRUNCATED_KEEP_END, n, max));
-        return slice(example, exampleId, n - max, max);
+        return example.slice(n - max, max);
       case TRIM_INSTRUCTION:
         return trimInstruction(example, exampleId, events);
     }
     throw new IllegalStateException("unhandled truncation strategy " + config.truncation());
   }
 
-  private static Segment slice(TokenizedExample example, int exampleId, int from, int length) {
-    return new Segment(exampleId, example.slice(from, length));
-  }
-
   /** See {@link TruncationStrategy#TRIM_INSTRUCTION}. */
-  private Segment trimInstruction(TokenizedExample example, int exampleId, List<Event> events) {
+  private TokenizedExample trimInstruction(
+      TokenizedExample example, int exampleId, List<Event> events) {
     int n = example.length();
     int max = config.maxLength();
     int excess = n - max;
@@ -221,7 +229,7 @@ public final class Collator {
     }
     if (instruction < excess) {
       events.add(new Event(exampleId, Reason.TRIM_FELL_BACK_TO_KEEP_START, n, max));
-      return slice(example, exampleId, 0, max);
+      return example.slice(0, max);
     }
     int toRemove = excess;
     boolean afterCut = false;
@@ -244,26 +252,26 @@ public final class Collator {
       throw new IllegalStateException("trimmed example " + exampleId + " to " + k + " not " + max);
     }
     events.add(new Event(exampleId, Reason.TRIMMED_INSTRUCTION, n, max));
-    return new Segment(
-        exampleId,
-        new TokenizedExample(
-            Arrays.copyOf(ids, max),
-            Arrays.copyOf(weights, max),
-            Arrays.copyOf(classes, max),
-            Arrays.copyOf(turns, max)));
+    return new TokenizedExample(
+        Arrays.copyOf(ids, max),
+        Arrays.copyOf(weights, max),
+        Arrays.copyOf(classes, max),
+        Arrays.copyOf(turns, max));
   }
 
-  private static List<int[]> onePerRow(int count) {
-    List<int[]> rows = new ArrayList<>(count);
+  private static Rows onePerRow(int count) {
+    int[] members = new int[count];
+    int[] offsets = new int[count + 1];
     for (int i = 0; i < count; i++) {
-      rows.add(new int[] {i});
+      members[i] = i;
+      offsets[i + 1] = i + 1;
     }
-    return rows;
+    return new Rows(members, offsets);
   }
 
   /** Best-fit decreasing; returns each row's segment indices in insertion order. */
-  private List<int[]> pack(List<Segment> segments) {
-    int m = segments.size();
+  private Rows pack(Kept kept) {
+    int m = kept.count;
     int capacity = config.maxLength();
     int[] order = new int[m];
     for (int i = 0; i < m; i++) {
@@ -281,7 +289,7 @@ public final class Collator {
     int[] lengthOf = new int[m]; // by shuffled position
     int[] startOf = new int[capacity + 2]; // by capacity - length: first slot in the sorted order
     for (int k = 0; k < m; k++) {
-      lengthOf[k] = segments.get(order[k]).length();
+      lengthOf[k] = kept.length[order[k]];
       startOf[capacity - lengthOf[k] + 1]++;
     }
     for (int free = 1; free <= capacity + 1; free++) {
@@ -325,17 +333,16 @@ public final class Collator {
       rowFree[row] -= length;
       link(row, rowFree[row], bucketHead, rowNext, rowPrev, nonEmpty);
     }
-    List<int[]> rows = new ArrayList<>(rowCount);
-    for (int row = 0; row < rowCount; row++) {
-      int[] members = new int[rowSize[row]];
-      int s = rowFirstSegment[row];
-      for (int k = 0; k < members.length; k++) {
-        members[k] = s;
+    int[] members = new int[m];
+    int[] offsets = new int[rowCount + 1];
+    for (int row = 0, k = 0; row < rowCount; row++) {
+      for (int s = rowFirstSegment[row], left = rowSize[row]; left > 0; left--) {
+        members[k++] = s;
         s = segmentNext[s];
       }
-      rows.add(members);
+      offsets[row + 1] = k;
     }
-    return rows;
+    return new Rows(members, offsets);
   }
 
   private static void link(
@@ -365,17 +372,19 @@ public final class Collator {
     }
   }
 
-  /** Lays the given rows out as one batch: where each segment starts. */
-  private Batch layOut(List<int[]> rows, List<Segment> segments) {
-    int[] used = new int[rows.size()];
-    int[] rowFirstSegment = new int[rows.size() + 1];
+  /** Lays rows {@code from..to-1} out as one batch: where each segment starts. */
+  private Batch layOut(Rows rows, int from, int to, Kept kept) {
+    int[] members = rows.members();
+    int[] offsets = rows.offsets();
+    int[] used = new int[to - from];
+    int[] rowFirstSegment = new int[to - from + 1];
     int longest = 0;
     for (int r = 0; r < used.length; r++) {
-      for (int s : rows.get(r)) {
-        used[r] += segments.get(s).length();
+      for (int k = offsets[from + r]; k < offsets[from + r + 1]; k++) {
+        used[r] += kept.length[members[k]];
       }
       longest = Math.max(longest, used[r]);
-      rowFirstSegment[r + 1] = rowFirstSegment[r] + rows.get(r).length;
+      rowFirstSegment[r + 1] = offsets[from + r + 1] - offsets[from];
     }
     int multiple = config.padToMultipleOf();
     int seqLen = Math.toIntExact(((long) longest + multiple - 1) / multiple * multiple);
@@ -387,13 +396,13 @@ public final class Collator {
     for (int r = 0; r < used.length; r++) {
       int pad = seqLen - used[r];
       int cell = r * seqLen + (config.paddingSide() == PaddingSide.LEFT ? pad : 0);
-      for (int s : rows.get(r)) {
-        Segment segment = segments.get(s);
+      for (int j = offsets[from + r]; j < offsets[from + r + 1]; j++) {
+        int s = members[j];
         segmentStart[k] = cell;
-        segmentExample[k] = segment.exampleId;
-        segmentTokens[k] = segment.kept;
+        segmentExample[k] = kept.exampleId[s];
+        segmentTokens[k] = kept.tokens[s];
         k++;
-        cell += segment.length();
+        cell += kept.length[s];
       }
     }
     return new Batch(
