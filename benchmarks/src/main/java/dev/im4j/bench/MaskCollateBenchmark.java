@@ -33,8 +33,9 @@ import org.openjdk.jmh.infra.Blackhole;
  * The hot path after tokenization: {@link MaskBuilder} (classify + weigh) and {@link Collator}
  * (truncate, lay out, pad or pack), in tokens per second on one thread. Collation includes writing
  * every batch's cells as a training loop feeds them to a runtime: input ids, position ids, segment
- * ids, shifted targets and weights, into buffers reused across batches. Target: mask + collate at
- * least 100 M tokens/s on one core (docs/benchmarks.md).
+ * ids, shifted targets and weights, into buffers reused across batches. Layouts: padded rows in
+ * input order, padded rows grouped by length ({@code groupByLength}), packed rows. Target: mask +
+ * collate at least 100 M tokens/s on one core (docs/benchmarks.md).
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -46,8 +47,9 @@ public class MaskCollateBenchmark {
   private static final int EXAMPLES = 2000;
   private static final int ROWS_PER_BATCH = 8;
 
-  @Param({"false", "true"})
-  boolean packing;
+  /** Padded in input order, padded with rows grouped by length, or packed. */
+  @Param({"padded", "grouped", "packed"})
+  String layout;
 
   private final List<RenderedConversation> rendered = new ArrayList<>();
   private final List<Encoding> encodings = new ArrayList<>();
@@ -86,7 +88,12 @@ public class MaskCollateBenchmark {
         tokensPerPass += e.length();
       }
     }
-    collator = Collator.of(CollatorConfig.builder(2048).packing(packing).build());
+    collator =
+        Collator.of(
+            CollatorConfig.builder(2048)
+                .packing(layout.equals("packed"))
+                .groupByLength(layout.equals("grouped"))
+                .build());
   }
 
   @Benchmark

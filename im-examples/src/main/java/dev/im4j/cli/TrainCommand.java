@@ -161,6 +161,13 @@ final class TrainCommand implements Callable<Integer> {
   boolean packing;
 
   @Option(
+      names = "--group-by-length",
+      description =
+          "Without --packing: order each step's examples by length before cutting micro-batches,"
+              + " so less padding is computed; the step's gradient is unchanged (default: off).")
+  boolean groupByLength;
+
+  @Option(
       names = "--no-shuffle",
       description = "Consume examples in file order (default: shuffle).")
   boolean noShuffle;
@@ -226,6 +233,11 @@ final class TrainCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--loss-chunk must be >= 0 (0 = full logits) but was " + lossChunk);
     }
+    if (packing && groupByLength) {
+      throw new IllegalArgumentException(
+          "--group-by-length applies without --packing (packing already orders by length); drop"
+              + " one of them");
+    }
     ExecutionProvider parsedProvider = provider(device);
     LossPolicy policy = pipeline.policy();
     Files.createDirectories(out);
@@ -251,7 +263,12 @@ final class TrainCommand implements Callable<Integer> {
               .lossPolicy(policy)
               .reduction(parsedReduction)
               .batch(batchSize, gradAccum)
-              .collator(CollatorConfig.builder(maxLength).packing(packing).seed(seed).build())
+              .collator(
+                  CollatorConfig.builder(maxLength)
+                      .packing(packing)
+                      .groupByLength(groupByLength)
+                      .seed(seed)
+                      .build())
               .adamW(new AdamWConfig(lr, beta1, beta2, eps, weightDecay, parsedAdamW))
               .schedule(new LearningRateSchedule(parsedSchedule, warmupRatio))
               .seed(seed)

@@ -23,7 +23,8 @@ import java.util.Random;
  * weight (tokens {@code 1..n-1}) is dropped and reported. Kept examples become segments:
  *
  * <ul>
- *   <li>padded layout ({@code packing = false}): one example per row, in input order, each batch's
+ *   <li>padded layout ({@code packing = false}): one example per row, in input order, or with
+ *       {@code groupByLength} by decreasing length (equal lengths in input order), each batch's
  *       rows padded to its longest row rounded up to {@code padToMultipleOf};
  *   <li>packed layout: best-fit decreasing into rows of capacity {@code maxLength}. Examples are
  *       first shuffled with {@code seed}, then stably sorted by decreasing length (so the seed only
@@ -32,7 +33,9 @@ import java.util.Random;
  *       or a new row. Rows keep their creation order and their segments their insertion order.
  * </ul>
  *
- * <p>Rows are then cut into batches of at most {@code maxRowsPerBatch} rows. Every kept example
+ * <p>Rows are then cut into batches of at most {@code maxRowsPerBatch} rows: full batches from the
+ * start, except that with {@code groupByLength} the first batch takes the remainder (the longest
+ * rows), which makes the padding the least possible for that number of batches. Every kept example
  * appears exactly once, whole, in one row; no example is split across rows or batches.
  *
  * <p>Thread-safe: a collator holds only its immutable configuration.
@@ -113,12 +116,14 @@ public final class Collator {
       kept.add(exampleId, segment);
     }
 
-    Rows rows = config.packing() ? pack(kept) : onePerRow(kept.count);
+    Rows rows = config.packing() ? pack(kept) : onePerRow(kept);
     List<Batch> batches = new ArrayList<>();
     long tokens = 0;
     long cells = 0;
-    for (int from = 0; from < rows.count(); ) {
-      int to = from + Math.min(rows.count() - from, maxRowsPerBatch);
+    int shortBatch = config.groupByLength() ? shortBatch(rows, kept, maxRowsPerBatch) : -1;
+    for (int from = 0, index = 0; from < rows.count(); index++) {
+      int size = index == shortBatch ? rows.count() % maxRowsPerBatch : maxRowsPerBatch;
+      int to = from + Math.min(rows.count() - from, size);
       Batch batch = layOut(rows, from, to, kept);
       from = to;
       batches.add(batch);
@@ -259,14 +264,81 @@ public final class Collator {
         Arrays.copyOf(turns, max));
   }
 
-  private static Rows onePerRow(int count) {
-    int[] members = new int[count];
-    int[] offsets = new int[count + 1];
-    for (int i = 0; i < count; i++) {
-      members[i] = i;
+  /** The padded layout: one kept example per row, in input order or by decreasing length. */
+  private Rows onePerRow(Kept kept) {
+    int[] members;
+    if (config.groupByLength()) {
+      members = byDecreasingLength(Arrays.copyOf(kept.length, kept.count), config.maxLength());
+    } else {
+      members = new int[kept.count];
+      for (int i = 0; i < kept.count; i++) {
+        members[i] = i;
+      }
+    }
+    int[] offsets = new int[kept.count + 1];
+    for (int i = 0; i < kept.count; i++) {
       offsets[i + 1] = i + 1;
     }
     return new Rows(members, offsets);
+  }
+
+  /**
+   * For rows ordered by decreasing length: which batch should take the rows left over after full
+   * batches (-1 if none are), so that the cells written, the sum over batches of rows times the
+   * rounded longest row, are fewest. Batches before it start at multiples of {@code perBatch}, the
+   * ones after it {@code remainder} rows later; every placement is tried, in O(rows).
+   */
+  private int shortBatch(Rows rows, Kept kept, int perBatch) {
+    int n = rows.count();
+    int remainder = n % perBatch;
+    if (remainder == 0) {
+      return -1;
+    }
+    int batches = n / perBatch + 1;
+    long[] after = new long[batches + 1]; // cells of the full batches after batch p, shifted
+    for (int p = batches - 1; p >= 1; p--) {
+      after[p] =
+          after[p + 1] + (long) perBatch * rowLength(rows, kept, remainder + (p - 1) * perBatch);
+    }
+    int best = 0;
+    long bestCells = Long.MAX_VALUE;
+    long before = 0; // cells of the full batches before batch p, aligned
+    for (int p = 0; p < batches; p++) {
+      long cells = before + (long) remainder * rowLength(rows, kept, p * perBatch) + after[p + 1];
+      if (cells < bestCells) {
+        bestCells = cells;
+        best = p;
+      }
+      if (p < batches - 1) {
+        before += (long) perBatch * rowLength(rows, kept, p * perBatch);
+      }
+    }
+    return best;
+  }
+
+  /** Length of padded row {@code r} (one example) rounded up to {@code padToMultipleOf}. */
+  private long rowLength(Rows rows, Kept kept, int r) {
+    long multiple = config.padToMultipleOf();
+    return (kept.length[rows.members()[r]] + multiple - 1) / multiple * multiple;
+  }
+
+  /**
+   * The indices of {@code lengths} (each in {@code 1..maxLength}) ordered by decreasing length,
+   * equal lengths in index order: a stable counting sort, O(n + maxLength).
+   */
+  private static int[] byDecreasingLength(int[] lengths, int maxLength) {
+    int[] startOf = new int[maxLength + 2]; // by maxLength - length: first slot in the order
+    for (int length : lengths) {
+      startOf[maxLength - length + 1]++;
+    }
+    for (int free = 1; free <= maxLength + 1; free++) {
+      startOf[free] += startOf[free - 1];
+    }
+    int[] sorted = new int[lengths.length];
+    for (int k = 0; k < lengths.length; k++) {
+      sorted[startOf[maxLength - lengths[k]]++] = k;
+    }
+    return sorted;
   }
 
   /** Best-fit decreasing; returns each row's segment indices in insertion order. */
@@ -284,21 +356,11 @@ public final class Collator {
       order[i] = order[j];
       order[j] = tmp;
     }
-    // Decreasing length, then shuffled position: a counting sort over lengths (1..capacity),
-    // stable, so equal lengths keep their shuffled order.
     int[] lengthOf = new int[m]; // by shuffled position
-    int[] startOf = new int[capacity + 2]; // by capacity - length: first slot in the sorted order
     for (int k = 0; k < m; k++) {
       lengthOf[k] = kept.length[order[k]];
-      startOf[capacity - lengthOf[k] + 1]++;
     }
-    for (int free = 1; free <= capacity + 1; free++) {
-      startOf[free] += startOf[free - 1];
-    }
-    int[] sorted = new int[m]; // shuffled positions by decreasing length
-    for (int k = 0; k < m; k++) {
-      sorted[startOf[capacity - lengthOf[k]]++] = k;
-    }
+    int[] sorted = byDecreasingLength(lengthOf, capacity); // shuffled positions
 
     // Open rows bucketed by free space: doubly linked lists per free-space value, BitSet of
     // non-empty buckets so the best fit is one nextSetBit away.

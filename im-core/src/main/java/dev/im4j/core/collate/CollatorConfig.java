@@ -15,6 +15,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
  *   <li>{@code padToMultipleOf} = {@link #DEFAULT_PAD_TO_MULTIPLE_OF} (1: no rounding)
  *   <li>{@code padId} = {@link #DEFAULT_PAD_ID} (0)
  *   <li>{@code packing} = {@link #DEFAULT_PACKING} (false: one example per row)
+ *   <li>{@code groupByLength} = {@link #DEFAULT_GROUP_BY_LENGTH} (false: rows in input order)
  *   <li>{@code seed} = {@link #DEFAULT_SEED} (0)
  * </ul>
  *
@@ -27,6 +28,12 @@ import static com.google.common.base.Preconditions.checkNotNull;
  *     segment id 0, never by this id, so it may equal EOS
  * @param packing whether several examples share a row (best-fit decreasing into rows of {@code
  *     maxLength}, attention isolated by segment ids)
+ * @param groupByLength padded layout only: order the rows of the step by decreasing length, so that
+ *     each batch holds examples of similar length and less padding is written and computed. One
+ *     {@link Collator#collate} call covers one optimizer step and the step's loss coefficients do
+ *     not depend on the batch an example lands in, so this leaves the step's gradient unchanged (up
+ *     to floating-point summation order). Packing already orders by length, so the two cannot be
+ *     combined
  * @param seed fixes the packing order: equal inputs and seeds give equal batches
  */
 public record CollatorConfig(
@@ -36,6 +43,7 @@ public record CollatorConfig(
     int padToMultipleOf,
     int padId,
     boolean packing,
+    boolean groupByLength,
     long seed) {
 
   /** Default truncation: cut the end, as the paper does. */
@@ -52,6 +60,9 @@ public record CollatorConfig(
 
   /** Default layout: one example per row, as the paper trains. */
   public static final boolean DEFAULT_PACKING = false;
+
+  /** Default row order of the padded layout: input order, as the paper trains. */
+  public static final boolean DEFAULT_GROUP_BY_LENGTH = false;
 
   /** Default packing seed. */
   public static final long DEFAULT_SEED = 0L;
@@ -71,6 +82,10 @@ public record CollatorConfig(
         padId >= 0,
         "padId must be a vocabulary id >= 0 but was %s; use any valid id (EOS is fine)",
         padId);
+    checkArgument(
+        !(packing && groupByLength),
+        "groupByLength applies to the padded layout, but packing is on (packing already orders"
+            + " examples by length); turn one of them off");
   }
 
   /** The defaults listed in the class documentation, with the given {@code maxLength}. */
@@ -91,6 +106,7 @@ public record CollatorConfig(
         .padToMultipleOf(padToMultipleOf)
         .padId(padId)
         .packing(packing)
+        .groupByLength(groupByLength)
         .seed(seed);
   }
 
@@ -102,6 +118,7 @@ public record CollatorConfig(
     private int padToMultipleOf = DEFAULT_PAD_TO_MULTIPLE_OF;
     private int padId = DEFAULT_PAD_ID;
     private boolean packing = DEFAULT_PACKING;
+    private boolean groupByLength = DEFAULT_GROUP_BY_LENGTH;
     private long seed = DEFAULT_SEED;
 
     private Builder(int maxLength) {
@@ -138,6 +155,11 @@ public record CollatorConfig(
       return this;
     }
 
+    public Builder groupByLength(boolean value) {
+      this.groupByLength = value;
+      return this;
+    }
+
     public Builder seed(long value) {
       this.seed = value;
       return this;
@@ -151,7 +173,7 @@ public record CollatorConfig(
      */
     public CollatorConfig build() {
       return new CollatorConfig(
-          maxLength, truncation, paddingSide, padToMultipleOf, padId, packing, seed);
+          maxLength, truncation, paddingSide, padToMultipleOf, padId, packing, groupByLength, seed);
     }
   }
 }

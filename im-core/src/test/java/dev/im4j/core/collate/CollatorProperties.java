@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.im4j.core.collate.CollateReport.Event;
 import dev.im4j.core.collate.CollateReport.Reason;
+import dev.im4j.core.loss.InstructionModellingLoss;
+import dev.im4j.core.loss.Reduction;
+import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.TokenizedExample;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -230,6 +233,74 @@ class CollatorProperties {
       assertArrayEquals(a.weights(), b.weights());
       assertArrayEquals(a.exampleIds(), b.exampleIds());
     }
+  }
+
+  /**
+   * Grouping by length only reorders the rows of a padded step: every example keeps its cells and
+   * its loss coefficients under every reduction, rows run from longest to shortest (ties in input
+   * order), and no more padding is written.
+   */
+  @Property
+  void groupingByLengthOnlyReordersRows(
+      @ForAll("examples") List<TokenizedExample> examples,
+      @ForAll("configs") CollatorConfig config,
+      @ForAll @IntRange(min = 1, max = 5) int maxRows) {
+    CollatorConfig inOrder = config.toBuilder().packing(false).groupByLength(false).build();
+    CollatorConfig grouped = inOrder.toBuilder().groupByLength(true).build();
+    CollateResult plain = Collator.of(inOrder).collate(examples, maxRows);
+    CollateResult sorted = Collator.of(grouped).collate(examples, maxRows);
+    Map<Integer, Segment> a = segments(plain.batches());
+    Map<Integer, Segment> b = segments(sorted.batches());
+    assertEquals(a.keySet(), b.keySet());
+    for (int id : a.keySet()) {
+      assertArrayEquals(a.get(id).ids(), b.get(id).ids());
+      assertArrayEquals(a.get(id).targets(), b.get(id).targets());
+      assertArrayEquals(a.get(id).weights(), b.get(id).weights());
+    }
+    assertEquals(plain.report().tokens(), sorted.report().tokens());
+    assertEquals(plain.report().events(), sorted.report().events());
+    assertTrue(sorted.report().paddingTokens() <= plain.report().paddingTokens());
+    int previousLength = Integer.MAX_VALUE;
+    int previousId = -1;
+    for (Batch batch : sorted.batches()) {
+      for (int s = 0; s < batch.segmentCount(); s++) {
+        int length = batch.segmentLength(s);
+        int id = batch.segmentExampleId(s);
+        assertTrue(
+            length < previousLength || (length == previousLength && id > previousId),
+            "example " + id + " (" + length + " tokens) after " + previousId);
+        previousLength = length;
+        previousId = id;
+      }
+    }
+    for (Reduction reduction : Reduction.values()) {
+      Map<Integer, float[]> before = coefficientsByExample(reduction, plain.batches());
+      Map<Integer, float[]> after = coefficientsByExample(reduction, sorted.batches());
+      assertEquals(before.keySet(), after.keySet());
+      for (int id : before.keySet()) {
+        assertArrayEquals(before.get(id), after.get(id), reduction + ", example " + id);
+      }
+    }
+  }
+
+  private static Map<Integer, float[]> coefficientsByExample(
+      Reduction reduction, List<Batch> batches) {
+    Map<Integer, float[]> out = new HashMap<>();
+    if (batches.isEmpty()) {
+      return out;
+    }
+    StepCoefficients c = InstructionModellingLoss.of(reduction).coefficients(batches);
+    for (int k = 0; k < batches.size(); k++) {
+      Batch batch = batches.get(k);
+      for (int s = 0; s < batch.segmentCount(); s++) {
+        float[] values = new float[batch.segmentLength(s)];
+        for (int t = 0; t < values.length; t++) {
+          values[t] = c.at(k, batch.segmentStart(s) + t);
+        }
+        out.put(batch.segmentExampleId(s), values);
+      }
+    }
+    return out;
   }
 
   /** Packing never uses more rows than one per example, and fills rows at least half on average. */

@@ -319,6 +319,11 @@ class CollatorTest {
     assertThrows(
         IllegalArgumentException.class,
         () -> Collator.of(CollatorConfig.of(8)).collate(List.of(A), 0));
+    e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> CollatorConfig.builder(8).packing(true).groupByLength(true).build());
+    assertTrue(e.getMessage().startsWith("groupByLength applies to the padded layout"));
   }
 
   @Test

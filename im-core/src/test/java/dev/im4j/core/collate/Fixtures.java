@@ -57,15 +57,16 @@ public final class Fixtures {
             Arbitraries.of(PaddingSide.class),
             Arbitraries.integers().between(1, 8),
             Arbitraries.integers().between(0, 9999),
-            Arbitraries.of(true, false),
+            Arbitraries.of("padded", "grouped", "packed"),
             Arbitraries.longs())
         .as(
-            (side, multiple, padId, packing, seed) ->
+            (side, multiple, padId, layout, seed) ->
                 base.toBuilder()
                     .paddingSide(side)
                     .padToMultipleOf(multiple)
                     .padId(padId)
-                    .packing(packing)
+                    .packing(layout.equals("packed"))
+                    .groupByLength(layout.equals("grouped"))
                     .seed(seed)
                     .build());
   }
