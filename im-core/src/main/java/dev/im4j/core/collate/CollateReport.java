@@ -34,13 +34,12 @@ public record CollateReport(
     checkArgument(
         examplesIn >= 0 && examplesOut >= 0 && truncated >= 0 && dropped >= 0 && noTarget >= 0,
         "counts must be >= 0");
-    checkArgument(
-        examplesOut == examplesIn - dropped - noTarget,
-        "examplesOut must equal examplesIn - dropped - noTarget but was %s != %s - %s - %s",
-        examplesOut,
-        examplesIn,
-        dropped,
-        noTarget);
+    if (examplesOut != examplesIn - dropped - noTarget) { // not checkArgument: no boxing
+      throw new IllegalArgumentException(
+          String.format(
+              "examplesOut must equal examplesIn - dropped - noTarget but was %d != %d - %d - %d",
+              examplesOut, examplesIn, dropped, noTarget));
+    }
     checkArgument(tokens >= 0 && paddingTokens >= 0, "token counts must be >= 0");
     events = List.copyOf(checkNotNull(events, "events"));
   }

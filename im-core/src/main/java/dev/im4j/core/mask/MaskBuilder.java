@@ -91,9 +91,6 @@ public final class MaskBuilder {
   public Result build(RenderedConversation rendered, int messageCount, Encoding encoding) {
     int chars = rendered.length();
     int spanCount = rendered.spanCount();
-    int[] contentEnd = new int[messageCount]; // end of the last content span per message, or -1
-    Arrays.fill(contentEnd, -1);
-    boolean[] assistant = new boolean[messageCount];
     for (int k = 0; k < spanCount; k++) {
       int m = rendered.spanMessage(k);
       if (m >= messageCount) {
@@ -104,10 +101,6 @@ public final class MaskBuilder {
                 + m
                 + " but the conversation has "
                 + messageCount);
-      }
-      if (m >= 0) {
-        contentEnd[m] = Math.max(contentEnd[m], rendered.spanEnd(k));
-        assistant[m] = rendered.spanKind(k) == SpanKind.ASSISTANT;
       }
     }
     int n = encoding.length();
@@ -123,10 +116,15 @@ public final class MaskBuilder {
     int lastClaimed = -1; // the highest token claimed so far
     boolean inOrder = true; // whether tokens were claimed in increasing order
     for (int m = 0; m < messageCount; m++) {
-      if (contentEnd[m] < 0) {
+      // Its last span (span ends never decrease, so it ends its content), or -1 if unrendered.
+      int last = spanCount - 1;
+      while (last >= 0 && rendered.spanMessage(last) != m) {
+        last--;
+      }
+      if (last < 0) {
         unrendered++;
-      } else if (assistant[m]) {
-        int t = firstTokenStartingAtOrAfter(encoding, contentEnd[m]);
+      } else if (rendered.spanKind(last) == SpanKind.ASSISTANT) {
+        int t = firstTokenStartingAtOrAfter(encoding, rendered.spanEnd(last));
         if (t < n
             && !claimed(t, lastClaimed, terminators, terminatorCount)
             && isSpecial.test(ids[t])
@@ -157,7 +155,8 @@ public final class MaskBuilder {
       throw badOffsets(i, encoding.start(i), encoding.end(i), chars);
     }
     float[] byClass = classWeights;
-    TokenizedExample.Runs runs = new TokenizedExample.Runs(2 * spanCount + 2 * terminatorCount);
+    // Usually enough: one run per span and two per terminator (it cuts a run); grows if not.
+    TokenizedExample.Runs runs = new TokenizedExample.Runs(spanCount + 2 * terminatorCount + 1);
     int first = 0; // the first span that ends after the current token's start
     int next = 0; // the next terminator
     int previousStart = 0;
@@ -294,11 +293,18 @@ public final class MaskBuilder {
 
   /**
    * The first token in {@code [from, to)} whose end lies after {@code position}, or {@code to} if
-   * none; ends must not decrease (an ordered encoding).
+   * none; ends must not decrease (an ordered encoding). Galloping from {@code from} (steps 1, 2, 4,
+   * ...) and then bisecting the last step keeps the probes near the run, which is usually short
+   * compared with the rest of the sequence.
    */
   private static int firstTokenEndingAfter(Encoding encoding, int from, int to, int position) {
-    int lo = from;
-    int hi = to;
+    int lo = from; // every token before lo ends at or before position
+    int step = 1;
+    while (lo + step - 1 < to && encoding.end(lo + step - 1) <= position) {
+      lo += step;
+      step <<= 1;
+    }
+    int hi = Math.min(to, lo + step - 1); // the answer lies in [lo, hi]
     while (lo < hi) {
       int mid = (lo + hi) >>> 1;
       if (encoding.end(mid) <= position) {
