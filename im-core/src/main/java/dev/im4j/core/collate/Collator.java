@@ -34,9 +34,11 @@ import java.util.Random;
  * </ul>
  *
  * <p>Rows are then cut into batches of at most {@code maxRowsPerBatch} rows: full batches from the
- * start, except that with {@code groupByLength} the first batch takes the remainder (the longest
- * rows), which makes the padding the least possible for that number of batches. Every kept example
- * appears exactly once, whole, in one row; no example is split across rows or batches.
+ * start and the rows left over in the last one; with {@code groupByLength}, the one short batch is
+ * placed where the step has the fewest cells. For a given number of batches that is the fewest
+ * cells possible (swapping rows between batches shows some optimal cut is contiguous in length
+ * order, and every place of the short batch is tried), so never more than in input order. Every
+ * kept example appears exactly once, whole, in one row; no example is split across rows or batches.
  *
  * <p>Thread-safe: a collator holds only its immutable configuration.
  */
@@ -295,7 +297,8 @@ public final class Collator {
       return -1;
     }
     int batches = n / perBatch + 1;
-    long[] after = new long[batches + 1]; // cells of the full batches after batch p, shifted
+    long[] after =
+        new long[batches + 1]; // [i]: cells of full batches i.. if the short one precedes
     for (int p = batches - 1; p >= 1; p--) {
       after[p] =
           after[p + 1] + (long) perBatch * rowLength(rows, kept, remainder + (p - 1) * perBatch);

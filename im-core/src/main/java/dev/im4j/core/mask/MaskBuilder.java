@@ -145,7 +145,8 @@ public final class MaskBuilder {
     // merge-like pass suffices. Token i overlaps span k iff spanStart[k] < end(i) and
     // spanEnd[k] > start(i). The common case is a run of tokens that lie inside one span, recorded
     // as one run: in an ordered encoding the run ends at the first token ending after the span,
-    // found by binary search; otherwise each token is checked (three comparisons). Any other token
+    // found by a galloping search; otherwise each token is checked (three comparisons). Any other
+    // token
     // (straddling a boundary, or without characters) takes the general rule: its highest-class
     // span. Offsets are checked on the way (within the text, starts never falling); an ordered
     // encoding needs only its last end checked.
@@ -205,7 +206,7 @@ public final class MaskBuilder {
         i = to;
         continue;
       }
-      int k = highestSpan(rendered, first, end);
+      int k = start < end ? highestSpan(rendered, first, end) : -1; // no characters: template
       byte best = k < 0 ? 0 : classOf(rendered, k);
       runs.append(i + 1, best, k < 0 ? -1 : rendered.spanMessage(k), weight(byClass, best));
       i++;
@@ -250,7 +251,7 @@ public final class MaskBuilder {
         hi = mid;
       }
     }
-    int k = highestSpan(rendered, lo, end);
+    int k = start < end ? highestSpan(rendered, lo, end) : -1; // no characters: template
     return k < 0 ? 0 : classOf(rendered, k);
   }
 

@@ -100,7 +100,9 @@ class MaskBuilderReferenceProperties {
     for (int i = 0; i < n; i++) {
       Span best = null;
       for (Span span : spans) {
-        boolean overlaps = span.start() < e.end(i) && span.end() > e.start(i);
+        // A token holds character c if start <= c < end; one without characters is template.
+        boolean overlaps =
+            span.start() < e.end(i) && span.end() > e.start(i) && e.start(i) < e.end(i);
         if (span.length() > 0 && overlaps && (best == null || rank(span) > rank(best))) {
           best = span;
         }
