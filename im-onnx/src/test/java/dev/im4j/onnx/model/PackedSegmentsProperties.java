@@ -79,8 +79,10 @@ class PackedSegmentsProperties {
         double[] packed = new double[len * vocab];
         System.arraycopy(batch, (s[0] * t + s[1]) * vocab, packed, 0, len * vocab);
         double err = CausalLmGraphsGoldenTest.relativeError(packed, alone);
+        // fp32 with another batch shape sums in another order (seen: 1.3e-5 on a 3-layer GPT-2);
+        // a segment that sees another one's tokens differs by about 1 (seen: 1.4 and 3.6).
         assertTrue(
-            err <= 1e-5,
+            err <= 1e-4,
             "segment at row " + s[0] + ", position " + s[1] + " differs by " + err + ": " + config);
       }
     }
