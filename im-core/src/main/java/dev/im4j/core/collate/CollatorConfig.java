@@ -32,8 +32,8 @@ import static com.google.common.base.Preconditions.checkNotNull;
  *     each batch holds examples of similar length and less padding is written and computed. One
  *     {@link Collator#collate} call covers one optimizer step and the step's loss coefficients do
  *     not depend on the batch an example lands in, so this leaves the step's gradient unchanged (up
- *     to floating-point summation order). Packing already orders by length, so the two cannot be
- *     combined
+ *     to floating-point summation order, and to NEFTune noise, which is drawn per batch). Packing
+ *     already orders by length, so the two cannot be combined
  * @param seed fixes the packing order: equal inputs and seeds give equal batches
  */
 public record CollatorConfig(
