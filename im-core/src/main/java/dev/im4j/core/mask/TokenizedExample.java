@@ -25,6 +25,14 @@ import java.util.Arrays;
  * <p>Immutable: arrays are copied in and handed out as copies.
  */
 public final class TokenizedExample {
+  private static final int CONSTANT_RUN = 4096; // longest run copied from the constants below
+  private static final float[] zeros = new float[CONSTANT_RUN];
+  private static final float[] ones = new float[CONSTANT_RUN];
+
+  static {
+    Arrays.fill(ones, 1f);
+  }
+
   private final int[] ids; // [length]
   private final int runCount;
   // [runCount * 4, possibly more capacity]: per run, one past its last token (increasing, the
@@ -151,8 +159,24 @@ public final class TokenizedExample {
     int to = from + length;
     for (int k = length == 0 ? runCount : runOf(from), i = from; i < to; k++) {
       int end = Math.min(end(k), to);
-      Arrays.fill(dest, destPos + i - from, destPos + end - from, weight(k));
+      fill(dest, destPos + i - from, destPos + end - from, weight(k));
       i = end;
+    }
+  }
+
+  /**
+   * {@code Arrays.fill(dest, from, to, value)}, but runs of 0 and 1, the usual weights, are copied
+   * from shared constant arrays: for the short runs of a weight column the copy stub is about a
+   * third faster than the fill loop (docs/benchmarks.md).
+   */
+  private static void fill(float[] dest, int from, int to, float value) {
+    float[] source = value == 0f ? zeros : value == 1f ? ones : null;
+    if (source == null) {
+      Arrays.fill(dest, from, to, value);
+    } else if (to - from <= source.length) {
+      System.arraycopy(source, 0, dest, from, to - from);
+    } else {
+      Arrays.fill(dest, from, to, value); // longer than the constants: rare, grows nothing
     }
   }
 
