@@ -171,12 +171,10 @@ public final class TokenizedExample {
    */
   private static void fill(float[] dest, int from, int to, float value) {
     float[] source = value == 0f ? zeros : value == 1f ? ones : null;
-    if (source == null) {
-      Arrays.fill(dest, from, to, value);
-    } else if (to - from <= source.length) {
+    if (source != null && to - from <= source.length) {
       System.arraycopy(source, 0, dest, from, to - from);
     } else {
-      Arrays.fill(dest, from, to, value); // longer than the constants: rare, grows nothing
+      Arrays.fill(dest, from, to, value);
     }
   }
 
