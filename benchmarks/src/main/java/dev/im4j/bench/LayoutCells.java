@@ -38,7 +38,7 @@ public final class LayoutCells {
           Collator.of(
               CollatorConfig.builder(2048)
                   .packing(layout.equals("packed"))
-                  .groupByLength(layout.equals("grouped"))
+                  .groupByLength(!layout.equals("padded"))
                   .build());
       System.out.printf(
           "%-8s %22.3f %22.3f%n",

@@ -34,8 +34,10 @@ import org.openjdk.jmh.infra.Blackhole;
  * (truncate, lay out, pad or pack), in tokens per second on one thread. Collation includes writing
  * every batch's cells as a training loop feeds them to a runtime: input ids, position ids, segment
  * ids, shifted targets and weights, into buffers reused across batches. Layouts: padded rows in
- * input order, padded rows grouped by length ({@code groupByLength}), packed rows. Target: mask +
- * collate at least 100 M tokens/s on one core (docs/benchmarks.md).
+ * input order, padded rows grouped by length ({@code groupByLength}, the default), packed rows. The
+ * examples are collated as one optimizer step or, as a trainer does, in steps of 64 (one {@code
+ * collate} call per step: 8 micro-batches of 8 rows). Target: mask + collate at least 100 M
+ * tokens/s on one core (docs/benchmarks.md).
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -50,6 +52,10 @@ public class MaskCollateBenchmark {
   /** Padded in input order, padded with rows grouped by length, or packed. */
   @Param({"padded", "grouped", "packed"})
   String layout;
+
+  /** Examples per {@code collate} call (optimizer step): all of them, or a trainer's 64. */
+  @Param({"2000", "64"})
+  int examplesPerStep;
 
   private final List<RenderedConversation> rendered = new ArrayList<>();
   private final List<Encoding> encodings = new ArrayList<>();
@@ -92,7 +98,7 @@ public class MaskCollateBenchmark {
         Collator.of(
             CollatorConfig.builder(2048)
                 .packing(layout.equals("packed"))
-                .groupByLength(layout.equals("grouped"))
+                .groupByLength(!layout.equals("padded"))
                 .build());
   }
 
@@ -107,7 +113,7 @@ public class MaskCollateBenchmark {
   @Benchmark
   public void collate(Tokens counter, Blackhole bh) {
     counter.tokens += tokensPerPass;
-    buffers.write(collator.collate(examples, ROWS_PER_BATCH), bh);
+    collateInSteps(examples, bh);
   }
 
   @Benchmark
@@ -117,7 +123,15 @@ public class MaskCollateBenchmark {
       masked.add(
           maskBuilder.build(rendered.get(i), messageCounts.get(i), encodings.get(i)).example());
     }
-    buffers.write(collator.collate(masked, ROWS_PER_BATCH), bh);
+    collateInSteps(masked, bh);
     counter.tokens += tokensPerPass;
+  }
+
+  /** Collates {@code masked} step by step and writes every batch's cells. */
+  private void collateInSteps(List<TokenizedExample> masked, Blackhole bh) {
+    for (int from = 0; from < masked.size(); from += examplesPerStep) {
+      int to = Math.min(masked.size(), from + examplesPerStep);
+      buffers.write(collator.collate(masked.subList(from, to), from, ROWS_PER_BATCH), bh);
+    }
   }
 }

@@ -162,9 +162,13 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(
       names = "--group-by-length",
+      negatable = true,
+      defaultValue = "true",
+      fallbackValue = "true",
       description =
-          "Without --packing: order each step's examples by length before cutting micro-batches,"
-              + " so less padding is computed; the step's gradient is unchanged (default: off).")
+          "Order each step's padded rows by length before cutting micro-batches, so less padding"
+              + " is computed; the step's gradient is unchanged. --no-group-by-length keeps input"
+              + " order (not with --packing) (default: on).")
   boolean groupByLength;
 
   @Option(
@@ -233,10 +237,10 @@ final class TrainCommand implements Callable<Integer> {
       throw new IllegalArgumentException(
           "--loss-chunk must be >= 0 (0 = full logits) but was " + lossChunk);
     }
-    if (packing && groupByLength) {
+    if (packing && !groupByLength) {
       throw new IllegalArgumentException(
-          "--group-by-length applies without --packing (packing already orders by length); drop"
-              + " one of them");
+          "--no-group-by-length keeps input order, which --packing cannot (it orders examples by"
+              + " length); drop one of them");
     }
     ExecutionProvider parsedProvider = provider(device);
     LossPolicy policy = pipeline.policy();

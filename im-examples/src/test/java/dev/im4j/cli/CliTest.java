@@ -244,10 +244,11 @@ class CliTest {
     assertEquals(2, adamW.exit());
     assertTrue(
         adamW.err().contains("--adamw must be torch or hf-legacy but was 'adam'"), adamW.err());
-    Run grouped = trainWith("--packing", "--group-by-length");
-    assertEquals(2, grouped.exit());
+    Run inOrder = trainWith("--packing", "--no-group-by-length");
+    assertEquals(2, inOrder.exit());
     assertTrue(
-        grouped.err().contains("--group-by-length applies without --packing"), grouped.err());
+        inOrder.err().contains("--no-group-by-length keeps input order, which --packing cannot"),
+        inOrder.err());
     Run chunk = trainWith("--loss-chunk", "-1");
     assertEquals(2, chunk.exit());
     assertTrue(chunk.err().contains("--loss-chunk must be >= 0"), chunk.err());

@@ -46,10 +46,12 @@ public final class Batch {
 
   private static volatile int[] iota = new int[0]; // see positions(int)
   private static final int[] ZEROS = new int[4096]; // see fill(int[], int, int, int)
+  private static final int[] ONES = new int[4096];
   private static final int[] IGNORES = new int[4096];
   private static final float[] FLOAT_ZEROS = new float[4096];
 
   static {
+    Arrays.fill(ONES, 1);
     Arrays.fill(IGNORES, IGNORE);
   }
 
@@ -184,7 +186,7 @@ public final class Batch {
     checkSize(dest.length);
     fillPadding(dest, 0);
     for (int s = 0; s < segmentStart.length; s++) {
-      Arrays.fill(dest, segmentStart[s], segmentStart[s] + segmentLength[s], segmentId(s));
+      fill(dest, segmentStart[s], segmentStart[s] + segmentLength[s], segmentId(s));
     }
   }
 
@@ -361,12 +363,12 @@ public final class Batch {
   }
 
   /**
-   * {@code Arrays.fill}, but 0 and {@link #IGNORE}, the usual padding values, are copied from
-   * shared constant arrays, which is faster for the short and middling runs of padding
-   * (docs/benchmarks.md).
+   * {@code Arrays.fill}, but 0 and {@link #IGNORE}, the usual padding values, and 1, the segment id
+   * of every padded row, are copied from shared constant arrays, which is faster for the short and
+   * middling runs of a batch (docs/benchmarks.md).
    */
   private static void fill(int[] dest, int from, int to, int value) {
-    int[] source = value == 0 ? ZEROS : value == IGNORE ? IGNORES : null;
+    int[] source = value == 0 ? ZEROS : value == 1 ? ONES : value == IGNORE ? IGNORES : null;
     if (source != null && to - from <= source.length) {
       System.arraycopy(source, 0, dest, from, to - from);
     } else {

@@ -23,8 +23,8 @@ import java.util.Random;
  * weight (tokens {@code 1..n-1}) is dropped and reported. Kept examples become segments:
  *
  * <ul>
- *   <li>padded layout ({@code packing = false}): one example per row, in input order, or with
- *       {@code groupByLength} by decreasing length (equal lengths in input order), each batch's
+ *   <li>padded layout ({@code packing = false}): one example per row, by decreasing length (equal
+ *       lengths in input order; {@code groupByLength}, the default) or in input order, each batch's
  *       rows padded to its longest row rounded up to {@code padToMultipleOf};
  *   <li>packed layout: best-fit decreasing into rows of capacity {@code maxLength}. Examples are
  *       first shuffled with {@code seed}, then stably sorted by decreasing length (so the seed only
@@ -34,15 +34,19 @@ import java.util.Random;
  * </ul>
  *
  * <p>Rows are then cut into batches of at most {@code maxRowsPerBatch} rows: full batches from the
- * start and the rows left over in the last one; with {@code groupByLength}, the one short batch is
- * placed where the step has the fewest cells. For a given number of batches that is the fewest
- * cells possible (swapping rows between batches shows some optimal cut is contiguous in length
- * order, and every place of the short batch is tried), so never more than in input order. Every
- * kept example appears exactly once, whole, in one row; no example is split across rows or batches.
+ * start and the rows left over in the last one; for padded rows grouped by length, the one short
+ * batch is placed where the step has the fewest cells. For a given number of batches that is the
+ * fewest cells possible (swapping rows between batches shows some optimal cut is contiguous in
+ * length order, and every place of the short batch is tried), so never more than in input order.
+ * Every kept example appears exactly once, whole, in one row; no example is split across rows or
+ * batches.
  *
  * <p>Thread-safe: a collator holds only its immutable configuration.
  */
 public final class Collator {
+  /** {@link #byDecreasingLength} sorts keys when there are fewer than maxLength / this lengths. */
+  static final int KEY_SORT_RATIO = 16;
+
   private final CollatorConfig config;
 
   private Collator(CollatorConfig config) {
@@ -122,7 +126,8 @@ public final class Collator {
     List<Batch> batches = new ArrayList<>();
     long tokens = 0;
     long cells = 0;
-    int shortBatch = config.groupByLength() ? shortBatch(rows, kept, maxRowsPerBatch) : -1;
+    int shortBatch =
+        config.groupByLength() && !config.packing() ? shortBatch(rows, kept, maxRowsPerBatch) : -1;
     for (int from = 0, index = 0; from < rows.count(); index++) {
       int size = index == shortBatch ? rows.count() % maxRowsPerBatch : maxRowsPerBatch;
       int to = from + Math.min(rows.count() - from, size);
@@ -327,9 +332,18 @@ public final class Collator {
 
   /**
    * The indices of {@code lengths} (each in {@code 1..maxLength}) ordered by decreasing length,
-   * equal lengths in index order: a stable counting sort, O(n + maxLength).
+   * equal lengths in index order. A counting sort, O(n + maxLength), unless there are fewer than
+   * {@code maxLength / }{@link #KEY_SORT_RATIO} lengths (a trainer's step of 64 examples at the
+   * usual 2048), where sorting n keys is cheaper than counting over every possible length.
    */
-  private static int[] byDecreasingLength(int[] lengths, int maxLength) {
+  static int[] byDecreasingLength(int[] lengths, int maxLength) {
+    return (long) lengths.length * KEY_SORT_RATIO < maxLength
+        ? keySorted(lengths, maxLength)
+        : countingSorted(lengths, maxLength);
+  }
+
+  /** {@link #byDecreasingLength} by a stable counting sort. */
+  static int[] countingSorted(int[] lengths, int maxLength) {
     int[] startOf = new int[maxLength + 2]; // by maxLength - length: first slot in the order
     for (int length : lengths) {
       startOf[maxLength - length + 1]++;
@@ -340,6 +354,20 @@ public final class Collator {
     int[] sorted = new int[lengths.length];
     for (int k = 0; k < lengths.length; k++) {
       sorted[startOf[maxLength - lengths[k]]++] = k;
+    }
+    return sorted;
+  }
+
+  /** {@link #byDecreasingLength} by sorting keys (maxLength - length, index): O(n log n). */
+  static int[] keySorted(int[] lengths, int maxLength) {
+    long[] keys = new long[lengths.length];
+    for (int k = 0; k < lengths.length; k++) {
+      keys[k] = (long) (maxLength - lengths[k]) << 32 | k;
+    }
+    Arrays.sort(keys);
+    int[] sorted = new int[lengths.length];
+    for (int k = 0; k < lengths.length; k++) {
+      sorted[k] = (int) keys[k];
     }
     return sorted;
   }

@@ -7,7 +7,8 @@ import static com.google.common.base.Preconditions.checkNotNull;
  * How the {@link Collator} lays examples out into batches.
  *
  * <p>Build with {@link #of(int)} for the defaults or {@link #builder(int)} to change them. Defaults
- * follow the paper's setup (right truncation, no packing):
+ * follow the paper's setup (right truncation, no packing), except that a step's padded rows are
+ * grouped by length, which changes no gradient and computes less padding:
  *
  * <ul>
  *   <li>{@code truncation} = {@link #DEFAULT_TRUNCATION} ({@link TruncationStrategy#KEEP_START})
@@ -15,7 +16,7 @@ import static com.google.common.base.Preconditions.checkNotNull;
  *   <li>{@code padToMultipleOf} = {@link #DEFAULT_PAD_TO_MULTIPLE_OF} (1: no rounding)
  *   <li>{@code padId} = {@link #DEFAULT_PAD_ID} (0)
  *   <li>{@code packing} = {@link #DEFAULT_PACKING} (false: one example per row)
- *   <li>{@code groupByLength} = {@link #DEFAULT_GROUP_BY_LENGTH} (false: rows in input order)
+ *   <li>{@code groupByLength} = {@link #DEFAULT_GROUP_BY_LENGTH} (true: a step's rows by length)
  *   <li>{@code seed} = {@link #DEFAULT_SEED} (0)
  * </ul>
  *
@@ -28,12 +29,12 @@ import static com.google.common.base.Preconditions.checkNotNull;
  *     segment id 0, never by this id, so it may equal EOS
  * @param packing whether several examples share a row (best-fit decreasing into rows of {@code
  *     maxLength}, attention isolated by segment ids)
- * @param groupByLength padded layout only: order the rows of the step by decreasing length, so that
- *     each batch holds examples of similar length and less padding is written and computed. One
- *     {@link Collator#collate} call covers one optimizer step and the step's loss coefficients do
- *     not depend on the batch an example lands in, so this leaves the step's gradient unchanged (up
- *     to floating-point summation order, and to NEFTune noise, which is drawn per batch). Packing
- *     already orders by length, so the two cannot be combined
+ * @param groupByLength order the rows of a step by decreasing length, so that each batch holds
+ *     examples of similar length and less padding is written and computed; false keeps the padded
+ *     rows in input order. One {@link Collator#collate} call covers one optimizer step and the
+ *     step's loss coefficients do not depend on the batch an example lands in, so grouping leaves
+ *     the step's gradient unchanged (up to floating-point summation order, and to NEFTune noise,
+ *     which is drawn per batch). Packing orders examples by length itself, so it requires true
  * @param seed fixes the packing order: equal inputs and seeds give equal batches
  */
 public record CollatorConfig(
@@ -61,8 +62,11 @@ public record CollatorConfig(
   /** Default layout: one example per row, as the paper trains. */
   public static final boolean DEFAULT_PACKING = false;
 
-  /** Default row order of the padded layout: input order, as the paper trains. */
-  public static final boolean DEFAULT_GROUP_BY_LENGTH = false;
+  /**
+   * Default row order: by decreasing length within each step. Cuts the padding of padded rows by
+   * about 40 % (docs/benchmarks.md) without changing any gradient.
+   */
+  public static final boolean DEFAULT_GROUP_BY_LENGTH = true;
 
   /** Default packing seed. */
   public static final long DEFAULT_SEED = 0L;
@@ -83,9 +87,9 @@ public record CollatorConfig(
         "padId must be a vocabulary id >= 0 but was %s; use any valid id (EOS is fine)",
         padId);
     checkArgument(
-        !(packing && groupByLength),
-        "groupByLength applies to the padded layout, but packing is on (packing already orders"
-            + " examples by length); turn one of them off");
+        groupByLength || !packing,
+        "packing orders examples by length, so it cannot keep input order (groupByLength ="
+            + " false); turn packing off for padded rows in input order");
   }
 
   /** The defaults listed in the class documentation, with the given {@code maxLength}. */

@@ -283,6 +283,24 @@ class CollatorProperties {
     }
   }
 
+  /**
+   * Both ways of ordering by length (counting for many examples, sorting keys for few) give the
+   * order the layouts document: decreasing length, equal lengths by index.
+   */
+  @Property
+  void orderingByLengthIsOneOrderWhicheverSortRuns(
+      @ForAll @Size(max = 300) List<@IntRange(min = 1, max = 4096) Integer> raw,
+      @ForAll @IntRange(min = 1, max = 4096) int maxLength) {
+    int[] lengths = raw.stream().mapToInt(length -> Math.min(length, maxLength)).toArray();
+    Integer[] expected = new Integer[lengths.length];
+    Arrays.setAll(expected, k -> k);
+    Arrays.sort(expected, (x, y) -> lengths[x] != lengths[y] ? lengths[y] - lengths[x] : x - y);
+    int[] order = Arrays.stream(expected).mapToInt(Integer::intValue).toArray();
+    assertArrayEquals(order, Collator.countingSorted(lengths, maxLength));
+    assertArrayEquals(order, Collator.keySorted(lengths, maxLength));
+    assertArrayEquals(order, Collator.byDecreasingLength(lengths, maxLength));
+  }
+
   private static Map<Integer, float[]> coefficientsByExample(
       Reduction reduction, List<Batch> batches) {
     Map<Integer, float[]> out = new HashMap<>();

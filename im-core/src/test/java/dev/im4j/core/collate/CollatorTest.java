@@ -126,7 +126,11 @@ class CollatorTest {
   @Test
   void padIdMayEqualATrainedTokenId() {
     // Pad id 14 equals A's terminator: padding is found by segment id, so 14 stays trained.
-    Batch b = Collator.of(config(10).padId(14).build()).collate(List.of(B, A), 2).batches().get(0);
+    Batch b =
+        Collator.of(config(10).padId(14).groupByLength(false).build())
+            .collate(List.of(B, A), 2)
+            .batches()
+            .get(0);
     assertArrayEquals(new int[] {21, 22, 14, 14, 11, 12, 13, 14}, b.inputIds());
     assertArrayEquals(new int[] {22, X, X, X, 12, 13, 14, X}, b.targets());
     assertArrayEquals(new float[] {1f, 0f, 0f, 0f, 0.25f, 0.5f, 1f, 0f}, b.weights());
@@ -134,12 +138,25 @@ class CollatorTest {
 
   @Test
   void rowsAreSplitIntoBatchesWithTheirOwnLength() {
-    CollateResult result = Collator.of(config(10).build()).collate(List.of(B, A, C), 1);
+    CollateResult result =
+        Collator.of(config(10).groupByLength(false).build()).collate(List.of(B, A, C), 1);
     assertEquals(3, result.batches().size());
     assertEquals(2, result.batches().get(0).seqLen());
     assertEquals(4, result.batches().get(1).seqLen());
     assertEquals(3, result.batches().get(2).seqLen());
     assertArrayEquals(new int[] {2, 2, 2}, result.batches().get(2).exampleIds());
+  }
+
+  @Test
+  void byDefaultRowsAreGroupedByLength() {
+    // Lengths 2, 4, 3, 4: rows 1, 3, 2, 0 (ties in input order); two rows per batch.
+    CollateResult result = Collator.of(config(10).build()).collate(List.of(B, A, C, A), 2);
+    assertEquals(2, result.batches().size());
+    assertArrayEquals(new int[] {1, 1, 1, 1, 3, 3, 3, 3}, result.batches().get(0).exampleIds());
+    assertArrayEquals(new int[] {2, 2, 2, 0, 0, -1}, result.batches().get(1).exampleIds());
+    assertEquals(1, result.report().paddingTokens());
+    CollatorConfig inOrder = config(10).groupByLength(false).build();
+    assertEquals(3, Collator.of(inOrder).collate(List.of(B, A, C, A), 2).report().paddingTokens());
   }
 
   @Test
@@ -179,7 +196,7 @@ class CollatorTest {
   @Test
   void dropRemovesAndReports() {
     CollateResult result =
-        Collator.of(config(3).truncation(TruncationStrategy.DROP).build())
+        Collator.of(config(3).truncation(TruncationStrategy.DROP).groupByLength(false).build())
             .collate(List.of(B, A, C), 4);
     assertArrayEquals(new int[] {0, 0, -1, 2, 2, 2}, result.batches().get(0).exampleIds());
     CollateReport report = result.report();
@@ -322,18 +339,19 @@ class CollatorTest {
     e =
         assertThrows(
             IllegalArgumentException.class,
-            () -> CollatorConfig.builder(8).packing(true).groupByLength(true).build());
-    assertTrue(e.getMessage().startsWith("groupByLength applies to the padded layout"));
+            () -> CollatorConfig.builder(8).packing(true).groupByLength(false).build());
+    assertTrue(e.getMessage().startsWith("packing orders examples by length"), e.getMessage());
   }
 
   @Test
-  void defaultsAreThePapers() {
+  void defaultsAreThePapersWithRowsGroupedByLength() {
     CollatorConfig cfg = CollatorConfig.of(2048);
     assertEquals(TruncationStrategy.KEEP_START, cfg.truncation());
     assertEquals(PaddingSide.RIGHT, cfg.paddingSide());
     assertEquals(1, cfg.padToMultipleOf());
     assertEquals(0, cfg.padId());
     assertEquals(false, cfg.packing());
+    assertEquals(true, cfg.groupByLength());
     assertEquals(cfg, cfg.toBuilder().build());
   }
 }

@@ -66,7 +66,7 @@ public final class Fixtures {
                     .padToMultipleOf(multiple)
                     .padId(padId)
                     .packing(layout.equals("packed"))
-                    .groupByLength(layout.equals("grouped"))
+                    .groupByLength(!layout.equals("padded"))
                     .seed(seed)
                     .build());
   }

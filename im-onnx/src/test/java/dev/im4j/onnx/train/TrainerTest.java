@@ -107,8 +107,8 @@ class TrainerTest {
   void layoutsGiveEqualWeights() {
     List<TokenizedExample> d = data(8, 9);
     // The data's lengths differ, so grouping does reorder rows (and change the micro-batches).
-    CollatorConfig padded = CollatorConfig.of(24);
-    CollatorConfig grouped = padded.toBuilder().groupByLength(true).build();
+    CollatorConfig padded = CollatorConfig.builder(24).groupByLength(false).build();
+    CollatorConfig grouped = CollatorConfig.of(24);
     assertTrue(
         Collator.of(padded).collate(d, 2).batches().get(0).segmentExampleId(0)
             != Collator.of(grouped).collate(d, 2).batches().get(0).segmentExampleId(0));
@@ -119,7 +119,7 @@ class TrainerTest {
               .collator(
                   CollatorConfig.builder(24)
                       .packing(layout.equals("packed"))
-                      .groupByLength(layout.equals("grouped"))
+                      .groupByLength(!layout.equals("padded"))
                       .build())
               .batch(2, 2)
               .maxSteps(3)
