@@ -12,6 +12,7 @@ import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.TokenizedExample;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -432,6 +433,53 @@ class CollatorProperties {
         nonPadding += segmentIds[i] == 0 ? 0 : 1;
       }
       assertEquals(covered, nonPadding);
+    }
+  }
+
+  /**
+   * A training loop's reused buffers hold, after each write, exactly the batch's cells as the
+   * per-cell accessors give them, whatever earlier (larger or smaller) batches left behind; so do
+   * caller arrays written one column at a time.
+   */
+  @Property
+  void writingIntoReusedBuffersGivesEveryCell(
+      @ForAll("examples") List<TokenizedExample> examples,
+      @ForAll("configs") CollatorConfig config,
+      @ForAll @IntRange(min = 1, max = 5) int maxRows) {
+    List<Batch> forward = Collator.of(config).collate(examples, maxRows).batches();
+    List<Batch> batches = new ArrayList<>(forward);
+    List<Batch> backward = new ArrayList<>(forward);
+    Collections.reverse(backward);
+    batches.addAll(backward); // larger and smaller batches before each one
+    BatchBuffers buffers = new BatchBuffers();
+    int[] column = new int[0];
+    float[] weights = new float[0];
+    for (Batch b : batches) {
+      b.writeTo(buffers);
+      assertEquals(b.cells(), buffers.cells());
+      if (column.length < b.cells()) {
+        column = new int[b.cells()];
+        weights = new float[b.cells()];
+        Arrays.fill(column, 12345); // what a stale buffer might hold
+        Arrays.fill(weights, 0.75f);
+      }
+      for (int i = 0; i < b.cells(); i++) {
+        assertEquals(b.inputIdAt(i), buffers.inputIds()[i], "input id " + i);
+        assertEquals(b.positionIdAt(i), buffers.positionIds()[i], "position id " + i);
+        assertEquals(b.segmentIdAt(i), buffers.segmentIds()[i], "segment id " + i);
+        assertEquals(b.targetAt(i), buffers.targets()[i], "target " + i);
+        assertEquals(b.weightAt(i), buffers.weights()[i], "weight " + i);
+      }
+      b.writeTargets(column);
+      b.writeWeights(weights);
+      for (int i = 0; i < b.cells(); i++) {
+        assertEquals(b.targetAt(i), column[i], "target " + i);
+        assertEquals(b.weightAt(i), weights[i], "weight " + i);
+      }
+      b.writeInputIds(column);
+      for (int i = 0; i < b.cells(); i++) {
+        assertEquals(b.inputIdAt(i), column[i], "input id " + i);
+      }
     }
   }
 }
