@@ -57,9 +57,9 @@ public class MaskCollateBenchmark {
   @Param({"2000", "64"})
   int examplesPerStep;
 
-  private final List<RenderedConversation> rendered = new ArrayList<>();
-  private final List<Encoding> encodings = new ArrayList<>();
-  private final List<Integer> messageCounts = new ArrayList<>();
+  private List<RenderedConversation> rendered = new ArrayList<>();
+  private List<Encoding> encodings = new ArrayList<>();
+  private List<Integer> messageCounts = new ArrayList<>();
   private List<TokenizedExample> examples;
   private MaskBuilder maskBuilder;
   private Collator collator;
@@ -94,6 +94,21 @@ public class MaskCollateBenchmark {
         tokensPerPass += e.length();
       }
     }
+    setUpCollator();
+  }
+
+  /** Set-up reusing {@code other}'s examples (the same objects), with this one's parameters. */
+  void setUp(MaskCollateBenchmark other) {
+    rendered = other.rendered;
+    encodings = other.encodings;
+    messageCounts = other.messageCounts;
+    examples = other.examples;
+    maskBuilder = other.maskBuilder;
+    tokensPerPass = other.tokensPerPass;
+    setUpCollator();
+  }
+
+  private void setUpCollator() {
     collator =
         Collator.of(
             CollatorConfig.builder(2048)
