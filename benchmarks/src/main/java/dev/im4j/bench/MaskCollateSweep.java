@@ -20,18 +20,14 @@ import org.openjdk.jmh.infra.Blackhole;
  * two; the first 10 s are warm-up.
  */
 public final class MaskCollateSweep {
-  private static final long WARM_UP_NANOS = 10_000_000_000L;
   private static final String[] LAYOUTS = {"padded", "grouped", "packed"};
   private static final int[] STEPS = {2000, 64};
 
   private MaskCollateSweep() {}
 
   public static void main(String[] args) {
-    long seconds = args.length > 0 ? Long.parseLong(args[0]) : 60;
-    Blackhole bh =
-        new Blackhole(
-            "Today's password is swordfish. I understand instantiating Blackholes directly is"
-                + " dangerous.");
+    long seconds = Mains.seconds(args);
+    Blackhole bh = Mains.blackhole();
     List<String> only = args.length > 1 ? List.of(args).subList(1, args.length) : List.of();
     List<MaskCollateBenchmark> chosen = new ArrayList<>();
     for (int step : STEPS) {
@@ -57,9 +53,9 @@ public final class MaskCollateSweep {
     double[][] rates = new double[configs][1024];
     int rounds = 0;
     long start = System.nanoTime();
-    long end = start + WARM_UP_NANOS + seconds * 1_000_000_000L;
+    long end = start + Mains.WARM_UP_NANOS + seconds * 1_000_000_000L;
     for (int round = 0; System.nanoTime() < end; round++) {
-      boolean measured = System.nanoTime() - start >= WARM_UP_NANOS;
+      boolean measured = System.nanoTime() - start >= Mains.WARM_UP_NANOS;
       if (measured && rounds == rates[0].length) {
         for (int c = 0; c < configs; c++) {
           rates[c] = Arrays.copyOf(rates[c], 2 * rounds);
@@ -84,17 +80,13 @@ public final class MaskCollateSweep {
     }
     System.out.printf(
         "%d rounds after %d s of warm-up; M tokens/s per pass%n",
-        rounds, WARM_UP_NANOS / 1_000_000_000L);
+        rounds, Mains.WARM_UP_NANOS / 1_000_000_000L);
     System.out.printf("%-26s %8s %8s %8s%n", "layout, examples per step", "p10", "p50", "p90");
     for (int c = 0; c < configs; c++) {
-      double[] v = Arrays.copyOf(rates[c], rounds);
-      Arrays.sort(v);
+      double[] p = Mains.percentiles(rates[c], rounds);
       System.out.printf(
           "%-26s %8.1f %8.1f %8.1f%n",
-          benchmarks[c].layout + ", " + benchmarks[c].examplesPerStep,
-          v[rounds / 10],
-          v[rounds / 2],
-          v[9 * rounds / 10]);
+          benchmarks[c].layout + ", " + benchmarks[c].examplesPerStep, p[0], p[1], p[2]);
     }
   }
 }

@@ -15,21 +15,16 @@ import org.openjdk.jmh.infra.Blackhole;
  * default 60]}; the first 10 s are warm-up.
  */
 public final class PipelineRatio {
-  private static final long WARM_UP_NANOS = 10_000_000_000L;
-
   private PipelineRatio() {}
 
   public static void main(String[] args) {
-    long seconds = args.length > 0 ? Long.parseLong(args[0]) : 60;
-    Blackhole bh =
-        new Blackhole(
-            "Today's password is swordfish. I understand instantiating Blackholes directly is"
-                + " dangerous.");
+    long seconds = Mains.seconds(args);
+    Blackhole bh = Mains.blackhole();
     PipelineBenchmark benchmark = new PipelineBenchmark();
     benchmark.setUp();
     PipelineBenchmark.Examples counter = new PipelineBenchmark.Examples();
     long start = System.nanoTime();
-    long end = start + WARM_UP_NANOS + seconds * 1_000_000_000L;
+    long end = start + Mains.WARM_UP_NANOS + seconds * 1_000_000_000L;
     double[] shares = new double[1024];
     double[] pipelineRates = new double[1024];
     double[] rawRates = new double[1024];
@@ -43,7 +38,7 @@ public final class PipelineRatio {
       benchmark.rawTokenization(counter, bh);
       long t2 = System.nanoTime();
       examplesPerPass = (counter.examples - before) / 2;
-      if (t0 - start < WARM_UP_NANOS) {
+      if (t0 - start < Mains.WARM_UP_NANOS) {
         continue;
       }
       if (n == shares.length) {
@@ -62,7 +57,7 @@ public final class PipelineRatio {
     }
     System.out.printf(
         "%d pairs of %d-example passes after %d s of warm-up%n",
-        n, examplesPerPass, WARM_UP_NANOS / 1_000_000_000L);
+        n, examplesPerPass, Mains.WARM_UP_NANOS / 1_000_000_000L);
     System.out.printf("%-34s %10s %10s %10s%n", "", "p10", "p50", "p90");
     print("pipeline, examples/s", pipelineRates, n, "%.0f");
     print("raw tokenization, examples/s", rawRates, n, "%.0f");
@@ -70,13 +65,12 @@ public final class PipelineRatio {
   }
 
   private static void print(String name, double[] values, int n, String format) {
-    double[] v = Arrays.copyOf(values, n);
-    Arrays.sort(v);
+    double[] p = Mains.percentiles(values, n);
     System.out.printf(
         "%-34s %10s %10s %10s%n",
         name,
-        String.format(format, v[n / 10]),
-        String.format(format, v[n / 2]),
-        String.format(format, v[9 * n / 10]));
+        String.format(format, p[0]),
+        String.format(format, p[1]),
+        String.format(format, p[2]));
   }
 }
