@@ -44,7 +44,10 @@ import java.util.Random;
  * <p>Thread-safe: a collator holds only its immutable configuration.
  */
 public final class Collator {
-  /** {@link #byDecreasingLength} sorts keys when there are fewer than maxLength / this lengths. */
+  /**
+   * Below maxLength / this many examples, {@link #byDecreasingLength} sorts keys and {@link
+   * #bestFit} scans the open rows, instead of working over all maxLength + 1 lengths.
+   */
   static final int KEY_SORT_RATIO = 16;
 
   private final CollatorConfig config;
@@ -392,50 +395,104 @@ public final class Collator {
       lengthOf[k] = kept.length[order[k]];
     }
     int[] sorted = byDecreasingLength(lengthOf, capacity); // shuffled positions
+    int[] lengths = new int[m]; // in placement order
+    for (int k = 0; k < m; k++) {
+      lengths[k] = lengthOf[sorted[k]];
+    }
+    int[] rowOf = bestFit(lengths, capacity);
+    int rowCount = 0;
+    for (int row : rowOf) {
+      rowCount = Math.max(rowCount, row + 1);
+    }
+    int[] offsets = new int[rowCount + 1];
+    for (int row : rowOf) {
+      offsets[row + 1]++;
+    }
+    for (int row = 0; row < rowCount; row++) {
+      offsets[row + 1] += offsets[row];
+    }
+    int[] members = new int[m];
+    int[] filled = Arrays.copyOf(offsets, rowCount); // next free slot per row
+    for (int k = 0; k < m; k++) {
+      members[filled[rowOf[k]]++] = order[sorted[k]]; // insertion order within each row
+    }
+    return new Rows(members, offsets);
+  }
 
-    // Open rows bucketed by free space: doubly linked lists per free-space value, BitSet of
-    // non-empty buckets so the best fit is one nextSetBit away.
+  /**
+   * Best fit for items of {@code lengths} (each in {@code 1..capacity}), placed in array order:
+   * each goes into the open row with the least free space that still fits it (among equally full
+   * rows, the one most recently filled to that level), or a new row; returns each item's row, rows
+   * numbered in creation order. Scans the open rows when there are fewer than capacity / {@link
+   * #KEY_SORT_RATIO} items (a trainer's step), else keeps rows in buckets by free space.
+   */
+  static int[] bestFit(int[] lengths, int capacity) {
+    return (long) lengths.length * KEY_SORT_RATIO < capacity
+        ? bestFitByScan(lengths, capacity)
+        : bestFitByBuckets(lengths, capacity);
+  }
+
+  /** {@link #bestFit} by scanning the open rows: O(n × rows). */
+  static int[] bestFitByScan(int[] lengths, int capacity) {
+    int n = lengths.length;
+    int[] rowOf = new int[n];
+    int[] rowFree = new int[n];
+    int[] filledAt = new int[n]; // when the row last reached its free space
+    int rowCount = 0;
+    for (int k = 0; k < n; k++) {
+      int length = lengths[k];
+      int row = -1;
+      for (int r = 0; r < rowCount; r++) {
+        int free = rowFree[r];
+        if (free >= length
+            && (row < 0
+                || free < rowFree[row]
+                || (free == rowFree[row] && filledAt[r] > filledAt[row]))) {
+          row = r;
+        }
+      }
+      if (row < 0) {
+        row = rowCount++;
+        rowFree[row] = capacity;
+      }
+      rowFree[row] -= length;
+      filledAt[row] = k;
+      rowOf[k] = row;
+    }
+    return rowOf;
+  }
+
+  /**
+   * {@link #bestFit} with open rows in buckets by free space (doubly linked lists, the most
+   * recently filled first) and a BitSet of non-empty buckets, so the best fit is one nextSetBit
+   * away: O(n + capacity).
+   */
+  static int[] bestFitByBuckets(int[] lengths, int capacity) {
+    int n = lengths.length;
     int[] bucketHead = new int[capacity + 1];
     Arrays.fill(bucketHead, -1);
     BitSet nonEmpty = new BitSet(capacity + 1);
-    int[] rowNext = new int[m];
-    int[] rowPrev = new int[m];
-    int[] rowFree = new int[m];
-    int[] rowFirstSegment = new int[m];
-    int[] rowLastSegment = new int[m];
-    int[] rowSize = new int[m];
-    int[] segmentNext = new int[m];
+    int[] rowNext = new int[n];
+    int[] rowPrev = new int[n];
+    int[] rowFree = new int[n];
+    int[] rowOf = new int[n];
     int rowCount = 0;
-    for (int position : sorted) {
-      int segment = order[position];
-      int length = lengthOf[position];
+    for (int k = 0; k < n; k++) {
+      int length = lengths[k];
       int free = nonEmpty.nextSetBit(length);
       int row;
       if (free < 0) {
         row = rowCount++;
         rowFree[row] = capacity;
-        rowFirstSegment[row] = segment;
       } else {
         row = bucketHead[free];
         unlink(row, free, bucketHead, rowNext, rowPrev, nonEmpty);
-        segmentNext[rowLastSegment[row]] = segment;
       }
-      rowLastSegment[row] = segment;
-      segmentNext[segment] = -1;
-      rowSize[row]++;
       rowFree[row] -= length;
       link(row, rowFree[row], bucketHead, rowNext, rowPrev, nonEmpty);
+      rowOf[k] = row;
     }
-    int[] members = new int[m];
-    int[] offsets = new int[rowCount + 1];
-    for (int row = 0, k = 0; row < rowCount; row++) {
-      for (int s = rowFirstSegment[row], left = rowSize[row]; left > 0; left--) {
-        members[k++] = s;
-        s = segmentNext[s];
-      }
-      offsets[row + 1] = k;
-    }
-    return new Rows(members, offsets);
+    return rowOf;
   }
 
   private static void link(

@@ -302,6 +302,40 @@ class CollatorProperties {
     assertArrayEquals(order, Collator.byDecreasingLength(lengths, maxLength));
   }
 
+  /**
+   * Both ways of finding the best fit (scanning the open rows for few items, buckets by free space
+   * for many) place every item in the same row, and that row is the documented choice: the least
+   * free space that fits, ties to the row filled most recently.
+   */
+  @Property
+  void bestFitIsOneAssignmentWhicheverSearchRuns(
+      @ForAll @Size(max = 200) List<@IntRange(min = 1, max = 300) Integer> raw,
+      @ForAll @IntRange(min = 1, max = 300) int capacity) {
+    int[] lengths = raw.stream().mapToInt(length -> Math.min(length, capacity)).toArray();
+    int[] byScan = Collator.bestFitByScan(lengths, capacity);
+    assertArrayEquals(byScan, Collator.bestFitByBuckets(lengths, capacity));
+    assertArrayEquals(byScan, Collator.bestFit(lengths, capacity));
+    List<int[]> rows = new ArrayList<>(); // per row: free space, when last filled
+    for (int k = 0; k < lengths.length; k++) {
+      int expected = rows.size();
+      for (int r = 0; r < rows.size(); r++) {
+        int free = rows.get(r)[0];
+        if (free >= lengths[k]
+            && (expected == rows.size()
+                || free < rows.get(expected)[0]
+                || (free == rows.get(expected)[0] && rows.get(r)[1] > rows.get(expected)[1]))) {
+          expected = r;
+        }
+      }
+      if (expected == rows.size()) {
+        rows.add(new int[] {capacity, -1});
+      }
+      rows.get(expected)[0] -= lengths[k];
+      rows.get(expected)[1] = k;
+      assertEquals(expected, byScan[k], "item " + k);
+    }
+  }
+
   private static Map<Integer, float[]> coefficientsByExample(
       Reduction reduction, List<Batch> batches) {
     Map<Integer, float[]> out = new HashMap<>();
