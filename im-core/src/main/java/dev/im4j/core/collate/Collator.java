@@ -45,10 +45,11 @@ import java.util.Random;
  */
 public final class Collator {
   /**
-   * Below maxLength / this many examples, {@link #byDecreasingLength} sorts keys and {@link
-   * #bestFit} scans the open rows, instead of working over all maxLength + 1 lengths.
+   * A step with fewer than maxLength / this many examples is small: {@link #byDecreasingLength}
+   * sorts keys and {@link #bestFit} scans the open rows, instead of working over all maxLength + 1
+   * lengths.
    */
-  static final int KEY_SORT_RATIO = 16;
+  static final int SMALL_STEP_RATIO = 16;
 
   private final CollatorConfig config;
 
@@ -336,13 +337,18 @@ public final class Collator {
   /**
    * The indices of {@code lengths} (each in {@code 1..maxLength}) ordered by decreasing length,
    * equal lengths in index order. A counting sort, O(n + maxLength), unless there are fewer than
-   * {@code maxLength / }{@link #KEY_SORT_RATIO} lengths (a trainer's step of 64 examples at the
+   * {@code maxLength / }{@link #SMALL_STEP_RATIO} lengths (a trainer's step of 64 examples at the
    * usual 2048), where sorting n keys is cheaper than counting over every possible length.
    */
   static int[] byDecreasingLength(int[] lengths, int maxLength) {
-    return (long) lengths.length * KEY_SORT_RATIO < maxLength
+    return isSmallStep(lengths.length, maxLength)
         ? keySorted(lengths, maxLength)
         : countingSorted(lengths, maxLength);
+  }
+
+  /** Whether {@code n} examples are a small step for rows of {@code maxLength} (see above). */
+  private static boolean isSmallStep(int n, int maxLength) {
+    return (long) n * SMALL_STEP_RATIO < maxLength;
   }
 
   /** {@link #byDecreasingLength} by a stable counting sort. */
@@ -424,10 +430,10 @@ public final class Collator {
    * each goes into the open row with the least free space that still fits it (among equally full
    * rows, the one most recently filled to that level), or a new row; returns each item's row, rows
    * numbered in creation order. Scans the open rows when there are fewer than capacity / {@link
-   * #KEY_SORT_RATIO} items (a trainer's step), else keeps rows in buckets by free space.
+   * #SMALL_STEP_RATIO} items (a trainer's step), else keeps rows in buckets by free space.
    */
   static int[] bestFit(int[] lengths, int capacity) {
-    return (long) lengths.length * KEY_SORT_RATIO < capacity
+    return isSmallStep(lengths.length, capacity)
         ? bestFitByScan(lengths, capacity)
         : bestFitByBuckets(lengths, capacity);
   }
