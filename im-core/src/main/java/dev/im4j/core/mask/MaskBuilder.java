@@ -2,6 +2,7 @@ package dev.im4j.core.mask;
 
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import dev.im4j.core.internal.Shared;
 import dev.im4j.core.template.RenderedConversation;
 import dev.im4j.core.template.SpanKind;
 import dev.im4j.core.tokenizer.Encoding;
@@ -104,7 +105,7 @@ public final class MaskBuilder {
       }
     }
     int n = encoding.length();
-    int[] ids = encoding.ids(); // a fresh copy, owned from here on
+    int[] ids = Shared.encodingIds(encoding); // shared with the encoding: read only, never written
 
     // Terminators first, since they cut runs: per assistant message, in message order, the first
     // token starting at or after its content, if that token is special template text not already

@@ -3,6 +3,7 @@ package dev.im4j.core.tokenizer;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import dev.im4j.core.internal.Shared;
 import java.util.Arrays;
 
 /**
@@ -17,9 +18,14 @@ import java.util.Arrays;
  * <p>The ranges are validated once, here, and whether they are {@linkplain #isOrdered() ordered} is
  * recorded, so that consumers can find runs of tokens by binary search instead of visiting each.
  *
- * <p>Arrays are copied in and out; use the indexed accessors in hot loops. Immutable.
+ * <p>Arrays are copied in and out; use the indexed accessors in hot loops. Immutable. (Within
+ * im-core, a masked example shares the ids array instead of copying it; neither ever writes it.)
  */
 public final class Encoding {
+  static {
+    Shared.lendEncodingIds(encoding -> encoding.ids);
+  }
+
   private final int[] ids;
   private final int[] starts;
   private final int[] ends;
@@ -34,9 +40,17 @@ public final class Encoding {
    * @throws IllegalArgumentException if the lengths differ or a range is invalid
    */
   public Encoding(int[] ids, int[] starts, int[] ends) {
-    checkNotNull(ids, "ids");
-    checkNotNull(starts, "starts");
-    checkNotNull(ends, "ends");
+    this(
+        checkNotNull(ids, "ids").clone(),
+        checkNotNull(starts, "starts").clone(),
+        checkNotNull(ends, "ends").clone(),
+        true);
+  }
+
+  /**
+   * Validates and takes ownership of the arrays (the flag only tells this from the copying one).
+   */
+  private Encoding(int[] ids, int[] starts, int[] ends, boolean owned) {
     checkArgument(
         ids.length == starts.length && ids.length == ends.length,
         "ids, starts and ends must have one length but had %s, %s, %s",
@@ -53,10 +67,18 @@ public final class Encoding {
         ordered = false;
       }
     }
-    this.ids = ids.clone();
-    this.starts = starts.clone();
-    this.ends = ends.clone();
+    this.ids = ids;
+    this.starts = starts;
+    this.ends = ends;
     this.ordered = ordered;
+  }
+
+  /**
+   * Validates and takes ownership of arrays that a tokenizer of this package has just filled and
+   * will not touch again, without copying them.
+   */
+  static Encoding adopt(int[] ids, int[] starts, int[] ends) {
+    return new Encoding(ids, starts, ends, true);
   }
 
   /** Number of tokens. */

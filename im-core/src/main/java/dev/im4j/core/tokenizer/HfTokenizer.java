@@ -106,7 +106,7 @@ public final class HfTokenizer implements Tokenizer {
         ends[i] = toUtf16(utf16, span.getEnd());
       }
     }
-    return new Encoding(ids, starts, ends);
+    return Encoding.adopt(ids, starts, ends);
   }
 
   /** Maps code point index to UTF-16 index, or returns null when they coincide (no surrogates). */
