@@ -146,17 +146,18 @@ public final class MaskBuilder {
     // merge-like pass suffices. Token i overlaps span k iff spanStart[k] < end(i) and
     // spanEnd[k] > start(i). The common case is a run of tokens that lie inside one span, recorded
     // as one run: in an ordered encoding the run ends at the first token ending after the span,
-    // found by a galloping search; otherwise each token is checked (three comparisons). Any other
-    // token
-    // (straddling a boundary, or without characters) takes the general rule: its highest-class
-    // span. Offsets are checked on the way (within the text, starts never falling); an ordered
-    // encoding needs only its last end checked.
+    // found by a galloping search from where the example's tokens per character put it; otherwise
+    // each token is checked (three comparisons). Any other token (straddling a boundary, or
+    // without characters) takes the general rule: its highest-class span. Offsets are checked on
+    // the way (within the text, starts never falling); an ordered encoding needs only its last end
+    // checked.
     boolean ordered = encoding.isOrdered();
     if (ordered && n > 0 && encoding.end(n - 1) > chars) {
-      int i = firstTokenEndingAfter(encoding, 0, n, chars);
+      int i = firstTokenEndingAfter(encoding, 0, n, chars, n - 1);
       throw badOffsets(i, encoding.start(i), encoding.end(i), chars);
     }
     float[] byClass = classWeights;
+    float tokensPerChar = chars == 0 ? 0f : (float) n / chars; // to guess where runs end
     // Usually enough: one run per span and two per terminator (it cuts a run); grows if not.
     TokenizedExample.Runs runs = new TokenizedExample.Runs(spanCount + 2 * terminatorCount + 1);
     int first = 0; // the first span that ends after the current token's start
@@ -188,7 +189,8 @@ public final class MaskBuilder {
         int limit = rendered.spanEnd(first); // within the text, as every span is
         int to;
         if (ordered) {
-          to = firstTokenEndingAfter(encoding, i + 1, stop, limit);
+          int guess = i + 1 + (int) ((limit - end) * tokensPerChar);
+          to = firstTokenEndingAfter(encoding, i + 1, stop, limit, guess);
           previousStart = encoding.start(to - 1);
         } else {
           to = i + 1;
@@ -295,18 +297,31 @@ public final class MaskBuilder {
 
   /**
    * The first token in {@code [from, to)} whose end lies after {@code position}, or {@code to} if
-   * none; ends must not decrease (an ordered encoding). Galloping from {@code from} (steps 1, 2, 4,
-   * ...) and then bisecting the last step keeps the probes near the run, which is usually short
-   * compared with the rest of the sequence.
+   * none; ends must not decrease (an ordered encoding). Gallops from {@code guess} (steps 1, 2, 4,
+   * ..., up or down) and then bisects the last step. A good guess keeps the probes within a cache
+   * line or two of the answer: cold offsets are what masking waits for (docs/benchmarks.md).
    */
-  private static int firstTokenEndingAfter(Encoding encoding, int from, int to, int position) {
-    int lo = from; // every token before lo ends at or before position
-    int step = 1;
-    while (lo + step - 1 < to && encoding.end(lo + step - 1) <= position) {
-      lo += step;
-      step <<= 1;
+  static int firstTokenEndingAfter(Encoding encoding, int from, int to, int position, int guess) {
+    int g = Math.max(from, Math.min(to, guess));
+    int lo;
+    int hi;
+    if (g == from || encoding.end(g - 1) <= position) {
+      lo = g; // every token before lo ends at or before position
+      int step = 1;
+      while (lo + step - 1 < to && encoding.end(lo + step - 1) <= position) {
+        lo += step;
+        step <<= 1;
+      }
+      hi = Math.min(to, lo + step - 1);
+    } else {
+      hi = g - 1; // token hi ends after position
+      int step = 1;
+      while (hi - step >= from && encoding.end(hi - step) > position) {
+        hi -= step;
+        step <<= 1;
+      }
+      lo = Math.max(from, hi - step + 1);
     }
-    int hi = Math.min(to, lo + step - 1); // the answer lies in [lo, hi]
     while (lo < hi) {
       int mid = (lo + hi) >>> 1;
       if (encoding.end(mid) <= position) {

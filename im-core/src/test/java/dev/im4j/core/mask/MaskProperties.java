@@ -26,9 +26,42 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.Size;
 
 /** Invariants 1, 4 and 6–10 of the masks, over generated conversations and every setup. */
 class MaskProperties {
+
+  /**
+   * The galloping search for where a run of tokens ends finds the first token ending after the
+   * position, whatever the guess it starts from (before, at or after the answer, or outside the
+   * range), as a linear scan does.
+   */
+  @Property
+  void runEndSearchFindsTheFirstTokenEndingAfterFromAnyGuess(
+      @ForAll @Size(max = 80) List<@IntRange(min = 0, max = 3) Integer> widths,
+      @ForAll @IntRange(min = 0, max = 90) int from,
+      @ForAll @IntRange(min = 0, max = 90) int to,
+      @ForAll @IntRange(min = 0, max = 200) int position,
+      @ForAll @IntRange(min = -10, max = 100) int guess) {
+    int n = widths.size();
+    int[] starts = new int[n];
+    int[] ends = new int[n];
+    for (int i = 0, at = 0; i < n; i++) {
+      starts[i] = at;
+      ends[i] = at + (i == 0 ? widths.get(i) : Math.max(1, widths.get(i))); // ordered
+      at = ends[i];
+    }
+    Encoding encoding = new Encoding(new int[n], starts, ends);
+    assertTrue(encoding.isOrdered());
+    int lo = Math.min(from, n);
+    int hi = Math.max(lo, Math.min(to, n));
+    int expected = lo;
+    while (expected < hi && ends[expected] <= position) {
+      expected++;
+    }
+    assertEquals(expected, MaskBuilder.firstTokenEndingAfter(encoding, lo, hi, position, guess));
+  }
 
   /** A template with the tokenizer it is meant for. */
   record Setup(String name, ChatTemplate template, Tokenizer tokenizer) {
