@@ -152,15 +152,29 @@ public final class TokenizedExample {
     System.arraycopy(ids, from, dest, destPos, length);
   }
 
-  /** Copies {@code length} weights starting at token {@code from} into {@code dest[destPos...]}. */
+  /**
+   * Copies {@code length} weights starting at token {@code from} into {@code dest[destPos...]}.
+   *
+   * <p>The whole range first gets the weight of its last run (usually the output's, which most
+   * tokens share) in one bulk copy; then only the runs of another weight are written over it. Short
+   * copies cost far more per cell than one long one, so this is faster than a copy per run
+   * (docs/benchmarks.md).
+   */
   public void copyWeights(int from, float[] dest, int destPos, int length) {
     checkPositionIndexes(from, from + length, ids.length);
     checkPositionIndexes(destPos, destPos + length, dest.length);
+    if (length == 0) {
+      return;
+    }
     int to = from + length;
-    for (int k = length == 0 ? runCount : runOf(from), i = from; i < to; k++) {
-      int end = Math.min(end(k), to);
-      fill(dest, destPos + i - from, destPos + end - from, weight(k));
-      i = end;
+    int last = to == ids.length ? runCount - 1 : runOf(to - 1);
+    int baseBits = weightBits(last);
+    fill(dest, destPos, destPos + length, Float.intBitsToFloat(baseBits));
+    for (int k = runOf(from), i = from; k < last; k++) { // runs before last end within the range
+      if (weightBits(k) != baseBits) {
+        fill(dest, destPos + i - from, destPos + end(k) - from, weight(k));
+      }
+      i = end(k);
     }
   }
 
@@ -268,7 +282,11 @@ public final class TokenizedExample {
   }
 
   private float weight(int run) {
-    return Float.intBitsToFloat(runs[run * Runs.STRIDE + 3]);
+    return Float.intBitsToFloat(weightBits(run));
+  }
+
+  private int weightBits(int run) {
+    return runs[run * Runs.STRIDE + 3];
   }
 
   @Override

@@ -33,6 +33,43 @@ import net.jqwik.api.constraints.Size;
 class MaskProperties {
 
   /**
+   * Copying a range of weights writes each token's weight and nothing outside the range, whichever
+   * runs the range starts, ends and lies in (the copy fills the range with its last run's weight
+   * first and then writes the other runs over it).
+   */
+  @Property
+  void copyingWeightsWritesExactlyTheRange(
+      @ForAll @Size(min = 1, max = 40) List<@IntRange(min = 0, max = 3) Integer> levels,
+      @ForAll @IntRange(min = 0, max = 40) int from,
+      @ForAll @IntRange(min = 0, max = 40) int length,
+      @ForAll @IntRange(min = 0, max = 5) int destPos) {
+    float[] palette = {0f, 1f, 0.5f, 0.25f};
+    int n = levels.size();
+    float[] weights = new float[n];
+    byte[] classes = new byte[n];
+    int[] turns = new int[n];
+    for (int i = 0; i < n; i++) {
+      weights[i] = palette[levels.get(i)];
+      classes[i] = (byte) (i / 3 % TokenClass.values().length); // runs that cut weight runs
+      turns[i] = -1;
+    }
+    TokenizedExample example = new TokenizedExample(new int[n], weights, classes, turns);
+    int start = Math.min(from, n);
+    int count = Math.min(length, n - start);
+    float[] dest = new float[destPos + count + 3];
+    Arrays.fill(dest, Float.NaN);
+    example.copyWeights(start, dest, destPos, count);
+    for (int j = 0; j < dest.length; j++) {
+      int token = start + j - destPos;
+      if (j >= destPos && j < destPos + count) {
+        assertEquals(weights[token], dest[j], "weight of token " + token);
+      } else {
+        assertTrue(Float.isNaN(dest[j]), "cell " + j + " outside the range was written");
+      }
+    }
+  }
+
+  /**
    * The galloping search for where a run of tokens ends finds the first token ending after the
    * position, whatever the guess it starts from (before, at or after the answer, or outside the
    * range), as a linear scan does.
