@@ -12,8 +12,8 @@ import dev.im4j.core.tokenizer.Encoding;
  * instance exists; whoever reads through an accessor must never write the array.
  *
  * <p>Today one array is lent: an {@link Encoding}'s token ids, which a {@code TokenizedExample}
- * keeps as its own (both are immutable), so masking does not copy every token (a paired speed-up of
- * mask + collate of about 1.08, docs/benchmarks.md).
+ * keeps as its own (both are immutable), so masking does not copy every token (mask + collate about
+ * 1.1 times as fast, docs/benchmarks.md).
  */
 public final class Shared {
   /** Reads an encoding's token ids without copying. */

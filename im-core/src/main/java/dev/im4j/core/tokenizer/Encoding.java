@@ -41,16 +41,18 @@ public final class Encoding {
    */
   public Encoding(int[] ids, int[] starts, int[] ends) {
     this(
-        checkNotNull(ids, "ids").clone(),
-        checkNotNull(starts, "starts").clone(),
-        checkNotNull(ends, "ends").clone(),
-        true);
+        new int[][] {
+          checkNotNull(ids, "ids").clone(),
+          checkNotNull(starts, "starts").clone(),
+          checkNotNull(ends, "ends").clone()
+        });
   }
 
-  /**
-   * Validates and takes ownership of the arrays (the flag only tells this from the copying one).
-   */
-  private Encoding(int[] ids, int[] starts, int[] ends, boolean owned) {
+  /** Validates and takes ownership of {@code columns}: ids, starts, ends. */
+  private Encoding(int[][] columns) {
+    int[] ids = checkNotNull(columns[0], "ids");
+    int[] starts = checkNotNull(columns[1], "starts");
+    int[] ends = checkNotNull(columns[2], "ends");
     checkArgument(
         ids.length == starts.length && ids.length == ends.length,
         "ids, starts and ends must have one length but had %s, %s, %s",
@@ -78,7 +80,7 @@ public final class Encoding {
    * will not touch again, without copying them.
    */
   static Encoding adopt(int[] ids, int[] starts, int[] ends) {
-    return new Encoding(ids, starts, ends, true);
+    return new Encoding(new int[][] {ids, starts, ends});
   }
 
   /** Number of tokens. */
