@@ -352,7 +352,9 @@ public final class Collator {
     int[] next = new int[n];
     int[] slot = new int[(1 << RADIX_BITS) + 1]; // by digit: the first slot of its elements
     int mask = (1 << RADIX_BITS) - 1;
-    for (int shift = 0; (maxLength - 1) >>> shift > 0; shift += RADIX_BITS) {
+    for (int shift = 0;
+        shift < Integer.SIZE && (maxLength - 1) >>> shift > 0;
+        shift += RADIX_BITS) {
       Arrays.fill(slot, 0);
       for (int length : lengths) {
         slot[((maxLength - length) >>> shift & mask) + 1]++;

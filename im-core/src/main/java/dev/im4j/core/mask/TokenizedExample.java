@@ -22,7 +22,9 @@ import java.util.Arrays;
  * accessors find a token's run in O(log r) for r runs; the array accessors write fresh per-token
  * arrays; {@link #copyWeights} fills from the runs, which is what the collator's hot loop uses.
  *
- * <p>Immutable: arrays are copied in and handed out as copies.
+ * <p>Immutable: arrays are copied in and handed out as copies. (An example built by {@link
+ * MaskBuilder} shares its ids array with the immutable {@code Encoding} it came from; neither ever
+ * writes it.)
  */
 public final class TokenizedExample {
   private static final int CONSTANT_RUN = 4096; // longest run copied from the constants below
@@ -92,9 +94,10 @@ public final class TokenizedExample {
   }
 
   /**
-   * Takes ownership of ids and of runs that {@link MaskBuilder} just built, without copying or
-   * validating their values: its classes are ordinals by construction and its weights come from a
-   * validated {@link LossPolicy}, so only the coverage is checked.
+   * Keeps ids that are never written (an encoding's, shared) and takes ownership of runs that
+   * {@link MaskBuilder} just built, without copying or validating their values: its classes are
+   * ordinals by construction and its weights come from a validated {@link LossPolicy}, so only the
+   * coverage is checked.
    */
   static TokenizedExample adopt(int[] ids, Runs runs) {
     return new TokenizedExample(ids, runs);

@@ -19,6 +19,7 @@ import java.util.Map;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
@@ -298,6 +299,15 @@ class CollatorProperties {
     Arrays.sort(expected, (x, y) -> lengths[x] != lengths[y] ? lengths[y] - lengths[x] : x - y);
     int[] order = Arrays.stream(expected).mapToInt(Integer::intValue).toArray();
     assertArrayEquals(order, Collator.byDecreasingLength(lengths, maxLength));
+  }
+
+  /** The radix sort stops after the last digit of the largest possible maxLength. */
+  @Example
+  void orderingByLengthHandlesTheLargestMaxLength() {
+    int max = Integer.MAX_VALUE;
+    assertArrayEquals(
+        new int[] {1, 4, 2, 3, 0},
+        Collator.byDecreasingLength(new int[] {1, max, 5, 5, max - 1}, max));
   }
 
   /**
