@@ -2,6 +2,7 @@ package dev.im4j.core.collate;
 
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkElementIndex;
+import static dev.im4j.core.internal.Fill.fill;
 
 import dev.im4j.core.mask.TokenizedExample;
 import java.nio.ByteBuffer;
@@ -47,15 +48,6 @@ public final class Batch {
   public static final int IGNORE = -100;
 
   private static volatile int[] iota = new int[0]; // see positions(int)
-  private static final int[] ZEROS = new int[4096]; // see fill(int[], int, int, int)
-  private static final int[] ONES = new int[4096];
-  private static final int[] IGNORES = new int[4096];
-  private static final float[] FLOAT_ZEROS = new float[4096];
-
-  static {
-    Arrays.fill(ONES, 1);
-    Arrays.fill(IGNORES, IGNORE);
-  }
 
   private final int rows;
   private final int seqLen;
@@ -233,11 +225,11 @@ public final class Batch {
     checkSize(dest.length);
     int cell = 0;
     for (int s = 0; s < segmentStart.length; s++) {
-      zero(dest, cell, segmentStart[s]);
+      fill(dest, cell, segmentStart[s], 0f);
       copyWeights(s, dest);
       cell = segmentStart[s] + segmentLength[s];
     }
-    zero(dest, cell, cells());
+    fill(dest, cell, cells(), 0f);
   }
 
   private void copyIds(int s, int[] dest) {
@@ -269,7 +261,7 @@ public final class Batch {
       fill(buffers.positionIds(), from, to, 0);
       fill(buffers.segmentIds(), from, to, 0);
       fill(buffers.targets(), from, to, IGNORE);
-      zero(buffers.weights(), from, to);
+      fill(buffers.weights(), from, to, 0f);
     }
   }
 
@@ -408,29 +400,6 @@ public final class Batch {
       cell = segmentStart[s] + segmentLength[s];
     }
     fill(dest, cell, cells(), value);
-  }
-
-  /** Zeroes {@code dest[from, to)}, copying from a constant array as {@link #fill} does. */
-  private static void zero(float[] dest, int from, int to) {
-    if (to - from <= FLOAT_ZEROS.length) {
-      System.arraycopy(FLOAT_ZEROS, 0, dest, from, to - from);
-    } else {
-      Arrays.fill(dest, from, to, 0f);
-    }
-  }
-
-  /**
-   * {@code Arrays.fill}, but 0 and {@link #IGNORE}, the usual padding values, and 1, the segment id
-   * of every padded row, are copied from shared constant arrays, which is faster for the short and
-   * middling runs of a batch (docs/benchmarks.md).
-   */
-  private static void fill(int[] dest, int from, int to, int value) {
-    int[] source = value == 0 ? ZEROS : value == 1 ? ONES : value == IGNORE ? IGNORES : null;
-    if (source != null && to - from <= source.length) {
-      System.arraycopy(source, 0, dest, from, to - from);
-    } else {
-      Arrays.fill(dest, from, to, value);
-    }
   }
 
   /** Input ids as a new direct buffer in native order, {@code [rows, seqLen]}. */

@@ -5,6 +5,7 @@ import static com.google.common.base.Preconditions.checkElementIndex;
 import static com.google.common.base.Preconditions.checkNotNull;
 import static com.google.common.base.Preconditions.checkPositionIndexes;
 
+import dev.im4j.core.internal.Fill;
 import java.util.Arrays;
 
 /**
@@ -27,14 +28,6 @@ import java.util.Arrays;
  * writes it.)
  */
 public final class TokenizedExample {
-  private static final int CONSTANT_RUN = 4096; // longest run copied from the constants below
-  private static final float[] zeros = new float[CONSTANT_RUN];
-  private static final float[] ones = new float[CONSTANT_RUN];
-
-  static {
-    Arrays.fill(ones, 1f);
-  }
-
   private final int[] ids; // [length]
   private final int runCount;
   // [runCount * 4, possibly more capacity]: per run, one past its last token (increasing, the
@@ -172,26 +165,12 @@ public final class TokenizedExample {
     int to = from + length;
     int last = to == ids.length ? runCount - 1 : runOf(to - 1);
     int baseBits = weightBits(last);
-    fill(dest, destPos, destPos + length, Float.intBitsToFloat(baseBits));
+    Fill.fill(dest, destPos, destPos + length, Float.intBitsToFloat(baseBits));
     for (int k = runOf(from), i = from; k < last; k++) { // runs before last end within the range
       if (weightBits(k) != baseBits) {
-        fill(dest, destPos + i - from, destPos + end(k) - from, weight(k));
+        Fill.fill(dest, destPos + i - from, destPos + end(k) - from, weight(k));
       }
       i = end(k);
-    }
-  }
-
-  /**
-   * {@code Arrays.fill(dest, from, to, value)}, but runs of 0 and 1, the usual weights, are copied
-   * from shared constant arrays: for the short runs of a weight column the copy stub is about a
-   * third faster than the fill loop (docs/benchmarks.md).
-   */
-  private static void fill(float[] dest, int from, int to, float value) {
-    float[] source = value == 0f ? zeros : value == 1f ? ones : null;
-    if (source != null && to - from <= source.length) {
-      System.arraycopy(source, 0, dest, from, to - from);
-    } else {
-      Arrays.fill(dest, from, to, value);
     }
   }
 
