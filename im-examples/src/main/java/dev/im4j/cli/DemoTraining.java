@@ -94,6 +94,7 @@ final class DemoTraining {
             .seed(SEED)
             .evaluation(heldOut, evalEvery)
             .checkpoints(0, 1)
+            .overwrite(true) // the demo rebuilds its folder on every run
             .runtimeOptions(
                 RuntimeOptions.defaults().withThreads(threads, 1).withDeterminism(true, SEED))
             .listener(progress)

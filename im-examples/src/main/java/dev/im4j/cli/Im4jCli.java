@@ -6,6 +6,7 @@ import dev.im4j.core.template.TemplateException;
 import dev.im4j.core.tokenizer.TokenizerException;
 import dev.im4j.onnx.model.ModelConfigException;
 import dev.im4j.onnx.model.SafetensorsException;
+import dev.im4j.onnx.train.TrainingDataException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -64,6 +65,32 @@ public final class Im4jCli implements Runnable {
     return cli;
   }
 
+  /**
+   * Runs the command line; an error that escapes the command (the JVM out of memory, a native
+   * failure) is reported in one line with exit code {@value #FAILURE}, never as a stack trace.
+   */
+  static int execute(CommandLine cli, String... args) {
+    try {
+      return cli.execute(args);
+    } catch (OutOfMemoryError e) {
+      PrintWriter err = cli.getErr();
+      err.println(
+          "im4j: out of memory ("
+              + e.getMessage()
+              + "); the JVM may use "
+              + Runtime.getRuntime().maxMemory() / (1L << 20)
+              + " MiB of heap. Start java with a larger -Xmx, or use a smaller model, --batch-size"
+              + " or --max-length");
+      err.flush();
+      return FAILURE;
+    } catch (RuntimeException | Error e) {
+      PrintWriter err = cli.getErr();
+      err.println("im4j: " + message(e));
+      err.flush();
+      return FAILURE;
+    }
+  }
+
   private static String message(Throwable e) {
     return e.getMessage() == null ? e.toString() : e.getMessage();
   }
@@ -77,14 +104,15 @@ public final class Im4jCli implements Runnable {
         || e instanceof TemplateException
         || e instanceof TokenizerException
         || e instanceof ModelConfigException
-        || e instanceof SafetensorsException) {
+        || e instanceof SafetensorsException
+        || e instanceof TrainingDataException) {
       return BAD_DATA;
     }
     return FAILURE;
   }
 
   public static void main(String[] args) {
-    System.exit(commandLine().execute(args));
+    System.exit(execute(commandLine(), args));
   }
 
   /** The version from the jar manifest, or "dev" when run from classes. */

@@ -29,6 +29,18 @@ final class ModelOptions {
     Path config;
   }
 
+  /** The model's config alone, read without loading any weights. */
+  CausalLmConfig config() {
+    return CausalLmConfig.read(Path.of(configSource()));
+  }
+
+  /** The config.json file the model comes from. */
+  String configSource() {
+    return source.model != null
+        ? source.model.resolve(CausalLmConfig.FILE_NAME).toString()
+        : source.config.toString();
+  }
+
   /** The model as a directory (loaded, or initialised from the config with {@code seed}). */
   ModelDirectory load(long seed) {
     if (source.model != null) {

@@ -14,9 +14,7 @@ import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.core.template.TemplateException;
 import dev.im4j.core.tokenizer.HfTokenizer;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -70,36 +68,43 @@ final class PrepareCommand implements Callable<Integer> {
     Optional<Collator> truncation =
         Optional.ofNullable(maxLength).map(n -> Collator.of(CollatorConfig.of(n)));
     Summary summary = new Summary();
+    OutputFiles.requireNotAnInput(out, "--out", List.of(data.data));
     try (HfTokenizer tokenizer = pipeline.loadTokenizer();
-        DatasetReader reader = data.open();
-        OutputStream file = Files.newOutputStream(out);
-        JsonGenerator json = new JsonFactory().createGenerator(file, JsonEncoding.UTF8)) {
+        DatasetReader reader = data.open()) {
       ExampleEncoder encoder = pipeline.encoder(tokenizer, pipeline.policy());
-      json.setRootValueSeparator(null);
-      if (preview) {
-        stdout.println("Preview (" + TokenPreview.LEGEND + "):");
-      }
-      while (reader.hasNext()) {
-        DatasetRecord record = reader.next();
-        MaskBuilder.Result result = encodeAt(encoder, record);
-        TokenizedExample example = result.example();
-        if (truncation.isPresent()) {
-          example = truncation.get().truncate(example).orElseThrow();
-        }
-        summary.add(record, result, example);
-        write(json, example);
-        if (preview && summary.examples <= previewCount) {
-          stdout.println(
-              "--- "
-                  + record.source()
-                  + ":"
-                  + record.line()
-                  + " ("
-                  + example.length()
-                  + " tokens)");
-          stdout.println(TokenPreview.render(encoder, record.conversation(), example));
-        }
-      }
+      // Into a temporary file renamed over --out on success only: a failure at any row leaves
+      // an existing output as it was.
+      OutputFiles.writeAtomically(
+          out,
+          file -> {
+            try (JsonGenerator json = new JsonFactory().createGenerator(file, JsonEncoding.UTF8)) {
+              json.setRootValueSeparator(null);
+              if (preview) {
+                stdout.println("Preview (" + TokenPreview.LEGEND + "):");
+              }
+              while (reader.hasNext()) {
+                DatasetRecord record = reader.next();
+                MaskBuilder.Result result = encodeAt(encoder, record);
+                TokenizedExample example = result.example();
+                if (truncation.isPresent()) {
+                  example = truncation.get().truncate(example).orElseThrow();
+                }
+                summary.add(record, result, example);
+                write(json, example);
+                if (preview && summary.examples <= previewCount) {
+                  stdout.println(
+                      "--- "
+                          + record.source()
+                          + ":"
+                          + record.line()
+                          + " ("
+                          + example.length()
+                          + " tokens)");
+                  stdout.println(TokenPreview.render(encoder, record.conversation(), example));
+                }
+              }
+            }
+          });
       stderr.println(reader.report().summary());
       for (var skipped : reader.report().skipped()) {
         stderr.println("  skipped " + skipped.describe(reader.report().source()));

@@ -1,5 +1,7 @@
 package dev.im4j.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.im4j.core.collate.CollatorConfig;
 import dev.im4j.core.data.DatasetReader;
 import dev.im4j.core.data.DatasetRecord;
@@ -9,7 +11,9 @@ import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.core.tokenizer.HfTokenizer;
 import dev.im4j.onnx.graph.OnnxIo;
+import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmGraphs;
+import dev.im4j.onnx.model.ModelConfigException;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.model.Weights;
@@ -17,6 +21,7 @@ import dev.im4j.onnx.runtime.ExecutionProvider;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.train.AdamWConfig;
 import dev.im4j.onnx.train.CheckpointTensor;
+import dev.im4j.onnx.train.DivergenceLimits;
 import dev.im4j.onnx.train.HfCausalLm;
 import dev.im4j.onnx.train.LearningRateSchedule;
 import dev.im4j.onnx.train.Trainer;
@@ -24,6 +29,7 @@ import dev.im4j.onnx.train.TrainingCheckpoint;
 import dev.im4j.onnx.train.TrainingListener;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -216,8 +222,56 @@ final class TrainCommand implements Callable<Integer> {
           "Steps between checkpoints; 0 saves only at the end (default: ${DEFAULT-VALUE}).")
   int saveEvery;
 
-  @Option(names = "--resume", description = "Resume from the newest checkpoint in --out.")
+  @Option(
+      names = "--resume",
+      description =
+          "Resume the run in --out from its newest checkpoint; data, model and options must be"
+              + " the run's own (default: off).")
   boolean resume;
+
+  @Option(
+      names = "--overwrite",
+      description =
+          "Replace a previous run in a non-empty --out: its checkpoints, artifacts, metrics,"
+              + " model and curves are deleted first; other files stay (default: off, a non-empty"
+              + " --out is refused).")
+  boolean overwrite;
+
+  @Option(
+      names = "--divergence-weight-growth",
+      paramLabel = "X",
+      description =
+          "Stop when the weights' L2 norm exceeds X times the initial norm, checked before every"
+              + " checkpoint is written (default: "
+              + DivergenceLimits.DEFAULT_MAX_WEIGHT_NORM_GROWTH
+              + ").")
+  double divergenceWeightGrowth = DivergenceLimits.DEFAULT_MAX_WEIGHT_NORM_GROWTH;
+
+  @Option(
+      names = "--divergence-loss-rise",
+      paramLabel = "X",
+      description =
+          "Stop when the mean loss of the last --divergence-window steps exceeds X times the mean"
+              + " of the first ones (default: "
+              + DivergenceLimits.DEFAULT_MAX_LOSS_RISE
+              + ").")
+  double divergenceLossRise = DivergenceLimits.DEFAULT_MAX_LOSS_RISE;
+
+  @Option(
+      names = "--divergence-window",
+      paramLabel = "N",
+      description =
+          "Steps in each mean of the loss rule (default: "
+              + DivergenceLimits.DEFAULT_LOSS_WINDOW
+              + ").")
+  int divergenceWindow = DivergenceLimits.DEFAULT_LOSS_WINDOW;
+
+  @Option(
+      names = "--no-divergence-check",
+      description =
+          "Only a NaN or infinite loss stops training; the weight and loss rules are off"
+              + " (default: on).")
+  boolean noDivergenceCheck;
 
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output folder.")
   Path out;
@@ -225,33 +279,27 @@ final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     PrintWriter stdout = spec.commandLine().getOut();
-    if (!runtime.equals("training-api")) {
-      throw new IllegalArgumentException(
-          "--runtime must be training-api (the only runtime so far) but was '" + runtime + "'");
-    }
     // Arguments first, so a typo fails before anything is loaded.
+    checkOptions();
     Reduction parsedReduction = parseReduction(reduction);
     LearningRateSchedule.Kind parsedSchedule = parseSchedule(schedule);
     AdamWConfig.Variant parsedAdamW = parseAdamW(adamW);
-    if (lossChunk < 0) {
-      throw new IllegalArgumentException(
-          "--loss-chunk must be >= 0 (0 = full logits) but was " + lossChunk);
-    }
-    if (packing && !groupByLength) {
-      throw new IllegalArgumentException(
-          "--no-group-by-length keeps input order, which --packing cannot (it orders examples by"
-              + " length); drop one of them");
-    }
     ExecutionProvider parsedProvider = provider(device);
+    DivergenceLimits divergence =
+        noDivergenceCheck
+            ? DivergenceLimits.off()
+            : new DivergenceLimits(divergenceWeightGrowth, divergenceLossRise, divergenceWindow);
     LossPolicy policy = pipeline.policy();
-    Files.createDirectories(out);
+    RunFolder.prepare(out, resume, overwrite);
+    CausalLmConfig config = model.config();
+    MemoryCheck.requireFits(config, model.configSource());
     ModelDirectory base = model.load(seed);
     try (HfTokenizer tokenizer = pipeline.loadTokenizer()) {
+      requireVocabularyFits(tokenizer, config);
       ExampleEncoder encoder = pipeline.encoder(tokenizer, policy);
       List<TokenizedExample> train = encode(encoder, data.open());
       List<TokenizedExample> heldOut =
           evalData == null ? List.of() : encode(encoder, data.open(evalData));
-      Curves curves = new Curves();
       long total =
           ProgressPrinter.totalSteps(
               steps == null ? 0 : steps, epochs, train.size(), batchSize * gradAccum);
@@ -280,13 +328,14 @@ final class TrainCommand implements Callable<Integer> {
               .neftuneAlpha(neftuneAlpha)
               .checkpoints(saveEvery, 2)
               .resume(resume)
+              .overwrite(overwrite)
+              .divergence(divergence)
               .runtimeOptions(
                   RuntimeOptions.defaults()
                       .withThreads(threads, 1)
                       .withDeterminism(true, seed)
                       .withProvider(parsedProvider))
-              .listener(progress)
-              .listener(curves);
+              .listener(progress);
       if (steps != null) {
         builder.maxSteps(steps);
       } else {
@@ -306,12 +355,15 @@ final class TrainCommand implements Callable<Integer> {
           bar.close();
         }
       }
-      curves.save(out.resolve("curves.png"));
-      Path modelDir = out.resolve("model");
+      // Drawn from the whole metrics file, so a resumed run's curves include the earlier steps.
+      Path png = out.resolve(CURVES);
+      OutputFiles.writeAtomically(
+          png, file -> Curves.fromMetrics(out.resolve("metrics.jsonl")).writeTo(file));
+      Path modelDir = out.resolve(MODEL_DIR);
       ModelDirectory trained = finalModel(base, result.weights(), tokenizerFiles());
       trained.save(modelDir);
       // The ONNX inference export: ids, positions and segment ids in, logits out.
-      Path onnx = out.resolve("model.onnx");
+      Path onnx = out.resolve(ONNX_EXPORT);
       OnnxIo.write(
           CausalLmGraphs.inference(trained.config(), trained.weights()),
           onnx,
@@ -322,11 +374,87 @@ final class TrainCommand implements Callable<Integer> {
           result.steps(),
           result.lastLoss(),
           modelDir,
-          out.resolve("model.onnx"),
+          onnx,
           out.resolve("metrics.jsonl"));
     }
     stdout.flush();
     return Im4jCli.OK;
+  }
+
+  /** Every numeric option against its allowed range, naming the flag (exit 2). */
+  private void checkOptions() {
+    Flags.require(epochs >= 1, "--epochs", epochs, ">= 1");
+    Flags.require(
+        steps == null || steps >= 1, "--steps", steps, ">= 1 (or leave it out to use --epochs)");
+    Flags.require(batchSize >= 1, "--batch-size", batchSize, ">= 1");
+    Flags.require(gradAccum >= 1, "--grad-accum", gradAccum, ">= 1");
+    Flags.require(Float.isFinite(lr) && lr > 0, "--lr", lr, "finite and > 0");
+    Flags.require(warmupRatio >= 0 && warmupRatio <= 1, "--warmup-ratio", warmupRatio, "in [0, 1]");
+    Flags.require(
+        Float.isFinite(weightDecay) && weightDecay >= 0, "--weight-decay", weightDecay, ">= 0");
+    Flags.require(beta1 >= 0 && beta1 < 1, "--adam-beta1", beta1, "in [0, 1)");
+    Flags.require(beta2 >= 0 && beta2 < 1, "--adam-beta2", beta2, "in [0, 1)");
+    Flags.require(Float.isFinite(eps) && eps > 0, "--adam-eps", eps, "finite and > 0");
+    Flags.require(
+        maxGradNorm == null || (Float.isFinite(maxGradNorm) && maxGradNorm > 0),
+        "--max-grad-norm",
+        maxGradNorm,
+        "finite and > 0 (or leave it out for no clipping)");
+    Flags.require(lossChunk >= 0, "--loss-chunk", lossChunk, ">= 0 (0 = full logits)");
+    Flags.require(maxLength >= 1, "--max-length", maxLength, ">= 1");
+    Flags.require(
+        Double.isFinite(neftuneAlpha) && neftuneAlpha >= 0,
+        "--neftune-alpha",
+        neftuneAlpha,
+        ">= 0");
+    Flags.require(threads >= 0, "--threads", threads, ">= 0 (0 lets ONNX Runtime choose)");
+    Flags.require(evalEvery >= 1, "--eval-every", evalEvery, ">= 1");
+    Flags.require(saveEvery >= 0, "--save-every", saveEvery, ">= 0 (0 saves only at the end)");
+    Flags.require(
+        divergenceWeightGrowth > 1, "--divergence-weight-growth", divergenceWeightGrowth, "> 1");
+    Flags.require(divergenceLossRise > 1, "--divergence-loss-rise", divergenceLossRise, "> 1");
+    Flags.require(divergenceWindow >= 1, "--divergence-window", divergenceWindow, ">= 1");
+    if (!runtime.equals("training-api")) {
+      throw new IllegalArgumentException(
+          "--runtime must be training-api (the only runtime so far) but was '" + runtime + "'");
+    }
+    if (packing && !groupByLength) {
+      throw new IllegalArgumentException(
+          "--no-group-by-length keeps input order, which --packing cannot (it orders examples by"
+              + " length); drop one of them");
+    }
+    if (resume && overwrite) {
+      throw new IllegalArgumentException(
+          "--resume continues the run in --out and --overwrite replaces it; give only one");
+    }
+  }
+
+  /** The Hugging Face directory the run writes into --out. */
+  static final String MODEL_DIR = "model";
+
+  /** The ONNX inference export the run writes into --out (with {@code model.onnx.data}). */
+  static final String ONNX_EXPORT = "model.onnx";
+
+  /** The loss curves the run writes into --out. */
+  static final String CURVES = "curves.png";
+
+  /** Fails if the tokenizer can produce ids the model cannot embed, naming both files and sizes. */
+  private void requireVocabularyFits(HfTokenizer tokenizer, CausalLmConfig config) {
+    int largest = tokenizer.vocabSize() - 1;
+    if (largest >= config.vocabSize()) {
+      throw new ModelConfigException(
+          "the tokenizer in "
+              + pipeline.tokenizer
+              + " has ids up to "
+              + largest
+              + " but "
+              + model.configSource()
+              + " has vocab_size "
+              + config.vocabSize()
+              + ": ids at or beyond vocab_size cannot be embedded. Use the model's own tokenizer,"
+              + " or a config with vocab_size >= "
+              + (largest + 1));
+    }
   }
 
   private Map<String, byte[]> tokenizerFiles() throws IOException {
@@ -414,28 +542,42 @@ final class TrainCommand implements Callable<Integer> {
     throw new IllegalArgumentException("--device must be cpu or cuda[:N] but was '" + device + "'");
   }
 
-  /** Train loss per step and held-out losses per evaluation, saved as a PNG (XChart). */
-  static final class Curves implements TrainingListener {
+  /** Train loss per step and held-out losses per evaluation, drawn as a PNG (XChart). */
+  static final class Curves {
     private final List<Long> steps = new ArrayList<>();
     private final List<Double> loss = new ArrayList<>();
     private final List<Long> evalSteps = new ArrayList<>();
     private final List<Double> evalOutput = new ArrayList<>();
     private final List<Double> evalInstruction = new ArrayList<>();
 
-    @Override
-    public void onStep(StepMetrics m) {
-      steps.add(m.step());
-      loss.add(m.loss());
+    /** The curves of every record in a trainer's {@code metrics.jsonl}, in file order. */
+    static Curves fromMetrics(Path metrics) throws IOException {
+      Curves c = new Curves();
+      ObjectMapper json = new ObjectMapper();
+      for (String line : Files.readAllLines(metrics, StandardCharsets.UTF_8)) {
+        if (line.isBlank()) {
+          continue;
+        }
+        JsonNode m = json.readTree(line);
+        switch (m.path("type").asText()) {
+          case "train" -> {
+            c.steps.add(m.path("step").asLong());
+            c.loss.add(m.path("loss").asDouble());
+          }
+          case "eval" -> {
+            c.evalSteps.add(m.path("step").asLong());
+            c.evalOutput.add(m.path("outputOnlyLoss").asDouble());
+            c.evalInstruction.add(m.path("instructionLoss").asDouble());
+          }
+          default -> {
+            // other record types are not drawn
+          }
+        }
+      }
+      return c;
     }
 
-    @Override
-    public void onEval(EvalMetrics m) {
-      evalSteps.add(m.step());
-      evalOutput.add(m.outputOnlyLoss());
-      evalInstruction.add(m.instructionLoss());
-    }
-
-    void save(Path png) throws IOException {
+    void writeTo(java.io.OutputStream out) throws IOException {
       XYChart chart =
           new XYChartBuilder()
               .width(900)
@@ -451,7 +593,7 @@ final class TrainCommand implements Callable<Integer> {
         chart.addSeries("held-out output-only (IT) loss", evalSteps, evalOutput);
         chart.addSeries("held-out IM loss", evalSteps, evalInstruction);
       }
-      BitmapEncoder.saveBitmap(chart, png.toString(), BitmapEncoder.BitmapFormat.PNG);
+      BitmapEncoder.saveBitmap(chart, out, BitmapEncoder.BitmapFormat.PNG);
     }
   }
 
@@ -502,7 +644,7 @@ final class TrainCommand implements Callable<Integer> {
       double perStep = seconds / m.step();
       out.printf(
           Locale.ROOT,
-          "step %d/%d  epoch %d  loss %.4f  lr %.2e  ~%.0f tokens/s  %.1fs elapsed, ETA %.0fs%n",
+          "step %d/%d  epoch %d  loss %.4f  lr %.2e  ~%.0f tokens/s  %.1fs elapsed, ETA %.0fs%s%n",
           m.step(),
           totalSteps,
           m.epoch(),
@@ -510,7 +652,8 @@ final class TrainCommand implements Callable<Integer> {
           m.learningRate(),
           tokensPerStep / perStep,
           seconds,
-          perStep * Math.max(0, totalSteps - m.step()));
+          perStep * Math.max(0, totalSteps - m.step()),
+          m.targets() == 0 ? "  (no trained target in this step: loss 0, zero gradient)" : "");
       out.flush();
     }
 

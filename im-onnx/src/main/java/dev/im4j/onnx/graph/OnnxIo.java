@@ -5,12 +5,12 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -64,30 +64,104 @@ public final class OnnxIo {
 
   /**
    * Writes {@code graph} to {@code model}; initializers of at least {@code externalThreshold} bytes
-   * go to {@code <model file name>.data} in the same directory.
+   * go to {@code <model file name>.data} in the same directory. A failure or a kill at any moment
+   * leaves either no model file or a model file with its matching data file (an earlier model is
+   * removed before its data file is replaced).
    *
    * @throws ModelFormatException on I/O failure
    */
   public static void write(Graph graph, Path model, long externalThreshold) {
-    Path dir = model.toAbsolutePath().getParent();
-    String dataName = model.getFileName() + ".data";
-    Path dataFile = dir.resolve(dataName);
-    try (FileChannel ch =
-        FileChannel.open(
-            dataFile,
-            StandardOpenOption.CREATE,
-            StandardOpenOption.WRITE,
-            StandardOpenOption.TRUNCATE_EXISTING)) {
-      ExternalWriter ext = new ExternalWriter(ch, dataName, externalThreshold);
-      OnnxMl.ModelProto proto = toProto(graph, ext);
-      if (ext.offset == 0) {
-        Files.deleteIfExists(dataFile);
+    Path absolute = model.toAbsolutePath().normalize();
+    Path dir = absolute.getParent();
+    String name = absolute.getFileName().toString();
+    String dataName = name + ".data";
+    Path temp = null;
+    try {
+      Files.createDirectories(dir);
+      deleteStaleTemporaries(absolute);
+      // Both files are written under their final names into a temporary folder beside the model
+      // (the model refers to its data file by name), synced, then moved into place: the old model
+      // goes first and the new one last, so a model file, if present, always matches its data.
+      temp = Files.createTempDirectory(dir, tempPrefix(name));
+      Path tempData = temp.resolve(dataName);
+      Path tempModel = temp.resolve(name);
+      boolean hasData;
+      try (FileChannel ch =
+          FileChannel.open(tempData, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+        ExternalWriter ext = new ExternalWriter(ch, dataName, externalThreshold);
+        OnnxMl.ModelProto proto = toProto(graph, ext);
+        hasData = ext.offset > 0;
+        ch.force(true);
+        try (FileChannel out =
+            FileChannel.open(tempModel, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+          proto.writeTo(java.nio.channels.Channels.newOutputStream(out));
+          out.force(true);
+        }
       }
-      try (OutputStream out = Files.newOutputStream(model)) {
-        proto.writeTo(out);
+      Files.deleteIfExists(absolute);
+      Path data = dir.resolve(dataName);
+      if (hasData) {
+        Files.move(tempData, data, StandardCopyOption.ATOMIC_MOVE);
+      } else {
+        Files.deleteIfExists(data);
+      }
+      Files.move(tempModel, absolute, StandardCopyOption.ATOMIC_MOVE);
+      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+        d.force(true);
       }
     } catch (IOException e) {
       throw new ModelFormatException("cannot write ONNX model " + model + ": " + e, e);
+    } finally {
+      if (temp != null) {
+        deleteQuietly(temp);
+      }
+    }
+  }
+
+  /**
+   * Deletes the temporary folders ({@code .<name>.tmp-*}) that a {@link #write} of {@code model}
+   * killed midway left beside it; {@link #write} does this itself first.
+   *
+   * @throws ModelFormatException if one cannot be deleted
+   */
+  public static void deleteStaleTemporaries(Path model) {
+    Path absolute = model.toAbsolutePath().normalize();
+    Path dir = absolute.getParent();
+    if (dir == null || !Files.isDirectory(dir)) {
+      return;
+    }
+    String prefix = tempPrefix(absolute.getFileName().toString());
+    try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+      for (Path p : (Iterable<Path>) s::iterator) {
+        if (p.getFileName().toString().startsWith(prefix)) {
+          deleteTree(p);
+        }
+      }
+    } catch (IOException e) {
+      throw new ModelFormatException(
+          model + ": cannot delete temporaries left beside it by an earlier write: " + e, e);
+    }
+  }
+
+  private static String tempPrefix(String name) {
+    return "." + name + ".tmp-";
+  }
+
+  private static void deleteTree(Path p) throws IOException {
+    try (java.util.stream.Stream<Path> s = Files.walk(p)) {
+      for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(q);
+      }
+    }
+  }
+
+  private static void deleteQuietly(Path p) {
+    try {
+      if (Files.exists(p)) {
+        deleteTree(p);
+      }
+    } catch (IOException ignored) {
+      // Best effort: a leftover temporary folder is deleted by the next write of the same model.
     }
   }
 

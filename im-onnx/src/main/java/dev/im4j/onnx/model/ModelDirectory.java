@@ -157,6 +157,7 @@ public final class ModelDirectory {
     Path temp;
     try {
       Files.createDirectories(parent);
+      deleteStaleTemporaries(absolute);
       temp = Files.createTempDirectory(parent, "." + absolute.getFileName() + ".tmp-");
     } catch (IOException e) {
       throw new SafetensorsException(
@@ -187,6 +188,33 @@ public final class ModelDirectory {
         throw s;
       }
       throw new SafetensorsException(target + ": cannot be saved: " + e, e);
+    }
+  }
+
+  /**
+   * Deletes the temporary siblings ({@code .<name>.tmp-*}, {@code .<name>.old-*}) that a {@link
+   * #save} of {@code target} killed midway left behind; {@link #save} does this itself first.
+   *
+   * @throws SafetensorsException if one cannot be deleted
+   */
+  public static void deleteStaleTemporaries(Path target) {
+    Path absolute = target.toAbsolutePath().normalize();
+    Path parent = absolute.getParent();
+    if (parent == null || !Files.isDirectory(parent)) {
+      return;
+    }
+    String tmp = "." + absolute.getFileName() + ".tmp-";
+    String old = "." + absolute.getFileName() + ".old-";
+    try (java.util.stream.Stream<Path> s = Files.list(parent)) {
+      for (Path p : (Iterable<Path>) s::iterator) {
+        String name = p.getFileName().toString();
+        if (name.startsWith(tmp) || name.startsWith(old)) {
+          deleteTree(p);
+        }
+      }
+    } catch (IOException e) {
+      throw new SafetensorsException(
+          target + ": cannot delete temporaries left beside it by an earlier save: " + e, e);
     }
   }
 

@@ -2,6 +2,7 @@ package dev.im4j.onnx.train;
 
 import dev.im4j.onnx.graph.Value;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -37,6 +38,15 @@ public interface CausalLmSource {
 
   /** The vocabulary size V. */
   int vocabSize();
+
+  /**
+   * What identifies this model for a resume check: field name to value (a Hugging Face model gives
+   * its {@code config.json} fields), compared field by field when a run resumes. Default: the class
+   * name.
+   */
+  default Map<String, String> identity() {
+    return Map.of("class", getClass().getName());
+  }
 
   /**
    * The per-batch inputs of the graph (see {@code Batch} in im-core).

@@ -215,6 +215,18 @@ final class CheckpointReader {
   }
 
   private static CheckpointTensor tensor(FlatView v, int table, String where) {
+    TensorLocation at = locate(v, table, where);
+    float[] data = new float[Math.toIntExact(at.bytes() / Float.BYTES)];
+    if (at.bytes() > 0) {
+      v.slice(at.data(), at.bytes()).asFloatBuffer().get(data);
+    }
+    return new CheckpointTensor(at.name(), at.dims(), data);
+  }
+
+  /** Where a float tensor's raw bytes lie in the buffer. */
+  private record TensorLocation(String name, long[] dims, int data, int bytes) {}
+
+  private static TensorLocation locate(FlatView v, int table, String where) {
     String name = v.string(table, TENSOR_NAME, where + " name");
     if (name == null || name.isEmpty()) {
       throw v.error(where + ": tensor without a name");
@@ -269,12 +281,61 @@ final class CheckpointReader {
               + bytes
               + " bytes");
     }
-    float[] data = new float[(int) elements];
-    if (bytes > 0) {
-      v.slice(raw + 4, bytes).asFloatBuffer().get(data);
-    }
-    return new CheckpointTensor(name, dims, data);
+    return new TensorLocation(name, dims, raw + 4, bytes);
   }
+
+  /**
+   * The global L2 norm of a checkpoint file's parameters (trainable and frozen) and its first
+   * non-finite value, read from the mapped file without copying any tensor onto the heap.
+   *
+   * @throws CheckpointException as {@link #read} does
+   */
+  static ParameterScan scanParameters(Path file) {
+    ByteBuffer bytes;
+    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+      long size = channel.size();
+      if (size > Integer.MAX_VALUE) {
+        throw new CheckpointException(file, "is " + size + " bytes; at most 2 GiB are supported");
+      }
+      bytes = channel.map(FileChannel.MapMode.READ_ONLY, 0, size);
+    } catch (IOException e) {
+      throw new CheckpointException(
+          file, "cannot read: " + e + (Files.exists(file) ? "" : " (no such file)"), e);
+    }
+    FlatView v = new FlatView(bytes, file);
+    if (v.size() < 8 || !FILE_IDENTIFIER.equals(v.fileIdentifier())) {
+      throw v.error("is not an ONNX Runtime training checkpoint (file identifier ODTC)");
+    }
+    int module = v.reference(v.root(), CHECKPOINT_MODULE_STATE, "Checkpoint.module_state");
+    double sumOfSquares = 0;
+    String nonFinite = null;
+    if (module >= 0) {
+      for (int slot : new int[] {MODULE_STATE_REQUIRES_GRAD, MODULE_STATE_FROZEN}) {
+        int vector = v.reference(module, slot, "ModuleState parameters");
+        int n = vector < 0 ? 0 : v.vectorLength(vector, 4, "ModuleState parameters");
+        for (int i = 0; i < n; i++) {
+          TensorLocation at = locate(v, v.tableAt(vector, i, "parameter " + i), "parameter " + i);
+          java.nio.FloatBuffer data = v.slice(at.data(), at.bytes()).asFloatBuffer();
+          for (int k = 0; k < data.limit(); k++) {
+            float x = data.get(k);
+            if (!Float.isFinite(x) && nonFinite == null) {
+              nonFinite = at.name() + " holds " + x + " at element " + k;
+            }
+            sumOfSquares += (double) x * x;
+          }
+        }
+      }
+    }
+    return new ParameterScan(Math.sqrt(sumOfSquares), java.util.Optional.ofNullable(nonFinite));
+  }
+
+  /**
+   * What {@link #scanParameters} found.
+   *
+   * @param l2Norm the L2 norm of all parameters together (NaN or infinite if any value is)
+   * @param firstNonFinite the first NaN or infinite value, as "tensor holds NaN at element k"
+   */
+  record ParameterScan(double l2Norm, java.util.Optional<String> firstNonFinite) {}
 
   private static String printable(String s) {
     StringBuilder out = new StringBuilder();

@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -93,8 +94,23 @@ final class CheckpointStore {
     return Long.parseLong(m.group(1));
   }
 
-  /** Saves the runtime's state and {@code state} as checkpoint {@code state.step()}. */
-  Path save(TrainingApiRuntime runtime, TrainerState state) {
+  /** The newest complete checkpoint of at most {@code step} steps. */
+  Optional<Path> latestUpTo(long step) {
+    Optional<Path> found = Optional.empty();
+    for (Path p : list()) {
+      if (stepOf(p) <= step) {
+        found = Optional.of(p);
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Saves the runtime's state and {@code state} as checkpoint {@code state.step()}. {@code verify}
+   * sees the written ORT checkpoint file before the checkpoint is committed; if it throws, nothing
+   * is committed and the exception propagates.
+   */
+  Path save(TrainingApiRuntime runtime, TrainerState state, Consumer<Path> verify) {
     String name = String.format("step-%08d", state.step());
     Path temp = dir.resolve(".tmp-" + name);
     Path target = dir.resolve(name);
@@ -103,6 +119,12 @@ final class CheckpointStore {
       Files.createDirectories(temp);
       Path ort = temp.resolve(ORT_CHECKPOINT);
       runtime.saveCheckpoint(ort, true);
+      try {
+        verify.accept(ort);
+      } catch (RuntimeException e) {
+        deleteTree(temp);
+        throw e;
+      }
       fsync(ort, false);
       Path json = temp.resolve(STATE);
       try (FileChannel ch =

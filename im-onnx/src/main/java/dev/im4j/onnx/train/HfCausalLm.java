@@ -2,6 +2,9 @@ package dev.im4j.onnx.train;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmGraphs;
 import dev.im4j.onnx.model.CausalLmParameters;
@@ -10,7 +13,9 @@ import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.model.Weights;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 
 /**
  * A Hugging Face causal LM (LLaMA family or GPT-2, see {@link CausalLmGraphs}) as a trainer model:
@@ -120,5 +125,18 @@ public final class HfCausalLm implements CausalLmSource {
   @Override
   public int vocabSize() {
     return config.vocabSize();
+  }
+
+  /** The fields of the model's {@code config.json}, as it would be written. */
+  @Override
+  public Map<String, String> identity() {
+    Map<String, String> fields = new TreeMap<>();
+    try {
+      JsonNode json = new ObjectMapper().readTree(config.toJson());
+      json.properties().forEach(e -> fields.put(e.getKey(), e.getValue().toString()));
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException("CausalLmConfig.toJson wrote invalid JSON", e);
+    }
+    return fields;
   }
 }

@@ -22,7 +22,10 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.SplittableRandom;
 
@@ -106,60 +109,40 @@ public final class Trainer {
    * Trains to the end, resuming from the newest checkpoint in the output folder when {@link
    * Builder#resume} is set.
    *
+   * @throws IllegalArgumentException if the output folder holds a previous run and neither {@link
+   *     Builder#resume} nor {@link Builder#overwrite} is set, if a resume finds no checkpoint, or
+   *     if the checkpoint was written by a run with other data, model or options (every differing
+   *     field is named)
+   * @throws TrainingDataException if no example has a trained target within the max length, or an
+   *     id is outside the model's vocabulary
    * @throws TrainingDivergedException if a step's loss is NaN or infinite (nothing of that step is
-   *     applied; the last checkpoint stays)
+   *     applied), or a rule of {@link Builder#divergence} is broken; no checkpoint holding diverged
+   *     weights is written, and the message names the last one from before the divergence
    */
   public Result run() {
     long total = totalSteps();
     checkArgument(total > 0, "nothing to train: %s examples, total steps %s", train.size(), total);
-    Path artifactsDir = b.outputDir.resolve("artifacts");
+    Collator collator = Collator.of(b.collator);
+    requireTargets(collator);
+    CheckpointStore store = prepareOutputFolder();
+    List<CheckpointTensor> initial = b.model.initialWeights();
+    double initialNorm = l2Norm(initial);
     TrainingArtifacts fresh =
         TrainingArtifactsBuilder.of(
-                b.model.trainingGraph(b.frozen, b.collator.maxLength()), b.model.initialWeights())
+                b.model.trainingGraph(b.frozen, b.collator.maxLength()), initial)
             .frozen(b.frozen)
             .adamW(b.adamW)
             .clipGradNorm(b.maxGradNorm)
-            .write(artifactsDir);
-    CheckpointStore store = new CheckpointStore(b.outputDir.resolve("checkpoints"), b.keepLast);
+            .write(b.outputDir.resolve("artifacts"));
+    initial = null; // the weights now live in the artifacts' checkpoint
+    Map<String, String> identity = identity();
     long start = 0;
     TrainingArtifacts artifacts = fresh;
     Optional<Path> resumeFrom = b.resume ? store.latest() : Optional.empty();
+    LossRiseRule lossRule = new LossRiseRule(b.divergence);
     if (resumeFrom.isPresent()) {
-      TrainerState state = CheckpointStore.readState(resumeFrom.get());
-      checkArgument(
-          state.seed() == b.seed && state.totalSteps() == total,
-          "checkpoint %s was written by a run with seed %s and %s steps but this run has seed %s"
-              + " and %s steps; resume with the same options or start a new output folder",
-          resumeFrom.get(),
-          state.seed(),
-          state.totalSteps(),
-          b.seed,
-          total);
-      checkArgument(
-          state.adamWVariant() == b.adamW.variant(),
-          "checkpoint %s was written by a run with the %s AdamW formula but this run uses %s;"
-              + " resume with the same formula (im4j train --adamw %s) or start a new output"
-              + " folder",
-          resumeFrom.get(),
-          state.adamWVariant(),
-          b.adamW.variant(),
-          state.adamWVariant().cliName());
-      start = state.step();
-      int expectedEpoch = (int) (start / stepsPerEpoch());
-      int expectedPosition = (int) (start % stepsPerEpoch()) * examplesPerStep();
-      checkArgument(
-          start == total
-              || (state.epoch() == expectedEpoch && state.positionInEpoch() == expectedPosition),
-          "checkpoint %s stopped at epoch %s, example %s, but with this run's data and batch"
-              + " options step %s would be epoch %s, example %s; resume with the same training set"
-              + " and batch options",
-          resumeFrom.get(),
-          state.epoch(),
-          state.positionInEpoch(),
-          start,
-          expectedEpoch,
-          expectedPosition);
-      truncateMetrics(start);
+      start = checkResume(resumeFrom.get(), identity, total);
+      truncateMetrics(start).forEach(lossRule::add);
       artifacts =
           new TrainingArtifacts(
               fresh.trainingModel(),
@@ -167,7 +150,6 @@ public final class Trainer {
               fresh.optimizerModel(),
               resumeFrom.get().resolve(CheckpointStore.ORT_CHECKPOINT));
     }
-    Collator collator = Collator.of(b.collator);
     InstructionModellingLoss loss = InstructionModellingLoss.of(b.reduction);
     int hidden = b.model.hiddenSize();
     double lastLoss = Double.NaN;
@@ -200,44 +182,57 @@ public final class Trainer {
               NeftuneNoise.sample(batch, b.neftuneAlpha, hidden, NeftuneNoise.random(b.seed, s, m));
           stepLoss += rt.trainStep(MicroBatchFeeds.of(batch, c.forBatch(m), noise, hidden));
         }
+        long done = s + 1;
         if (!Double.isFinite(stepLoss)) {
           throw new TrainingDivergedException(
-              "loss of step "
-                  + (s + 1)
+              "the loss of step "
+                  + done
                   + " is "
                   + stepLoss
                   + " (learning rate "
                   + lr
-                  + "); the step was not applied and the last good checkpoint is "
-                  + (last == null ? "none (no checkpoint was written yet)" : last)
+                  + "); the step was not applied. "
+                  + lastGood(store, last)
                   + "; lower the learning rate or check the data",
-              s + 1);
+              done);
         }
         rt.optimizerStep();
         lastLoss = stepLoss;
-        long done = s + 1;
         TrainingListener.StepMetrics sm =
-            new TrainingListener.StepMetrics("train", done, epoch, stepLoss, lr, c.totalWeight());
+            new TrainingListener.StepMetrics(
+                "train", done, epoch, stepLoss, lr, c.totalWeight(), targets(batches));
         metric(sm);
         b.listeners.forEach(l -> l.onStep(sm));
+        OptionalDouble risen = lossRule.add(stepLoss);
+        if (risen.isPresent()) {
+          long since = done - lossRule.window();
+          throw new TrainingDivergedException(
+              String.format(
+                  Locale.ROOT,
+                  "the mean loss of steps %d to %d is %.4f, more than %s times the mean %.4f of the"
+                      + " first %d steps: the run diverged. %s; lower the learning rate or check"
+                      + " the data",
+                  since + 1,
+                  done,
+                  risen.getAsDouble(),
+                  b.divergence.maxLossRise(),
+                  lossRule.firstMean(),
+                  lossRule.window(),
+                  lastGood(store, store.latestUpTo(since).orElse(null))),
+              done);
+        }
         if (b.evalEvery > 0 && !b.evalSet.isEmpty() && (done % b.evalEvery == 0 || done == total)) {
           TrainingListener.EvalMetrics em = evaluate(rt, collator, done);
           metric(em);
           b.listeners.forEach(l -> l.onEval(em));
         }
         if ((b.checkpointEvery > 0 && done % b.checkpointEvery == 0) || done == total) {
-          int nextEpoch = (int) (done / stepsPerEpoch);
-          TrainerState state =
-              new TrainerState(
-                  done,
-                  total,
-                  nextEpoch,
-                  (int) (done % stepsPerEpoch) * examplesPerStep(),
-                  b.seed,
-                  b.adamW.learningRate(),
-                  done < total ? b.schedule.at(b.adamW.learningRate(), done, total) : 0f,
-                  b.adamW.variant());
-          last = store.save(rt, state);
+          Path previous = last;
+          last =
+              store.save(
+                  rt,
+                  state(done, total, identity),
+                  file -> checkWeights(file, initialNorm, done, previous, store));
           Path saved = last;
           b.listeners.forEach(l -> l.onCheckpoint(done, saved));
         }
@@ -247,6 +242,231 @@ public final class Trainer {
       throw new IllegalStateException("training finished without a final checkpoint");
     }
     return new Result(total, lastLoss, last);
+  }
+
+  /** Target positions the step's batches train (0: the step has no target and its loss is 0). */
+  private static long targets(List<Batch> batches) {
+    long n = 0;
+    for (Batch batch : batches) {
+      for (int i = 0; i < batch.cells(); i++) {
+        n += batch.weightAt(i) > 0 ? 1 : 0;
+      }
+    }
+    return n;
+  }
+
+  /** The trainer's state after {@code done} steps, as saved beside the ORT checkpoint. */
+  private TrainerState state(long done, long total, Map<String, String> identity) {
+    int stepsPerEpoch = stepsPerEpoch();
+    return new TrainerState(
+        done,
+        total,
+        (int) (done / stepsPerEpoch),
+        (int) (done % stepsPerEpoch) * examplesPerStep(),
+        b.seed,
+        b.adamW.learningRate(),
+        done < total ? b.schedule.at(b.adamW.learningRate(), done, total) : 0f,
+        b.adamW.variant(),
+        identity);
+  }
+
+  /**
+   * The weights rule of {@link DivergenceLimits}, run on a checkpoint file before it is committed.
+   */
+  private void checkWeights(
+      Path ortCheckpoint, double initialNorm, long step, Path previous, CheckpointStore store) {
+    CheckpointReader.ParameterScan scan = CheckpointReader.scanParameters(ortCheckpoint);
+    String why = null;
+    if (scan.firstNonFinite().isPresent()) {
+      why = "parameter " + scan.firstNonFinite().get();
+    } else if (scan.l2Norm() > b.divergence.maxWeightNormGrowth() * initialNorm) {
+      why =
+          String.format(
+              Locale.ROOT,
+              "the weights' L2 norm grew from %.4g to %.4g, more than %s times",
+              initialNorm,
+              scan.l2Norm(),
+              b.divergence.maxWeightNormGrowth());
+    }
+    if (why != null) {
+      throw new TrainingDivergedException(
+          "after step "
+              + step
+              + " "
+              + why
+              + ": the run diverged and this checkpoint was not written. "
+              + lastGood(store, previous)
+              + "; lower the learning rate or check the data",
+          step);
+    }
+  }
+
+  private static String lastGood(CheckpointStore store, Path checkpoint) {
+    return checkpoint == null
+        ? "No checkpoint from before the divergence is kept"
+        : "The last checkpoint from before the divergence is " + checkpoint;
+  }
+
+  private static double l2Norm(List<CheckpointTensor> weights) {
+    double sum = 0;
+    for (CheckpointTensor t : weights) {
+      for (float x : t.data()) {
+        sum += (double) x * x;
+      }
+    }
+    return Math.sqrt(sum);
+  }
+
+  private Map<String, String> identity() {
+    return RunIdentity.of(
+        train,
+        b.model.identity(),
+        b.policy.toString(),
+        b.reduction.name(),
+        b.adamW,
+        b.schedule,
+        b.microBatchRows + " rows x " + b.gradientAccumulation + " micro-batches",
+        b.collator.toString(),
+        b.maxGradNorm,
+        b.neftuneAlpha,
+        b.frozen,
+        b.shuffle);
+  }
+
+  /**
+   * Fails if no training example keeps a target within the collator's max length, counting the
+   * examples per cause; also if an id lies outside the model's vocabulary.
+   */
+  private void requireTargets(Collator collator) {
+    int vocab = b.model.vocabSize();
+    int noTargetUnderPolicy = 0;
+    int cutByMaxLength = 0;
+    for (int i = 0; i < train.size(); i++) {
+      TokenizedExample e = train.get(i);
+      for (int t = 0; t < e.length(); t++) {
+        int id = e.idAt(t);
+        if (id < 0 || id >= vocab) {
+          throw new TrainingDataException(
+              "training example "
+                  + i
+                  + " has token id "
+                  + id
+                  + " at position "
+                  + t
+                  + ", outside the model's vocabulary [0, "
+                  + vocab
+                  + "); the tokenizer does not belong to this model");
+        }
+      }
+      if (!e.hasTarget()) {
+        noTargetUnderPolicy++;
+      } else if (collator.truncate(e).map(k -> !k.hasTarget()).orElse(true)) {
+        cutByMaxLength++;
+      }
+    }
+    if (noTargetUnderPolicy + cutByMaxLength == train.size()) {
+      throw new TrainingDataException(
+          "none of the "
+              + train.size()
+              + " training examples has a trained target: "
+              + noTargetUnderPolicy
+              + " have none under the loss policy "
+              + b.policy.kind()
+              + " (e.g. no assistant content), "
+              + cutByMaxLength
+              + " lose all of theirs to truncation at max length "
+              + b.collator.maxLength()
+              + " (the prompt alone fills it); raise the max length or check the data and"
+              + " policy");
+    }
+  }
+
+  /**
+   * Checks the output folder against {@link Builder#resume} and {@link Builder#overwrite}; with
+   * overwrite, deletes the previous run's checkpoints, artifacts and metrics.
+   */
+  private CheckpointStore prepareOutputFolder() {
+    checkArgument(
+        !(b.resume && b.overwrite),
+        "resume and overwrite exclude each other: resume continues the run in %s, overwrite"
+            + " replaces it",
+        b.outputDir);
+    Path checkpoints = b.outputDir.resolve("checkpoints");
+    Path metrics = b.outputDir.resolve("metrics.jsonl");
+    try {
+      if (b.overwrite) {
+        deleteTree(checkpoints);
+        deleteTree(b.outputDir.resolve("artifacts"));
+        Files.deleteIfExists(metrics);
+      }
+      CheckpointStore store = new CheckpointStore(checkpoints, b.keepLast);
+      boolean previousRun = Files.exists(metrics) || !store.list().isEmpty();
+      checkArgument(
+          b.resume || !previousRun,
+          "%s holds a previous run (%s checkpoints%s); resume it with resume(true), replace it"
+              + " with overwrite(true), or choose another output folder",
+          b.outputDir,
+          store.list().size(),
+          Files.exists(metrics) ? ", metrics.jsonl" : "");
+      checkArgument(
+          !b.resume || store.latest().isPresent(),
+          "resume was requested but %s holds no checkpoint; drop resume to start a new run",
+          checkpoints);
+      return store;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot prepare the output folder " + b.outputDir, e);
+    }
+  }
+
+  private static void deleteTree(Path p) throws IOException {
+    if (!Files.exists(p)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> s = Files.walk(p)) {
+      for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(q);
+      }
+    }
+  }
+
+  /** Checks that {@code checkpoint} belongs to this run; returns the steps it has done. */
+  private long checkResume(Path checkpoint, Map<String, String> identity, long total) {
+    TrainerState state = CheckpointStore.readState(checkpoint);
+    checkArgument(
+        state.seed() == b.seed && state.totalSteps() == total,
+        "checkpoint %s was written by a run with seed %s and %s steps but this run has seed %s"
+            + " and %s steps; resume with the same options or start a new output folder",
+        checkpoint,
+        state.seed(),
+        state.totalSteps(),
+        b.seed,
+        total);
+    checkArgument(
+        state.adamWVariant() == b.adamW.variant(),
+        "checkpoint %s was written by a run with the %s AdamW formula but this run uses %s;"
+            + " resume with the same formula (im4j train --adamw %s) or start a new output"
+            + " folder",
+        checkpoint,
+        state.adamWVariant(),
+        b.adamW.variant(),
+        state.adamWVariant().cliName());
+    RunIdentity.requireSame(state.run(), identity, checkpoint);
+    long start = state.step();
+    int expectedEpoch = (int) (start / stepsPerEpoch());
+    int expectedPosition = (int) (start % stepsPerEpoch()) * examplesPerStep();
+    checkArgument(
+        start == total
+            || (state.epoch() == expectedEpoch && state.positionInEpoch() == expectedPosition),
+        "checkpoint %s stopped at epoch %s, example %s, but with this run's data and batch"
+            + " options step %s would be epoch %s, example %s; resume with the same training set"
+            + " and batch options",
+        checkpoint,
+        state.epoch(),
+        state.positionInEpoch(),
+        start,
+        expectedEpoch,
+        expectedPosition);
+    return start;
   }
 
   /** Token-mean loss over the held-out set under IT and IM; zero noise (invariant 18). */
@@ -276,11 +496,15 @@ public final class Trainer {
     return new TrainingListener.EvalMetrics("eval", step, losses[0], losses[1]);
   }
 
-  /** Drops metrics of steps after {@code step}: the resumed run writes them again. */
-  private void truncateMetrics(long step) {
+  /**
+   * Drops metrics of steps after {@code step} (the resumed run writes them again) and returns the
+   * kept step losses in order.
+   */
+  private List<Double> truncateMetrics(long step) {
     Path file = b.outputDir.resolve("metrics.jsonl");
+    List<Double> losses = new ArrayList<>();
     if (!Files.exists(file)) {
-      return;
+      return losses;
     }
     try {
       List<String> kept = new ArrayList<>();
@@ -296,9 +520,13 @@ public final class Trainer {
         }
         if (node.path("step").asLong(Long.MAX_VALUE) <= step) {
           kept.add(line);
+          if ("train".equals(node.path("type").asText())) {
+            losses.add(node.path("loss").asDouble());
+          }
         }
       }
       Files.write(file, kept, StandardCharsets.UTF_8);
+      return losses;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot rewrite " + file + " for resuming", e);
     }
@@ -341,6 +569,8 @@ public final class Trainer {
     private int checkpointEvery = 0;
     private int keepLast = 2;
     private boolean resume = false;
+    private boolean overwrite = false;
+    private DivergenceLimits divergence = DivergenceLimits.defaults();
     private Set<String> frozen = Set.of();
     private final List<TrainingListener> listeners = new ArrayList<>();
     private RuntimeOptions runtimeOptions = RuntimeOptions.defaults();
@@ -460,9 +690,27 @@ public final class Trainer {
       return this;
     }
 
-    /** Resume from the newest checkpoint in the output folder if there is one; default false. */
+    /**
+     * Resume from the newest checkpoint in the output folder, which must exist and come from a run
+     * with the same data, model and options; default false.
+     */
     public Builder resume(boolean value) {
       this.resume = value;
+      return this;
+    }
+
+    /**
+     * Replace a previous run in the output folder (its checkpoints, artifacts and metrics are
+     * deleted first) instead of refusing it; default false. Excludes {@link #resume}.
+     */
+    public Builder overwrite(boolean value) {
+      this.overwrite = value;
+      return this;
+    }
+
+    /** When a run counts as diverged; default {@link DivergenceLimits#defaults()}. */
+    public Builder divergence(DivergenceLimits value) {
+      this.divergence = java.util.Objects.requireNonNull(value, "divergence");
       return this;
     }
 

@@ -16,6 +16,8 @@ import static com.google.common.base.Preconditions.checkArgument;
  * @param nextLearningRate the rate the next step will use (ORT does not store it)
  * @param adamW the AdamW formula the optimizer state was built with; null in files written before
  *     it was recorded (2026-11-28), which all used {@link AdamWConfig.Variant#HUGGING_FACE_LEGACY}
+ * @param run what defines the run ({@link RunIdentity}); null in files written before it was
+ *     recorded (2026-12-04), which are resumed without that check
  */
 record TrainerState(
     long step,
@@ -25,7 +27,8 @@ record TrainerState(
     long seed,
     float baseLearningRate,
     float nextLearningRate,
-    AdamWConfig.Variant adamW) {
+    AdamWConfig.Variant adamW,
+    java.util.Map<String, String> run) {
   /** The formula of this state's optimizer, reading files from before it was recorded. */
   AdamWConfig.Variant adamWVariant() {
     return adamW == null ? AdamWConfig.Variant.HUGGING_FACE_LEGACY : adamW;
@@ -36,5 +39,9 @@ record TrainerState(
         step >= 0 && step <= totalSteps, "step must be in [0, %s] but was %s", totalSteps, step);
     checkArgument(
         epoch >= 0 && positionInEpoch >= 0, "epoch %s, position %s", epoch, positionInEpoch);
+    run =
+        run == null
+            ? null
+            : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(run));
   }
 }

@@ -21,9 +21,16 @@ public interface TrainingListener {
    * @param loss the step loss {@code Σ c · nll} over its micro-batches
    * @param learningRate the rate the step used
    * @param targetWeight Σ of the loss weights of the step's predicted targets
+   * @param targets positions the step trains; 0 means the step had no target (loss 0, no gradient)
    */
   record StepMetrics(
-      String type, long step, int epoch, double loss, float learningRate, double targetWeight) {}
+      String type,
+      long step,
+      int epoch,
+      double loss,
+      float learningRate,
+      double targetWeight,
+      long targets) {}
 
   /**
    * A held-out evaluation: token-mean loss over the whole held-out set under the output-only (IT)
