@@ -577,6 +577,11 @@ final class TrainCommand implements Callable<Integer> {
       return c;
     }
 
+    /** The steps of the train records, in file order. */
+    List<Long> trainSteps() {
+      return List.copyOf(steps);
+    }
+
     void writeTo(java.io.OutputStream out) throws IOException {
       XYChart chart =
           new XYChartBuilder()

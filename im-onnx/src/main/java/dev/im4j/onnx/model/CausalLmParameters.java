@@ -177,7 +177,8 @@ public final class CausalLmParameters {
    * rotary_emb.inv_freq} of LLaMA), which are dropped.
    *
    * @param source names the checkpoint in messages (a directory or file)
-   * @throws SafetensorsException listing every missing, unexpected and misshaped tensor
+   * @throws SafetensorsException listing every missing, unexpected and misshaped tensor, or naming
+   *     the first tensor holding a NaN or infinite value
    */
   public static Weights validate(CausalLmConfig config, Weights weights, String source) {
     Map<String, Tensor> byName = new LinkedHashMap<>();
@@ -242,6 +243,22 @@ public final class CausalLmParameters {
       }
       b.append("; check that config.json belongs to these weights");
       throw new SafetensorsException(b.toString());
+    }
+    for (Tensor t : out) {
+      java.nio.FloatBuffer data = t.data();
+      for (int i = 0; i < data.limit(); i++) {
+        if (!Float.isFinite(data.get(i))) {
+          throw new SafetensorsException(
+              source
+                  + ": tensor "
+                  + t.name()
+                  + " holds "
+                  + data.get(i)
+                  + " at element "
+                  + i
+                  + "; weights must be finite (the checkpoint is corrupt or from a diverged run)");
+        }
+      }
     }
     return Weights.of(out);
   }

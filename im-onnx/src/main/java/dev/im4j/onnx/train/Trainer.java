@@ -317,11 +317,24 @@ public final class Trainer {
     return Math.sqrt(sum);
   }
 
+  /** The policy with its roles in a fixed order (a set's iteration order differs between JVMs). */
+  private static String policyName(LossPolicy p) {
+    return String.format(
+        Locale.ROOT,
+        "LossPolicy[kind=%s, promptWeight=%s, roles=%s, lastAssistantTurnOnly=%s,"
+            + " trainTerminator=%s]",
+        p.kind(),
+        p.promptWeight(),
+        new java.util.TreeSet<>(p.roles()),
+        p.lastAssistantTurnOnly(),
+        p.trainTerminator());
+  }
+
   private Map<String, String> identity() {
     return RunIdentity.of(
         train,
         b.model.identity(),
-        b.policy.toString(),
+        policyName(b.policy),
         b.reduction.name(),
         b.adamW,
         b.schedule,

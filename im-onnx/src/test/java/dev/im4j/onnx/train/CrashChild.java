@@ -11,7 +11,12 @@ final class CrashChild {
 
   private CrashChild() {}
 
+  /**
+   * The run in {@code out}: resumed from its newest checkpoint if it has one, else started afresh
+   * (replacing the metrics of a run killed before its first checkpoint).
+   */
   static Trainer.Builder trainer(Path out) {
+    boolean hasCheckpoint = new CheckpointStore(out.resolve("checkpoints"), 2).latest().isPresent();
     return Trainer.builder(
             TinyCausalLm.of(17, 8, true, 3),
             Examples.random(LossPolicy.instructionModelling(), 24, 17, 8),
@@ -23,7 +28,8 @@ final class CrashChild {
         .adamW(AdamWConfig.defaults().withLearningRate(0.01f))
         .schedule(new LearningRateSchedule(LearningRateSchedule.Kind.COSINE, 0.1))
         .checkpoints(1, 2)
-        .resume(true)
+        .resume(hasCheckpoint)
+        .overwrite(!hasCheckpoint)
         .runtimeOptions(RuntimeOptions.defaults().withThreads(1, 1));
   }
 
