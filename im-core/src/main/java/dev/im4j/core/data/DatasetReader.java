@@ -51,6 +51,8 @@ import java.util.stream.StreamSupport;
  *       newline is read normally if it is complete, and reported as truncated if it is not.
  *   <li>Blank lines (empty, or only spaces and tabs) are skipped in both modes and counted in
  *       {@link ReadReport#blankLines()}.
+ *   <li>Every string the reader takes from a row must be valid Unicode: a lone surrogate, which a
+ *       JSON escape can write, makes the line invalid (field and character index named).
  *   <li>Any other invalid line is, depending on {@link OnError}, thrown as a {@link
  *       DatasetException} naming source, line and field, or skipped and listed in {@link
  *       #report()}. I/O failures always throw {@link DatasetException} with the cause.

@@ -62,7 +62,7 @@ final class RowDecoder {
   /**
    * Decodes a JSON object in a concrete format.
    *
-   * @throws RowException naming the first invalid field
+   * @throws RowException naming the first invalid field, including a string with a lone surrogate
    */
   static Conversation decode(JsonNode row, DatasetFormat format) throws RowException {
     return switch (format) {
@@ -176,7 +176,52 @@ final class RowDecoder {
     if (!value.isTextual()) {
       throw new RowException(path, "must be a string but was " + describe(value));
     }
-    return value.textValue();
+    String text = value.textValue();
+    int lone = loneSurrogate(text);
+    if (lone >= 0) {
+      throw new RowException(path, loneSurrogateReason(text.charAt(lone), lone));
+    }
+    return text;
+  }
+
+  /**
+   * The index of the first UTF-16 unit of {@code text} that is a surrogate outside a high-low pair,
+   * or -1 if there is none. Strict UTF-8 decoding cannot produce one, but a JSON escape can: the
+   * escape of U+D800 without a low surrogate after it is valid JSON and encodes no character, and
+   * the tokenizer and the mask builder would later fail on it far from the data.
+   */
+  private static int loneSurrogate(String text) {
+    int n = text.length();
+    for (int i = 0; i < n; i++) {
+      char c = text.charAt(i);
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c)
+            && i + 1 < n
+            && Character.isLowSurrogate(text.charAt(i + 1))) {
+          i++;
+        } else {
+          return i;
+        }
+      }
+    }
+    return -1;
+  }
+
+  private static String loneSurrogateReason(char surrogate, int index) {
+    return "contains a lone surrogate "
+        + hexEscape(surrogate)
+        + " at character "
+        + index
+        + " (counting UTF-16 units from 0): "
+        + (Character.isHighSurrogate(surrogate)
+            ? "a high surrogate not followed by a low one"
+            : "a low surrogate not preceded by a high one")
+        + " encodes no character, and text must be valid Unicode; fix the JSON escape (a"
+        + " character beyond U+FFFF is a pair such as \\ud83d\\ude00) or drop the line";
+  }
+
+  private static String hexEscape(char c) {
+    return String.format(Locale.ROOT, "\\u%04x", (int) c);
   }
 
   /** The JSON type of a value, with the value itself when it is short: "a number (42)". */
@@ -215,6 +260,8 @@ final class RowDecoder {
         default -> {
           if (c < 0x20 || c == 0x7F) {
             out.append(String.format("\\u%04x", (int) c));
+          } else if (Character.isSurrogate(c) && !pairedSurrogate(excerpt, i)) {
+            out.append(hexEscape(c));
           } else {
             out.append(c);
           }
@@ -223,5 +270,13 @@ final class RowDecoder {
     }
     out.append('"');
     return cut ? out.append("...").toString() : out.toString();
+  }
+
+  /** Whether the surrogate at {@code i} is half of a high-low pair. */
+  private static boolean pairedSurrogate(String text, int i) {
+    char c = text.charAt(i);
+    return Character.isHighSurrogate(c)
+        ? i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))
+        : i > 0 && Character.isHighSurrogate(text.charAt(i - 1));
   }
 }
