@@ -63,21 +63,29 @@ final class RowDecoder {
    * Decodes a JSON object in a concrete format.
    *
    * @throws RowException naming the first invalid field, including a string with a lone surrogate
+   *     and the content field at which the example exceeds {@link ReadLimits#maxExampleChars()}
    */
-  static Conversation decode(JsonNode row, DatasetFormat format) throws RowException {
+  static Conversation decode(JsonNode row, DatasetFormat format, ReadLimits limits)
+      throws RowException {
+    ContentBudget budget = new ContentBudget(limits.maxExampleChars());
     return switch (format) {
-      case ALPACA -> alpaca(row);
-      case MESSAGES, SHAREGPT -> turns(row, format);
+      case ALPACA -> alpaca(row, budget);
+      case MESSAGES, SHAREGPT -> turns(row, format, budget);
       case AUTO -> throw new IllegalStateException("AUTO must be resolved before decoding");
     };
   }
 
-  private static Conversation alpaca(JsonNode row) throws RowException {
+  private static Conversation alpaca(JsonNode row, ContentBudget budget) throws RowException {
     String required = "required in alpaca rows: \"instruction\" and \"output\" strings";
     String instruction = requiredString(row, "instruction", "instruction", required);
     String output = requiredString(row, "output", "output", required);
     String input = optionalString(row, "input");
     String system = optionalString(row, "system");
+    // In the order the fields appear in the conversation, so the field named is where it overflows.
+    budget.add("system", system);
+    budget.add("instruction", instruction);
+    budget.add("input", input);
+    budget.add("output", output);
     String user =
         input == null || input.isEmpty()
             ? instruction
@@ -91,7 +99,8 @@ final class RowDecoder {
     return new Conversation(messages);
   }
 
-  private static Conversation turns(JsonNode row, DatasetFormat format) throws RowException {
+  private static Conversation turns(JsonNode row, DatasetFormat format, ContentBudget budget)
+      throws RowException {
     String listField = format.listField();
     String roleField = format.roleField();
     String contentField = format.contentField();
@@ -137,6 +146,7 @@ final class RowDecoder {
                               + "; allowed: "
                               + format.allowedRoles()));
       String content = requiredString(turn, contentField, path + "." + contentField, required);
+      budget.add(path + "." + contentField, content);
       hasAssistant |= role == Role.ASSISTANT;
       messages.add(new Message(role, content));
     }
@@ -222,6 +232,42 @@ final class RowDecoder {
 
   private static String hexEscape(char c) {
     return String.format(Locale.ROOT, "\\u%04x", (int) c);
+  }
+
+  /**
+   * Sums the content characters of one example and rejects it at the field where the sum passes
+   * {@link ReadLimits#maxExampleChars()}, before the example can reach a template or tokenizer.
+   */
+  private static final class ContentBudget {
+    private final int max;
+    private long used;
+
+    ContentBudget(int max) {
+      this.max = max;
+    }
+
+    /**
+     * Counts {@code text} (null: an absent optional field) as the content of field {@code path}.
+     */
+    void add(String path, String text) throws RowException {
+      if (text == null) {
+        return;
+      }
+      used += text.length();
+      if (used > max) {
+        throw new RowException(
+            path,
+            "the example's content reaches "
+                + used
+                + " characters with this field ("
+                + text.length()
+                + " in the field), more than the limit of "
+                + max
+                + " characters per example (content fields summed, UTF-16 units); shorten or"
+                + " split the example, or raise the limit with --max-example-chars"
+                + " (ReadLimits.maxExampleChars)");
+      }
+    }
   }
 
   /** The JSON type of a value, with the value itself when it is short: "a number (42)". */

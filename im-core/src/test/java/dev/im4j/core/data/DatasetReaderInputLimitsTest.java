@@ -15,8 +15,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The reader's input bounds: strings must be valid Unicode (no lone surrogate from a JSON escape);
- * a bad line is named by file, line and field, thrown or skipped per {@link OnError}.
+ * The reader's input bounds: strings must be valid Unicode (no lone surrogate from a JSON escape),
+ * and an example's content must fit {@link ReadLimits#maxExampleChars()}; both are invalid lines
+ * named by file, line and field, thrown or skipped per {@link OnError}.
  */
 class DatasetReaderInputLimitsTest {
   private static final String OK_MESSAGES =
@@ -30,13 +31,16 @@ class DatasetReaderInputLimitsTest {
 
   @TempDir Path dir;
 
-  private static DatasetReader reader(DatasetFormat format, OnError onError, String... lines) {
+  private static DatasetReader reader(
+      DatasetFormat format, OnError onError, ReadLimits limits, String... lines) {
     byte[] bytes = (String.join("\n", lines) + "\n").getBytes(UTF_8);
-    return DatasetReader.open(new ByteArrayInputStream(bytes), "data.jsonl", format, onError);
+    return DatasetReader.open(
+        new ByteArrayInputStream(bytes), "data.jsonl", format, onError, limits);
   }
 
-  private static DatasetException failure(DatasetFormat format, String... lines) {
-    try (DatasetReader reader = reader(format, OnError.FAIL_FAST, lines)) {
+  private static DatasetException failure(
+      DatasetFormat format, ReadLimits limits, String... lines) {
+    try (DatasetReader reader = reader(format, OnError.FAIL_FAST, limits, lines)) {
       return assertThrows(DatasetException.class, reader::readAll);
     }
   }
@@ -65,6 +69,17 @@ class DatasetReaderInputLimitsTest {
         + " U+FFFF is a pair such as \\ud83d\\ude00) or drop the line";
   }
 
+  private static String tooLong(long used, int inField, int max) {
+    return "the example's content reaches "
+        + used
+        + " characters with this field ("
+        + inField
+        + " in the field), more than the limit of "
+        + max
+        + " characters per example (content fields summed, UTF-16 units); shorten or split the"
+        + " example, or raise the limit with --max-example-chars (ReadLimits.maxExampleChars)";
+  }
+
   // ---------------------------------------------------------------- lone surrogates
 
   @Test
@@ -72,6 +87,7 @@ class DatasetReaderInputLimitsTest {
     DatasetException e =
         failure(
             DatasetFormat.MESSAGES,
+            ReadLimits.DEFAULT,
             OK_MESSAGES,
             "{\"messages\": [{\"role\": \"user\", \"content\": \"q\"},"
                 + " {\"role\": \"assistant\", \"content\": \"abc"
@@ -85,6 +101,7 @@ class DatasetReaderInputLimitsTest {
     DatasetException e =
         failure(
             DatasetFormat.SHAREGPT,
+            ReadLimits.DEFAULT,
             "{\"conversations\": [{\"from\": \"human\", \"value\": \""
                 + LOW
                 + "q\"}, {\"from\": \"gpt\", \"value\": \"a\"}]}");
@@ -101,7 +118,9 @@ class DatasetReaderInputLimitsTest {
             "output", "{\"instruction\": \"q\", \"output\": \"" + bad + "\"}",
             "system", "{\"instruction\": \"q\", \"output\": \"a\", \"system\": \"" + bad + "\"}");
     rows.forEach(
-        (field, row) -> assertError(failure(DatasetFormat.ALPACA, row), 1, field, loneHigh(2)));
+        (field, row) ->
+            assertError(
+                failure(DatasetFormat.ALPACA, ReadLimits.DEFAULT, row), 1, field, loneHigh(2)));
   }
 
   @Test
@@ -109,6 +128,7 @@ class DatasetReaderInputLimitsTest {
     assertError(
         failure(
             DatasetFormat.MESSAGES,
+            ReadLimits.DEFAULT,
             "{\"messages\": [{\"role\": \"user\", \"content\": \"\\ude00\\ud83d\"},"
                 + " {\"role\": \"assistant\", \"content\": \"a\"}]}"),
         1,
@@ -120,6 +140,7 @@ class DatasetReaderInputLimitsTest {
     assertError(
         failure(
             DatasetFormat.MESSAGES,
+            ReadLimits.DEFAULT,
             "{\"messages\": [{\"role\": \"user" + HIGH + "\", \"content\": \"q\"}]}"),
         1,
         "messages[0].role",
@@ -132,6 +153,7 @@ class DatasetReaderInputLimitsTest {
         reader(
             DatasetFormat.AUTO,
             OnError.FAIL_FAST,
+            ReadLimits.DEFAULT,
             "{\"instruction\": \"\\ud83d\\ude00\", \"output\": \"x\\udbff\\udfff\"}")) {
       Conversation c = reader.next().conversation();
       assertEquals("\uD83D\uDE00", c.get(0).content());
@@ -150,6 +172,7 @@ class DatasetReaderInputLimitsTest {
         reader(
             DatasetFormat.MESSAGES,
             OnError.SKIP_AND_REPORT,
+            ReadLimits.DEFAULT,
             OK_MESSAGES,
             badMessages,
             OK_MESSAGES)) {
@@ -181,6 +204,7 @@ class DatasetReaderInputLimitsTest {
         reader(
             DatasetFormat.ALPACA,
             OnError.SKIP_AND_REPORT,
+            ReadLimits.DEFAULT,
             "{\"instruction\": \"q\", \"input\": \"" + HIGH + "\", \"output\": \"a\"}",
             "{\"instruction\": \"q\", \"output\": \"a\"}")) {
       assertEquals(List.of(2L), reader.stream().map(DatasetRecord::line).toList());
@@ -192,11 +216,139 @@ class DatasetReaderInputLimitsTest {
   @Test
   void aLoneSurrogateQuotedInAnotherErrorIsEscaped() {
     // A string where an object belongs: the message quotes it, and must not carry the surrogate.
-    DatasetException e = failure(DatasetFormat.MESSAGES, "{\"messages\": [\"x" + HIGH + "\"]}");
+    DatasetException e =
+        failure(DatasetFormat.MESSAGES, ReadLimits.DEFAULT, "{\"messages\": [\"x" + HIGH + "\"]}");
     assertError(
         e,
         1,
         "messages[0]",
         "must be an object {\"role\": ..., \"content\": ...} but was a string (\"x\\ud800\")");
+  }
+
+  // ---------------------------------------------------------------- characters per example
+
+  @Test
+  void theFieldThatPassesTheLimitIsNamedWithTheCountAndTheLimit() {
+    // 5 + 6 = 11 content characters; the roles do not count.
+    DatasetException e =
+        failure(
+            DatasetFormat.MESSAGES,
+            new ReadLimits(10),
+            "{\"messages\": [{\"role\": \"user\", \"content\": \"12345\"},"
+                + " {\"role\": \"assistant\", \"content\": \"678901\"}]}");
+    assertError(e, 1, "messages[1].content", tooLong(11, 6, 10));
+  }
+
+  @Test
+  void anExampleExactlyAtTheLimitIsRead() {
+    try (DatasetReader reader =
+        reader(
+            DatasetFormat.SHAREGPT,
+            OnError.FAIL_FAST,
+            new ReadLimits(10),
+            "{\"conversations\": [{\"from\": \"human\", \"value\": \"12345\"},"
+                + " {\"from\": \"gpt\", \"value\": \"67890\"}]}")) {
+      assertEquals(1, reader.readAll().size());
+    }
+    DatasetException e =
+        failure(
+            DatasetFormat.SHAREGPT,
+            new ReadLimits(9),
+            "{\"conversations\": [{\"from\": \"human\", \"value\": \"12345\"},"
+                + " {\"from\": \"gpt\", \"value\": \"67890\"}]}");
+    assertError(e, 1, "conversations[1].value", tooLong(10, 5, 9));
+  }
+
+  @Test
+  void alpacaFieldsCountInConversationOrder() {
+    // system, instruction, input, output: 4 + 4 + 4 > 10 at "input" (the joiner does not count).
+    String row =
+        "{\"output\": \"oooo\", \"input\": \"iiii\", \"instruction\": \"qqqq\", \"system\": \"ssss\"}";
+    assertError(
+        failure(DatasetFormat.ALPACA, new ReadLimits(10), row), 1, "input", tooLong(12, 4, 10));
+    assertError(
+        failure(DatasetFormat.AUTO, new ReadLimits(15), row), 1, "output", tooLong(16, 4, 15));
+    try (DatasetReader reader =
+        reader(DatasetFormat.ALPACA, OnError.FAIL_FAST, new ReadLimits(16), row)) {
+      assertEquals(1, reader.readAll().size());
+    }
+  }
+
+  @Test
+  void charactersAreUtf16UnitsSoAnEmojiCountsTwo() {
+    DatasetException e =
+        failure(
+            DatasetFormat.ALPACA,
+            new ReadLimits(3),
+            "{\"instruction\": \"\\ud83d\\ude00\", \"output\": \"\uD83D\uDE00\"}");
+    assertError(e, 1, "output", tooLong(4, 2, 3));
+  }
+
+  @Test
+  void skipModeSkipsAndListsOverlongExamples() {
+    try (DatasetReader reader =
+        reader(
+            DatasetFormat.AUTO,
+            OnError.SKIP_AND_REPORT,
+            new ReadLimits(4),
+            "{\"instruction\": \"12\", \"output\": \"345\"}",
+            "{\"instruction\": \"12\", \"output\": \"34\"}")) {
+      assertEquals(List.of(2L), reader.stream().map(DatasetRecord::line).toList());
+      ReadReport report = reader.report();
+      assertEquals(DatasetFormat.ALPACA, report.format());
+      assertEquals(2, report.linesRead());
+      assertEquals(
+          List.of(new ReadReport.SkippedLine(1, "output", tooLong(5, 3, 4))), report.skipped());
+    }
+  }
+
+  @Test
+  void theDefaultAllowsOneMillionCharactersInTheOldSignatures() throws IOException {
+    assertEquals(1_000_000, ReadLimits.DEFAULT.maxExampleChars());
+    String atLimit = "x".repeat(ReadLimits.DEFAULT_MAX_EXAMPLE_CHARS - 1);
+    Path file = dir.resolve("long.jsonl");
+    Files.writeString(
+        file,
+        "{\"instruction\": \""
+            + atLimit
+            + "\", \"output\": \"a\"}\n"
+            + "{\"instruction\": \""
+            + atLimit
+            + "\", \"output\": \"ab\"}\n");
+    try (DatasetReader reader = DatasetReader.open(file, DatasetFormat.AUTO, OnError.FAIL_FAST)) {
+      assertEquals(1, reader.next().line());
+      DatasetException e = assertThrows(DatasetException.class, reader::next);
+      assertEquals(2, e.line());
+      assertEquals(Optional.of("output"), e.field());
+      assertEquals(tooLong(1_000_001, 2, 1_000_000), e.reason());
+    }
+    byte[] bytes = Files.readAllBytes(file);
+    try (DatasetReader reader =
+        DatasetReader.open(
+            new ByteArrayInputStream(bytes),
+            "long.jsonl",
+            DatasetFormat.AUTO,
+            OnError.SKIP_AND_REPORT)) {
+      assertEquals(List.of(1L), reader.stream().map(DatasetRecord::line).toList());
+      assertEquals(2, reader.report().skipped().get(0).line());
+    }
+  }
+
+  @Test
+  void aLimitBelowOneIsACallerMistake() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> new ReadLimits(0));
+    assertEquals(
+        "maxExampleChars must be >= 1 but was 0; the default is 1000000 characters per example",
+        e.getMessage());
+    assertThrows(
+        NullPointerException.class,
+        () ->
+            DatasetReader.open(
+                new ByteArrayInputStream(new byte[0]),
+                "data.jsonl",
+                DatasetFormat.AUTO,
+                OnError.FAIL_FAST,
+                null));
   }
 }
