@@ -3,6 +3,7 @@ package dev.im4j.cli;
 import dev.im4j.core.data.DatasetFormat;
 import dev.im4j.core.data.DatasetReader;
 import dev.im4j.core.data.OnError;
+import dev.im4j.core.data.ReadLimits;
 import java.nio.file.Path;
 import picocli.CommandLine.Option;
 
@@ -29,13 +30,32 @@ final class DataOptions {
               + " (default: stop).")
   boolean skipBadLines;
 
+  @Option(
+      names = "--max-example-chars",
+      paramLabel = "N",
+      defaultValue = "" + ReadLimits.DEFAULT_MAX_EXAMPLE_CHARS,
+      description =
+          "Most content characters one example may have, summed over its fields; a longer line is"
+              + " a bad line, rejected before it reaches the tokenizer (default: ${DEFAULT-VALUE}).")
+  int maxExampleChars;
+
   DatasetReader open() {
     return open(data);
   }
 
-  /** Opens another file (held-out data) with the same format and bad-line handling. */
+  /** Opens another file (held-out data) with the same format, bad-line handling and limits. */
   DatasetReader open(Path file) {
+    if (maxExampleChars < 1) {
+      throw new IllegalArgumentException(
+          "--max-example-chars must be >= 1 but was "
+              + maxExampleChars
+              + "; the default is "
+              + ReadLimits.DEFAULT_MAX_EXAMPLE_CHARS);
+    }
     return DatasetReader.open(
-        file, format, skipBadLines ? OnError.SKIP_AND_REPORT : OnError.FAIL_FAST);
+        file,
+        format,
+        skipBadLines ? OnError.SKIP_AND_REPORT : OnError.FAIL_FAST,
+        new ReadLimits(maxExampleChars));
   }
 }

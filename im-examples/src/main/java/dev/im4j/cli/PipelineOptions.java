@@ -42,6 +42,15 @@ final class PipelineOptions {
               + " (default: unset)")
   Float promptWeight;
 
+  @Option(
+      names = "--max-rendered-chars",
+      paramLabel = "N",
+      defaultValue = "" + ExampleEncoder.DEFAULT_MAX_RENDERED_CHARS,
+      description =
+          "Most characters the chat template may render for one example; a template is stopped"
+              + " there, before tokenizing (default: ${DEFAULT-VALUE}).")
+  int maxRenderedChars;
+
   LossPolicy policy() {
     return promptWeight != null
         ? LossPolicy.promptWeight(promptWeight)
@@ -61,9 +70,19 @@ final class PipelineOptions {
     return HfTokenizer.load(tokenizer);
   }
 
-  /** The encoder for {@code tok} (loaded by {@link #loadTokenizer}) under {@code lossPolicy}. */
+  /**
+   * The encoder for {@code tok} (loaded by {@link #loadTokenizer}) under {@code lossPolicy}, with
+   * renderings bounded by {@code --max-rendered-chars}.
+   */
   ExampleEncoder encoder(HfTokenizer tok, LossPolicy lossPolicy) {
+    if (maxRenderedChars < 1) {
+      throw new IllegalArgumentException(
+          "--max-rendered-chars must be >= 1 but was "
+              + maxRenderedChars
+              + "; the default is "
+              + ExampleEncoder.DEFAULT_MAX_RENDERED_CHARS);
+    }
     ChatTemplate chat = ChatTemplates.resolve(template, tokenizer, tok.specialTokens());
-    return ExampleEncoder.of(chat, tok, lossPolicy);
+    return ExampleEncoder.of(chat, tok, lossPolicy).withMaxRenderedChars(maxRenderedChars);
   }
 }

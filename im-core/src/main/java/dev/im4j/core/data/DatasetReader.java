@@ -51,6 +51,11 @@ import java.util.stream.StreamSupport;
  *       newline is read normally if it is complete, and reported as truncated if it is not.
  *   <li>Blank lines (empty, or only spaces and tabs) are skipped in both modes and counted in
  *       {@link ReadReport#blankLines()}.
+ *   <li>Every string the reader takes from a row must be valid Unicode: a lone surrogate, which a
+ *       JSON escape can write, makes the line invalid (field and character index named). An example
+ *       whose content passes {@link ReadLimits#maxExampleChars()} ({@link ReadLimits#DEFAULT}
+ *       unless given to {@code open}) is invalid at the field where it does, so no template or
+ *       tokenizer ever sees it.
  *   <li>Any other invalid line is, depending on {@link OnError}, thrown as a {@link
  *       DatasetException} naming source, line and field, or skipped and listed in {@link
  *       #report()}. I/O failures always throw {@link DatasetException} with the cause.
@@ -78,6 +83,7 @@ public final class DatasetReader implements Iterator<DatasetRecord>, AutoCloseab
   private final String source;
   private final DatasetFormat format;
   private final OnError onError;
+  private final ReadLimits limits;
   private final Utf8LineReader lines;
 
   /** For {@link DatasetFormat#AUTO}: the detected format, or null until a valid line fixes it. */
@@ -95,47 +101,73 @@ public final class DatasetReader implements Iterator<DatasetRecord>, AutoCloseab
   private boolean closed;
   private DatasetException failure;
 
-  private DatasetReader(InputStream in, String source, DatasetFormat format, OnError onError) {
+  private DatasetReader(
+      InputStream in, String source, DatasetFormat format, OnError onError, ReadLimits limits) {
     this.lines = new Utf8LineReader(in);
     this.source = source;
     this.format = format;
     this.onError = onError;
+    this.limits = limits;
     this.resolved = format == DatasetFormat.AUTO ? null : format;
   }
 
   /**
-   * Opens a JSON Lines file (any extension). Its display name in records and errors is {@code
-   * path.toString()}.
+   * Opens a JSON Lines file (any extension) with the {@link ReadLimits#DEFAULT default limits}. Its
+   * display name in records and errors is {@code path.toString()}.
    *
    * @throws DatasetException if the file cannot be opened
    */
   public static DatasetReader open(Path path, DatasetFormat format, OnError onError) {
+    return open(path, format, onError, ReadLimits.DEFAULT);
+  }
+
+  /**
+   * Opens a JSON Lines file (any extension) with the given limits. Its display name in records and
+   * errors is {@code path.toString()}.
+   *
+   * @throws DatasetException if the file cannot be opened
+   */
+  public static DatasetReader open(
+      Path path, DatasetFormat format, OnError onError, ReadLimits limits) {
     checkNotNull(path, "path");
     checkNotNull(format, "format");
     checkNotNull(onError, "onError");
+    checkNotNull(limits, "limits");
     InputStream in;
     try {
       in = Files.newInputStream(path);
     } catch (IOException e) {
       throw new DatasetException(path.toString(), 0, "", "cannot open the dataset file: " + e, e);
     }
-    return new DatasetReader(in, path.toString(), format, onError);
+    return new DatasetReader(in, path.toString(), format, onError, limits);
   }
 
   /**
-   * Reads JSON Lines from a stream, which the reader now owns and closes.
+   * Reads JSON Lines from a stream, which the reader now owns and closes, with the {@link
+   * ReadLimits#DEFAULT default limits}.
    *
    * @param sourceName non-blank name shown in records, reports and errors, e.g. a URL or file name
    */
   public static DatasetReader open(
       InputStream in, String sourceName, DatasetFormat format, OnError onError) {
+    return open(in, sourceName, format, onError, ReadLimits.DEFAULT);
+  }
+
+  /**
+   * Reads JSON Lines from a stream, which the reader now owns and closes, with the given limits.
+   *
+   * @param sourceName non-blank name shown in records, reports and errors, e.g. a URL or file name
+   */
+  public static DatasetReader open(
+      InputStream in, String sourceName, DatasetFormat format, OnError onError, ReadLimits limits) {
     checkNotNull(in, "in");
     checkNotNull(sourceName, "sourceName");
     checkArgument(
         !sourceName.isBlank(), "sourceName must name the data for error messages but was blank");
     checkNotNull(format, "format");
     checkNotNull(onError, "onError");
-    return new DatasetReader(in, sourceName, format, onError);
+    checkNotNull(limits, "limits");
+    return new DatasetReader(in, sourceName, format, onError, limits);
   }
 
   /**
@@ -317,7 +349,7 @@ public final class DatasetReader implements Iterator<DatasetRecord>, AutoCloseab
   private Conversation decode(JsonNode row, long line) throws RowException {
     if (format != DatasetFormat.AUTO) {
       try {
-        return RowDecoder.decode(row, format);
+        return RowDecoder.decode(row, format, limits);
       } catch (RowException e) {
         throw withFormatHint(row, e);
       }
@@ -327,7 +359,7 @@ public final class DatasetReader implements Iterator<DatasetRecord>, AutoCloseab
       if (shape == null) {
         throw RowDecoder.undetectable();
       }
-      Conversation conversation = RowDecoder.decode(row, shape);
+      Conversation conversation = RowDecoder.decode(row, shape, limits);
       resolved = shape;
       resolvedAtLine = line;
       return conversation;
@@ -343,7 +375,7 @@ public final class DatasetReader implements Iterator<DatasetRecord>, AutoCloseab
               + resolved.displayName()
               + "; a source must use one format, so convert the line or split the file");
     }
-    return RowDecoder.decode(row, resolved);
+    return RowDecoder.decode(row, resolved, limits);
   }
 
   /** When an explicit format misses its fields but the row has another format's, say so. */

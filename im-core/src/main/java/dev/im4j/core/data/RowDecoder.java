@@ -62,22 +62,30 @@ final class RowDecoder {
   /**
    * Decodes a JSON object in a concrete format.
    *
-   * @throws RowException naming the first invalid field
+   * @throws RowException naming the first invalid field, including a string with a lone surrogate
+   *     and the content field at which the example exceeds {@link ReadLimits#maxExampleChars()}
    */
-  static Conversation decode(JsonNode row, DatasetFormat format) throws RowException {
+  static Conversation decode(JsonNode row, DatasetFormat format, ReadLimits limits)
+      throws RowException {
+    ContentBudget budget = new ContentBudget(limits.maxExampleChars());
     return switch (format) {
-      case ALPACA -> alpaca(row);
-      case MESSAGES, SHAREGPT -> turns(row, format);
+      case ALPACA -> alpaca(row, budget);
+      case MESSAGES, SHAREGPT -> turns(row, format, budget);
       case AUTO -> throw new IllegalStateException("AUTO must be resolved before decoding");
     };
   }
 
-  private static Conversation alpaca(JsonNode row) throws RowException {
+  private static Conversation alpaca(JsonNode row, ContentBudget budget) throws RowException {
     String required = "required in alpaca rows: \"instruction\" and \"output\" strings";
     String instruction = requiredString(row, "instruction", "instruction", required);
     String output = requiredString(row, "output", "output", required);
     String input = optionalString(row, "input");
     String system = optionalString(row, "system");
+    // In the order the fields appear in the conversation, so the field named is where it overflows.
+    budget.add("system", system);
+    budget.add("instruction", instruction);
+    budget.add("input", input);
+    budget.add("output", output);
     String user =
         input == null || input.isEmpty()
             ? instruction
@@ -91,7 +99,8 @@ final class RowDecoder {
     return new Conversation(messages);
   }
 
-  private static Conversation turns(JsonNode row, DatasetFormat format) throws RowException {
+  private static Conversation turns(JsonNode row, DatasetFormat format, ContentBudget budget)
+      throws RowException {
     String listField = format.listField();
     String roleField = format.roleField();
     String contentField = format.contentField();
@@ -137,6 +146,7 @@ final class RowDecoder {
                               + "; allowed: "
                               + format.allowedRoles()));
       String content = requiredString(turn, contentField, path + "." + contentField, required);
+      budget.add(path + "." + contentField, content);
       hasAssistant |= role == Role.ASSISTANT;
       messages.add(new Message(role, content));
     }
@@ -176,7 +186,88 @@ final class RowDecoder {
     if (!value.isTextual()) {
       throw new RowException(path, "must be a string but was " + describe(value));
     }
-    return value.textValue();
+    String text = value.textValue();
+    int lone = loneSurrogate(text);
+    if (lone >= 0) {
+      throw new RowException(path, loneSurrogateReason(text.charAt(lone), lone));
+    }
+    return text;
+  }
+
+  /**
+   * The index of the first UTF-16 unit of {@code text} that is a surrogate outside a high-low pair,
+   * or -1 if there is none. Strict UTF-8 decoding cannot produce one, but a JSON escape can: the
+   * escape of U+D800 without a low surrogate after it is valid JSON and encodes no character, and
+   * the tokenizer and the mask builder would later fail on it far from the data.
+   */
+  private static int loneSurrogate(String text) {
+    int n = text.length();
+    for (int i = 0; i < n; i++) {
+      char c = text.charAt(i);
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c)
+            && i + 1 < n
+            && Character.isLowSurrogate(text.charAt(i + 1))) {
+          i++;
+        } else {
+          return i;
+        }
+      }
+    }
+    return -1;
+  }
+
+  private static String loneSurrogateReason(char surrogate, int index) {
+    return "contains a lone surrogate "
+        + hexEscape(surrogate)
+        + " at character "
+        + index
+        + " (counting UTF-16 units from 0): "
+        + (Character.isHighSurrogate(surrogate)
+            ? "a high surrogate not followed by a low one"
+            : "a low surrogate not preceded by a high one")
+        + " encodes no character, and text must be valid Unicode; fix the JSON escape (a"
+        + " character beyond U+FFFF is a pair such as \\ud83d\\ude00) or drop the line";
+  }
+
+  private static String hexEscape(char c) {
+    return String.format(Locale.ROOT, "\\u%04x", (int) c);
+  }
+
+  /**
+   * Sums the content characters of one example and rejects it at the field where the sum passes
+   * {@link ReadLimits#maxExampleChars()}, before the example can reach a template or tokenizer.
+   */
+  private static final class ContentBudget {
+    private final int max;
+    private long used;
+
+    ContentBudget(int max) {
+      this.max = max;
+    }
+
+    /**
+     * Counts {@code text} (null: an absent optional field) as the content of field {@code path}.
+     */
+    void add(String path, String text) throws RowException {
+      if (text == null) {
+        return;
+      }
+      used += text.length();
+      if (used > max) {
+        throw new RowException(
+            path,
+            "the example's content reaches "
+                + used
+                + " characters with this field ("
+                + text.length()
+                + " in the field), more than the limit of "
+                + max
+                + " characters per example (content fields summed, UTF-16 units); shorten or"
+                + " split the example, or raise the limit with --max-example-chars"
+                + " (ReadLimits.maxExampleChars)");
+      }
+    }
   }
 
   /** The JSON type of a value, with the value itself when it is short: "a number (42)". */
@@ -215,6 +306,8 @@ final class RowDecoder {
         default -> {
           if (c < 0x20 || c == 0x7F) {
             out.append(String.format("\\u%04x", (int) c));
+          } else if (Character.isSurrogate(c) && !pairedSurrogate(excerpt, i)) {
+            out.append(hexEscape(c));
           } else {
             out.append(c);
           }
@@ -223,5 +316,13 @@ final class RowDecoder {
     }
     out.append('"');
     return cut ? out.append("...").toString() : out.toString();
+  }
+
+  /** Whether the surrogate at {@code i} is half of a high-low pair. */
+  private static boolean pairedSurrogate(String text, int i) {
+    char c = text.charAt(i);
+    return Character.isHighSurrogate(c)
+        ? i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))
+        : i > 0 && Character.isHighSurrogate(text.charAt(i - 1));
   }
 }

@@ -1,11 +1,14 @@
 package dev.im4j.core.mask;
 
+import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.im4j.core.data.Conversation;
 import dev.im4j.core.data.Message;
+import dev.im4j.core.data.ReadLimits;
 import dev.im4j.core.data.Role;
 import dev.im4j.core.template.ChatTemplate;
+import dev.im4j.core.template.RenderLimitException;
 import dev.im4j.core.template.RenderedConversation;
 import dev.im4j.core.tokenizer.Encoding;
 import dev.im4j.core.tokenizer.Tokenizer;
@@ -24,21 +27,75 @@ import java.util.List;
  * prefix of the whole rendering; otherwise the model would be trained on text it never sees at
  * inference, and encoding fails with {@link MaskException}.
  *
- * <p>Thread-safe if the template and tokenizer are.
+ * <p>Length rule: every rendering (the whole conversation, each prompt of the prefix rule, {@link
+ * #encodePrompt}) may have at most {@link #maxRenderedChars()} characters, {@link
+ * #DEFAULT_MAX_RENDERED_CHARS} unless set with {@link #withMaxRenderedChars}; a longer one fails
+ * with {@link RenderLimitException} before anything is tokenized, and a Jinja template is stopped
+ * while it renders. This bounds what a template can make of an example whose content the reader has
+ * already bounded ({@link ReadLimits}).
+ *
+ * <p>Immutable; thread-safe if the template and tokenizer are.
  */
 public final class ExampleEncoder {
+  /**
+   * Default bound on the characters of one rendering: 2,000,000, twice the reader's default content
+   * bound ({@link ReadLimits#DEFAULT_MAX_EXAMPLE_CHARS}).
+   *
+   * <p>Why this value: a chat template writes each message's content once plus short text of its
+   * own (role headers, separators, an optional default system prompt), so a real example renders to
+   * little more than its content; twice the content bound leaves room for a template that writes
+   * content twice or escapes it (a {@code tojson} of text full of quotes) on the largest example
+   * the reader passes. A template that loops or repeats content without bound, which the
+   * interpreter's own caps (10,000,000 characters per string or output, 1,000,000 loop iterations)
+   * allow to make megabytes from a short row, is stopped here, before the tokenizer, whose cost is
+   * per token (about 150 bytes of Java heap and a few microseconds per token, see {@link
+   * ReadLimits#DEFAULT_MAX_EXAMPLE_CHARS}): a rendering at this bound tokenizes in a few seconds.
+   * An example near a raised content bound needs this bound raised too.
+   */
+  public static final int DEFAULT_MAX_RENDERED_CHARS = 2 * ReadLimits.DEFAULT_MAX_EXAMPLE_CHARS;
+
   private final ChatTemplate template;
   private final Tokenizer tokenizer;
   private final MaskBuilder maskBuilder;
+  private final int maxRenderedChars;
 
-  private ExampleEncoder(ChatTemplate template, Tokenizer tokenizer, LossPolicy policy) {
-    this.template = checkNotNull(template, "template");
-    this.tokenizer = checkNotNull(tokenizer, "tokenizer");
-    this.maskBuilder = MaskBuilder.of(policy, tokenizer::isSpecial);
+  private ExampleEncoder(
+      ChatTemplate template, Tokenizer tokenizer, MaskBuilder maskBuilder, int maxRenderedChars) {
+    this.template = template;
+    this.tokenizer = tokenizer;
+    this.maskBuilder = maskBuilder;
+    this.maxRenderedChars = maxRenderedChars;
   }
 
+  /** An encoder with the default {@link #DEFAULT_MAX_RENDERED_CHARS bound on renderings}. */
   public static ExampleEncoder of(ChatTemplate template, Tokenizer tokenizer, LossPolicy policy) {
-    return new ExampleEncoder(template, tokenizer, policy);
+    checkNotNull(template, "template");
+    checkNotNull(tokenizer, "tokenizer");
+    return new ExampleEncoder(
+        template,
+        tokenizer,
+        MaskBuilder.of(policy, tokenizer::isSpecial),
+        DEFAULT_MAX_RENDERED_CHARS);
+  }
+
+  /**
+   * This encoder with renderings bounded to {@code maxRenderedChars} characters (UTF-16 units); on
+   * the command line {@code --max-rendered-chars}.
+   *
+   * @throws IllegalArgumentException if {@code maxRenderedChars < 1}
+   */
+  public ExampleEncoder withMaxRenderedChars(int maxRenderedChars) {
+    checkArgument(
+        maxRenderedChars >= 1,
+        "maxRenderedChars must be >= 1 but was %s; the default is %s characters per rendering",
+        maxRenderedChars,
+        DEFAULT_MAX_RENDERED_CHARS);
+    return new ExampleEncoder(template, tokenizer, maskBuilder, maxRenderedChars);
+  }
+
+  /** The most characters one rendering may have. */
+  public int maxRenderedChars() {
+    return maxRenderedChars;
   }
 
   public ChatTemplate template() {
@@ -58,10 +115,12 @@ public final class ExampleEncoder {
    *
    * @throws MaskException if the template breaks the prefix rule, BOS is duplicated, or a message
    *     is missing from the rendering
+   * @throws RenderLimitException if a rendering passes {@link #maxRenderedChars()}; nothing has
+   *     been tokenized then
    * @throws dev.im4j.core.template.TemplateException if the template fails
    */
   public MaskBuilder.Result encode(Conversation conversation) {
-    RenderedConversation rendered = template.render(conversation, false);
+    RenderedConversation rendered = template.render(conversation, false, maxRenderedChars);
     checkPrefixes(conversation, rendered.text());
     Encoding encoding = tokenize(rendered);
     MaskBuilder.Result result = maskBuilder.build(rendered, conversation.size(), encoding);
@@ -79,9 +138,13 @@ public final class ExampleEncoder {
     return result;
   }
 
-  /** Token ids of the inference prompt for {@code conversation} (with the generation prompt). */
+  /**
+   * Token ids of the inference prompt for {@code conversation} (with the generation prompt).
+   *
+   * @throws RenderLimitException if the rendering passes {@link #maxRenderedChars()}
+   */
   public int[] encodePrompt(Conversation conversation) {
-    return tokenize(template.render(conversation, true)).ids();
+    return tokenize(template.render(conversation, true, maxRenderedChars)).ids();
   }
 
   /**
@@ -124,7 +187,8 @@ public final class ExampleEncoder {
       if (messages.get(k).role() != Role.ASSISTANT) {
         continue;
       }
-      String prompt = template.render(new Conversation(messages.subList(0, k)), true).text();
+      String prompt =
+          template.render(new Conversation(messages.subList(0, k)), true, maxRenderedChars).text();
       if (!whole.startsWith(prompt)) {
         int at = 0;
         int common = Math.min(prompt.length(), whole.length());

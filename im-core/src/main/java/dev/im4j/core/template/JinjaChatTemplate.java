@@ -153,8 +153,24 @@ public final class JinjaChatTemplate implements ChatTemplate {
     return template.render(conversation, addGenerationPrompt, specialTokens, clock);
   }
 
+  /**
+   * Renders, stopping the interpreter as soon as the output would pass {@code maxChars}: a runaway
+   * template costs at most that much output, not the interpreter's own bound of 10,000,000
+   * characters. Strings the template builds along the way keep that bound of their own.
+   *
+   * @throws RenderLimitException if the output would pass {@code maxChars}; {@link
+   *     RenderLimitException#stopped()} is true
+   */
+  @Override
+  public RenderedConversation render(
+      Conversation conversation, boolean addGenerationPrompt, int maxChars) {
+    checkNotNull(conversation, "conversation");
+    checkArgument(maxChars >= 1, "maxChars must be >= 1 but was %s", maxChars);
+    return template.render(conversation, addGenerationPrompt, specialTokens, clock, maxChars);
+  }
+
   @Override
   public String name() {
-    return "jinja";
+    return ChatTemplates.JINJA;
   }
 }

@@ -127,7 +127,8 @@ class DatasetReaderStreamingTest {
 
   @Test
   void linesSplitAcrossManyReadsAndAVeryLongLine() {
-    // Longer than Jackson's default 20M-character string limit, which the reader lifts.
+    // Longer than Jackson's default 20M-character string limit, which the reader lifts (and than
+    // the default ReadLimits, lifted here as far as an int allows).
     String content = "ü".repeat(21_000_000);
     byte[] bytes =
         ("{\"instruction\": \"q\", \"output\": \""
@@ -144,7 +145,12 @@ class DatasetReaderStreamingTest {
           }
         };
     try (DatasetReader reader =
-        DatasetReader.open(trickle, "long", DatasetFormat.ALPACA, OnError.FAIL_FAST)) {
+        DatasetReader.open(
+            trickle,
+            "long",
+            DatasetFormat.ALPACA,
+            OnError.FAIL_FAST,
+            new ReadLimits(Integer.MAX_VALUE))) {
       assertEquals(content, reader.next().conversation().get(1).content());
       assertEquals("y", reader.next().conversation().get(1).content());
       assertFalse(reader.hasNext());

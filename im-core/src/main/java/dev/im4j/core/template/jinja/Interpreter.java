@@ -1,5 +1,6 @@
 package dev.im4j.core.template.jinja;
 
+import dev.im4j.core.template.RenderLimitException;
 import dev.im4j.core.template.TemplateException;
 import dev.im4j.core.template.jinja.Node.Args;
 import dev.im4j.core.template.jinja.Node.Expr;
@@ -221,9 +222,15 @@ final class Interpreter {
     }
   }
 
-  /** Renders {@code body}; the result carries provenance and anchors. */
-  PString render(List<Stmt> body) {
-    PString.Builder out = new PString.Builder(4096);
+  /**
+   * Renders {@code body}; the result carries provenance and anchors.
+   *
+   * @param maxOutputChars the output stops with {@link RenderLimitException} once a write would
+   *     take it past this many characters ({@code Integer.MAX_VALUE}: only {@link
+   *     Limits#MAX_STRING_CHARS})
+   */
+  PString render(List<Stmt> body, int maxOutputChars) {
+    PString.Builder out = PString.Builder.output(4096, maxOutputChars);
     try {
       Flow f = exec(body, root, out);
       if (f != Flow.NORMAL) {
@@ -243,7 +250,10 @@ final class Interpreter {
   }
 
   private TemplateException at(TemplateException e, int offset) {
-    if (e instanceof RaisedException || e instanceof PositionedException) {
+    if (e instanceof RaisedException
+        || e instanceof PositionedException
+        || e instanceof RenderLimitException) {
+      // A render limit is the caller's, about the whole output: it keeps its type and message.
       return e;
     }
     return new PositionedException(

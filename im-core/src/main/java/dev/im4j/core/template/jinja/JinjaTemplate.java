@@ -1,9 +1,12 @@
 package dev.im4j.core.template.jinja;
 
+import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.im4j.core.data.Conversation;
 import dev.im4j.core.data.Message;
+import dev.im4j.core.template.ChatTemplates;
+import dev.im4j.core.template.RenderLimitException;
 import dev.im4j.core.template.RenderedConversation;
 import dev.im4j.core.template.SpanKind;
 import dev.im4j.core.template.TemplateException;
@@ -76,6 +79,26 @@ public final class JinjaTemplate {
       boolean addGenerationPrompt,
       Map<String, String> specialTokens,
       Clock clock) {
+    return render(conversation, addGenerationPrompt, specialTokens, clock, Integer.MAX_VALUE);
+  }
+
+  /**
+   * Renders like {@link #render(Conversation, boolean, Map, Clock)}, stopping as soon as the output
+   * would pass {@code maxOutputChars} characters (the bound on every string and output, {@code
+   * Limits.MAX_STRING_CHARS}, still applies when it is lower).
+   *
+   * @param maxOutputChars the most characters the output may have, {@code >= 1}
+   * @throws RenderLimitException if the output would pass {@code maxOutputChars}, naming the
+   *     template {@value ChatTemplates#JINJA}
+   * @throws TemplateException if the template fails or rejects the conversation
+   */
+  public RenderedConversation render(
+      Conversation conversation,
+      boolean addGenerationPrompt,
+      Map<String, String> specialTokens,
+      Clock clock,
+      int maxOutputChars) {
+    checkArgument(maxOutputChars >= 1, "maxOutputChars must be >= 1 but was %s", maxOutputChars);
     List<Object> messages = new ArrayList<>(conversation.size());
     SpanKind[] kinds = new SpanKind[conversation.size()];
     PString roleKey = PString.of("role");
@@ -94,13 +117,18 @@ public final class JinjaTemplate {
     vars.put("add_generation_prompt", addGenerationPrompt);
     vars.put("tools", Values.NONE);
     vars.put("documents", Values.NONE);
-    PString out = render(vars, clock);
+    PString out = render(vars, clock, maxOutputChars);
     return toRendered(out, kinds);
   }
 
   /** Renders with arbitrary interpreter values as variables (tests and internal use). */
   PString render(Map<String, Object> variables, Clock clock) {
-    return new Interpreter(source, variables, clock).render(body);
+    return render(variables, clock, Integer.MAX_VALUE);
+  }
+
+  /** As {@link #render(Map, Clock)}, with the output stopped past {@code maxOutputChars}. */
+  PString render(Map<String, Object> variables, Clock clock, int maxOutputChars) {
+    return new Interpreter(source, variables, clock).render(body, maxOutputChars);
   }
 
   /** Converts provenance runs and anchors to spans. */

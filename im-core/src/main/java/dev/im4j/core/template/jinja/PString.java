@@ -1,5 +1,7 @@
 package dev.im4j.core.template.jinja;
 
+import dev.im4j.core.template.ChatTemplates;
+import dev.im4j.core.template.RenderLimitException;
 import dev.im4j.core.template.TemplateException;
 import java.util.Arrays;
 
@@ -192,12 +194,29 @@ final class PString implements Comparable<PString> {
     private int[] anchors;
     private int anchorSize;
 
+    /** The caller's bound on a rendering's output; {@code Integer.MAX_VALUE} for other text. */
+    private final int outputLimit;
+
     Builder() {
       this(16);
     }
 
     Builder(int capacity) {
+      this(capacity, Integer.MAX_VALUE);
+    }
+
+    private Builder(int capacity, int outputLimit) {
       text = new StringBuilder(Math.min(Math.max(capacity, 16), 1 << 16));
+      this.outputLimit = outputLimit;
+    }
+
+    /**
+     * A builder for a rendering's output: a write that would take it past {@code maxChars}
+     * characters throws {@link RenderLimitException} (stopped, naming the template {@value
+     * ChatTemplates#JINJA}) before anything is copied.
+     */
+    static Builder output(int capacity, int maxChars) {
+      return new Builder(capacity, maxChars);
     }
 
     int length() {
@@ -205,7 +224,11 @@ final class PString implements Comparable<PString> {
     }
 
     private void checkRoom(int extra) {
-      if ((long) text.length() + extra > Limits.MAX_STRING_CHARS) {
+      long needed = (long) text.length() + extra;
+      if (needed > outputLimit) {
+        throw new RenderLimitException(ChatTemplates.JINJA, needed, true, outputLimit);
+      }
+      if (needed > Limits.MAX_STRING_CHARS) {
         throw new TemplateException(
             "string or output longer than "
                 + Limits.MAX_STRING_CHARS
