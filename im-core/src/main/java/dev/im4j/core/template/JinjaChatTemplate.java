@@ -116,8 +116,9 @@ public final class JinjaChatTemplate implements ChatTemplate {
       throw new TemplateException(
           "tokenizer config "
               + tokenizerConfigJson
-              + " has no chat_template (a string or a list of {name, template}); supply the"
-              + " template with JinjaChatTemplate.of(...)");
+              + " has no chat_template (a string or a list of {name, template}); use a"
+              + " tokenizer directory whose tokenizer_config.json has one, or a built-in"
+              + " template (tulu, chatml, llama3, alpaca)");
     }
     Map<String, String> tokens = new LinkedHashMap<>();
     for (String key : TOKEN_KEYS) {
