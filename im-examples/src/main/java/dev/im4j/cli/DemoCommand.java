@@ -102,6 +102,13 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Flags.require(epochs >= 1, "--epochs", epochs, ">= 1");
+    Flags.require(steps >= 0, "--steps", steps, ">= 0 (0 uses --epochs)");
+    Flags.require(examples >= 1 && examples <= 1200, "--examples", examples, "in [1, 1200]");
+    Flags.require(
+        heldoutCount >= 1 && heldoutCount <= 200, "--heldout", heldoutCount, "in [1, 200]");
+    Flags.require(evalEvery >= 1, "--eval-every", evalEvery, ">= 1");
+    Flags.require(threads >= 0, "--threads", threads, ">= 0 (0 lets ONNX Runtime choose)");
     PrintWriter stdout = spec.commandLine().getOut();
     Path tokenizer = out.resolve("tokenizer");
     Files.createDirectories(tokenizer);

@@ -68,6 +68,14 @@ final class GenerateCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws OrtException {
+    Flags.require(maxNewTokens >= 1, "--max-new-tokens", maxNewTokens, ">= 1");
+    Flags.require(
+        Double.isFinite(temperature) && temperature >= 0,
+        "--temperature",
+        temperature,
+        ">= 0 (0 is greedy)");
+    Flags.require(topK >= 0, "--top-k", topK, ">= 0 (0 disables it)");
+    Flags.require(topP > 0 && topP <= 1, "--top-p", topP, "in (0, 1] (1 disables it)");
     PrintWriter stdout = spec.commandLine().getOut();
     if (pipeline.tokenizer == null) {
       pipeline.tokenizer = model; // im4j train copies the tokenizer files into the model folder

@@ -52,6 +52,11 @@ final class PipelineOptions {
   int maxRenderedChars;
 
   LossPolicy policy() {
+    Flags.require(
+        promptWeight == null || (promptWeight >= 0 && promptWeight <= 1),
+        "--prompt-weight",
+        promptWeight,
+        "in [0, 1] (0 = it, 1 = im)");
     return promptWeight != null
         ? LossPolicy.promptWeight(promptWeight)
         : LossPolicy.fromName(policy);

@@ -63,6 +63,8 @@ final class PrepareCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws IOException {
+    Flags.require(maxLength == null || maxLength >= 1, "--max-length", maxLength, ">= 1");
+    Flags.require(previewCount >= 0, "--preview-count", previewCount, ">= 0");
     PrintWriter stdout = spec.commandLine().getOut();
     PrintWriter stderr = spec.commandLine().getErr();
     Optional<Collator> truncation =

@@ -45,6 +45,7 @@ final class StatsCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Flags.require(maxLength >= 1, "--max-length", maxLength, ">= 1");
     PrintWriter out = spec.commandLine().getOut();
     DatasetStatistics stats = compute();
     print(out, stats, data.data);

@@ -363,6 +363,85 @@ class CliHardeningTest {
     }
   }
 
+  @Test
+  void otherCommandsNameTheFlagToo() {
+    String d = data.toString();
+    String t = tokenizer.toString();
+    String o = dir.resolve("never.jsonl").toString();
+    String[][] cases = {
+      {
+        "--max-length must be >= 1",
+        "prepare",
+        "--data",
+        d,
+        "--tokenizer",
+        t,
+        "--out",
+        o,
+        "--max-length",
+        "0"
+      },
+      {
+        "--preview-count must be >= 0",
+        "prepare",
+        "--data",
+        d,
+        "--tokenizer",
+        t,
+        "--out",
+        o,
+        "--preview-count",
+        "-1"
+      },
+      {
+        "--prompt-weight must be in [0, 1]",
+        "prepare",
+        "--data",
+        d,
+        "--tokenizer",
+        t,
+        "--out",
+        o,
+        "--prompt-weight",
+        "2"
+      },
+      {"--max-length must be >= 1", "stats", "--data", d, "--max-length", "0"},
+      {
+        "--top-p must be in (0, 1]",
+        "generate",
+        "--model",
+        "nowhere",
+        "--prompt",
+        "x",
+        "--top-p",
+        "0"
+      },
+      {
+        "--max-new-tokens must be >= 1",
+        "generate",
+        "--model",
+        "nowhere",
+        "--prompt",
+        "x",
+        "--max-new-tokens",
+        "0"
+      },
+      {
+        "--examples must be in [1, 1200]",
+        "demo",
+        "--out",
+        dir.resolve("never-demo").toString(),
+        "--examples",
+        "5000"
+      },
+    };
+    for (String[] c : cases) {
+      Run r = run(Arrays.copyOfRange(c, 1, c.length));
+      assertEquals(2, r.exit(), String.join(" ", c) + ": " + r.err());
+      assertTrue(r.err().contains(c[0]), String.join(" ", c) + ": " + r.err());
+    }
+  }
+
   private static String[] concat(String[] a, String... b) {
     String[] out = Arrays.copyOf(a, a.length + b.length);
     System.arraycopy(b, 0, out, a.length, b.length);
