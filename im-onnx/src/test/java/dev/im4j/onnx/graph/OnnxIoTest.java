@@ -104,6 +104,31 @@ class OnnxIoTest {
     }
   }
 
+  /**
+   * Rewriting a model replaces the pair of files (no stale data file stays beside a model without
+   * external data) and removes the temporary folder a killed write left behind.
+   */
+  @Test
+  void rewritingReplacesBothFilesAndRemovesAKilledWritesTemporaries(@TempDir Path dir)
+      throws java.io.IOException {
+    Path model = dir.resolve("m.onnx");
+    OnnxIo.write(trainingGraph(), model, 256);
+    assertTrue(Files.exists(dir.resolve("m.onnx.data")));
+    Path stale = Files.createDirectories(dir.resolve(".m.onnx.tmp-123"));
+    Files.writeString(stale.resolve("m.onnx"), "cut short");
+    Graph inline = trainingGraph();
+    OnnxIo.write(inline, model, Long.MAX_VALUE);
+    assertSameGraph(inline, OnnxIo.read(model));
+    assertTrue(!Files.exists(dir.resolve("m.onnx.data")), "no data file of the old model stays");
+    try (var left = Files.list(dir)) {
+      assertEquals(List.of(model), left.toList(), "only the model is left");
+    }
+    OnnxIo.write(inline, model, 256);
+    try (Ort ort = Ort.session(model)) {
+      assertTrue(ort.outputNames().contains("embed_grad"));
+    }
+  }
+
   @Test
   void unsupportedOpInAModelIsNamedWithItsNode() {
     Graph g = Graph.create("g");

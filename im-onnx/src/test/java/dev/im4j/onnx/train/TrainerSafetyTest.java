@@ -164,6 +164,18 @@ class TrainerSafetyTest {
     assertEquals(List.of(expected), targets);
   }
 
+  @Test
+  void aStepWithoutTargetIsReportedInTheMetrics() throws IOException {
+    List<TokenizedExample> d = new ArrayList<>(List.of(templateOnly(4), templateOnly(5)));
+    d.addAll(data(2, 9));
+    tiny(d, dir).batch(2, 1).shuffle(false).maxSteps(2).build().run();
+    List<String> metrics = Files.readAllLines(dir.resolve("metrics.jsonl"));
+    assertTrue(
+        metrics.get(0).contains("\"loss\":0.0,") && metrics.get(0).contains("\"targets\":0"),
+        metrics.get(0));
+    assertFalse(metrics.get(1).contains("\"targets\":0"), metrics.get(1));
+  }
+
   /** A learning rate that blows the weights up: no checkpoint with such weights is written. */
   @Test
   void explodingWeightsStopBeforeTheirCheckpointIsWritten() {
