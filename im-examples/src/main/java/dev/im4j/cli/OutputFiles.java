@@ -1,15 +1,16 @@
 package dev.im4j.cli;
 
+import com.google.common.io.MoreFiles;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -114,14 +115,10 @@ final class OutputFiles {
     return TEMP_PREFIX + name + ".";
   }
 
+  /** Deletes p and everything below it (links are deleted, not followed); absent is fine. */
   static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(p)) {
-      for (Path q : s.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(q);
-      }
+    if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+      MoreFiles.deleteRecursively(p);
     }
   }
 }

@@ -1,12 +1,11 @@
 package dev.im4j.cli;
 
+import static dev.im4j.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.im4j.cli.Cli.Run;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,7 +17,6 @@ import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.lifecycle.AfterContainer;
 import net.jqwik.api.lifecycle.BeforeContainer;
-import picocli.CommandLine;
 
 /**
  * Bad data never crashes the CLI: for any file of valid and mutated rows, {@code prepare} (failing
@@ -76,16 +74,7 @@ class CliBadInputProperties {
   @BeforeContainer
   static void files() throws IOException {
     dir = Files.createTempDirectory("im4j-bad-input");
-    tokenizer = dir.resolve("tokenizer");
-    Files.createDirectories(tokenizer);
-    for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
-      try (InputStream in =
-          CliBadInputProperties.class
-              .getClassLoader()
-              .getResourceAsStream(DemoCommand.RESOURCES + "tokenizer/" + f)) {
-        Files.copy(in, tokenizer.resolve(f));
-      }
-    }
+    tokenizer = Cli.demoTokenizer(dir);
   }
 
   @AfterContainer
@@ -109,8 +98,6 @@ class CliBadInputProperties {
     return s.toString();
   }
 
-  record Run(int exit, String err) {}
-
   /** Control characters escaped, so a report shows the whole message. */
   static String printable(String s) {
     StringBuilder b = new StringBuilder();
@@ -124,14 +111,6 @@ class CliBadInputProperties {
               }
             });
     return b.toString();
-  }
-
-  static Run run(String... args) {
-    CommandLine cli = Im4jCli.commandLine();
-    StringWriter err = new StringWriter();
-    cli.setOut(new PrintWriter(new StringWriter()));
-    cli.setErr(new PrintWriter(err));
-    return new Run(Im4jCli.execute(cli, args), err.toString());
   }
 
   @Property(tries = 60)

@@ -1,17 +1,16 @@
 package dev.im4j.cli;
 
+import static dev.im4j.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.im4j.cli.Cli.Run;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
 import dev.im4j.onnx.model.DType;
 import dev.im4j.onnx.model.ModelDirectory;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,7 +22,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The CLI on hostile but realistic input: it never destroys data, never trains on nothing in
@@ -35,34 +33,13 @@ class CliHardeningTest {
   static Path data;
   static Path config;
 
-  record Run(int exit, String out, String err) {}
-
-  static Run run(String... args) {
-    CommandLine cli = Im4jCli.commandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
-    int exit = Im4jCli.execute(cli, args);
-    return new Run(exit, out.toString(), err.toString());
-  }
-
   static final String ROW =
       "{\"messages\":[{\"role\":\"user\",\"content\":\"Define the noun \\\"%s\\\".\"},"
           + "{\"role\":\"assistant\",\"content\":\"A %s is a thing.\"}]}";
 
   @BeforeAll
   static void files() throws IOException {
-    tokenizer = dir.resolve("tokenizer");
-    Files.createDirectories(tokenizer);
-    for (String f : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
-      try (InputStream in =
-          CliHardeningTest.class
-              .getClassLoader()
-              .getResourceAsStream(DemoCommand.RESOURCES + "tokenizer/" + f)) {
-        Files.copy(in, tokenizer.resolve(f));
-      }
-    }
+    tokenizer = Cli.demoTokenizer(dir);
     data = dir.resolve("data.jsonl");
     List<String> rows = new ArrayList<>();
     for (String w : new String[] {"dog", "cat", "tree", "house", "river", "stone"}) {

@@ -1,15 +1,14 @@
 package dev.im4j.cli;
 
+import static dev.im4j.cli.Cli.run;
 import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.im4j.cli.Cli.Run;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -17,7 +16,6 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * The input limits on the command line: {@code --max-example-chars} (every command that reads data)
@@ -48,26 +46,12 @@ class CliInputLimitsTest {
           + "a".repeat(40)
           + "\"}]}";
 
-  record Run(int exit, String out, String err) {}
-
-  static Run run(String... args) {
-    CommandLine cli = Im4jCli.commandLine();
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    cli.setOut(new PrintWriter(out));
-    cli.setErr(new PrintWriter(err));
-    int exit = cli.execute(args);
-    return new Run(exit, out.toString(), err.toString());
-  }
-
   @BeforeAll
   static void tokenizers() throws IOException {
-    tokenizer = Files.createDirectories(dir.resolve("tokenizer"));
-    copyResource("tokenizer.json", tokenizer);
-    copyResource("tokenizer_config.json", tokenizer);
+    tokenizer = Cli.demoTokenizer(dir);
 
     runawayTokenizer = Files.createDirectories(dir.resolve("runaway"));
-    copyResource("tokenizer.json", runawayTokenizer);
+    Cli.copyTokenizerFile("tokenizer.json", runawayTokenizer);
     ObjectMapper json = new ObjectMapper();
     ObjectNode config =
         (ObjectNode) json.readTree(tokenizer.resolve("tokenizer_config.json").toFile());
@@ -76,14 +60,6 @@ class CliInputLimitsTest {
         "{%- for m in messages -%}{%- for i in range(100000) -%}{{ m['content'] }}"
             + "{%- endfor -%}{%- endfor -%}");
     json.writeValue(runawayTokenizer.resolve("tokenizer_config.json").toFile(), config);
-  }
-
-  private static void copyResource(String name, Path folder) throws IOException {
-    String resource = DemoCommand.RESOURCES + "tokenizer/" + name;
-    try (InputStream in = CliInputLimitsTest.class.getClassLoader().getResourceAsStream(resource)) {
-      assertTrue(in != null, "the test classpath lacks " + resource + "; build im-examples first");
-      Files.copy(in, folder.resolve(name));
-    }
   }
 
   private static Path data(String name, String... lines) throws IOException {

@@ -1,6 +1,7 @@
 package dev.im4j.onnx.graph;
 
 import ai.onnx.proto.OnnxMl;
+import com.google.common.io.MoreFiles;
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
@@ -9,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -147,11 +149,10 @@ public final class OnnxIo {
     return "." + name + ".tmp-";
   }
 
+  /** Deletes p and everything below it (links are deleted, not followed); absent is fine. */
   private static void deleteTree(Path p) throws IOException {
-    try (java.util.stream.Stream<Path> s = Files.walk(p)) {
-      for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(q);
-      }
+    if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+      MoreFiles.deleteRecursively(p);
     }
   }
 

@@ -44,22 +44,21 @@ final class CheckpointReader {
   private CheckpointReader() {}
 
   static TrainingCheckpoint read(Path file) {
-    ByteBuffer bytes;
+    return decode(map(file), file);
+  }
+
+  /** The file mapped read-only: tensors are copied out of it once, never the whole file. */
+  private static ByteBuffer map(Path file) {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = channel.size();
       if (size > Integer.MAX_VALUE) {
         throw new CheckpointException(file, "is " + size + " bytes; at most 2 GiB are supported");
       }
-      bytes = ByteBuffer.allocate((int) size);
-      while (bytes.hasRemaining() && channel.read(bytes) >= 0) {
-        // read until full or end of file
-      }
-      bytes.flip();
+      return channel.map(FileChannel.MapMode.READ_ONLY, 0, size);
     } catch (IOException e) {
       throw new CheckpointException(
           file, "cannot read: " + e + (Files.exists(file) ? "" : " (no such file)"), e);
     }
-    return decode(bytes, file);
   }
 
   static TrainingCheckpoint decode(ByteBuffer bytes, Path file) {
@@ -291,17 +290,7 @@ final class CheckpointReader {
    * @throws CheckpointException as {@link #read} does
    */
   static ParameterScan scanParameters(Path file) {
-    ByteBuffer bytes;
-    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-      long size = channel.size();
-      if (size > Integer.MAX_VALUE) {
-        throw new CheckpointException(file, "is " + size + " bytes; at most 2 GiB are supported");
-      }
-      bytes = channel.map(FileChannel.MapMode.READ_ONLY, 0, size);
-    } catch (IOException e) {
-      throw new CheckpointException(
-          file, "cannot read: " + e + (Files.exists(file) ? "" : " (no such file)"), e);
-    }
+    ByteBuffer bytes = map(file);
     FlatView v = new FlatView(bytes, file);
     if (v.size() < 8 || !FILE_IDENTIFIER.equals(v.fileIdentifier())) {
       throw v.error("is not an ONNX Runtime training checkpoint (file identifier ODTC)");

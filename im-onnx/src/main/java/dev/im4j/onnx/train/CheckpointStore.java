@@ -3,12 +3,14 @@ package dev.im4j.onnx.train;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.google.common.io.MoreFiles;
 import dev.im4j.onnx.runtime.TrainingApiRuntime;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -163,15 +165,10 @@ final class CheckpointStore {
     }
   }
 
-  private static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (Stream<Path> s = Files.walk(p)) {
-      List<Path> all = s.sorted(Comparator.reverseOrder()).toList();
-      for (Path q : all) {
-        Files.delete(q);
-      }
+  /** Deletes p and everything below it (links are deleted, not followed); absent is fine. */
+  static void deleteTree(Path p) throws IOException {
+    if (Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+      MoreFiles.deleteRecursively(p);
     }
   }
 }

@@ -408,8 +408,8 @@ public final class Trainer {
     Path metrics = b.outputDir.resolve("metrics.jsonl");
     try {
       if (b.overwrite) {
-        deleteTree(checkpoints);
-        deleteTree(b.outputDir.resolve("artifacts"));
+        CheckpointStore.deleteTree(checkpoints);
+        CheckpointStore.deleteTree(b.outputDir.resolve("artifacts"));
         Files.deleteIfExists(metrics);
       }
       CheckpointStore store = new CheckpointStore(checkpoints, b.keepLast);
@@ -428,17 +428,6 @@ public final class Trainer {
       return store;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot prepare the output folder " + b.outputDir, e);
-    }
-  }
-
-  private static void deleteTree(Path p) throws IOException {
-    if (!Files.exists(p)) {
-      return;
-    }
-    try (java.util.stream.Stream<Path> s = Files.walk(p)) {
-      for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.delete(q);
-      }
     }
   }
 
