@@ -59,6 +59,15 @@ final class TrainCommand implements Callable<Integer> {
   /** Initializers of this size or more go to model.onnx.data beside the ONNX export. */
   static final long ONNX_EXTERNAL_DATA_BYTES = 1L << 20;
 
+  /** The Hugging Face directory the run writes into --out. */
+  static final String MODEL_DIR = "model";
+
+  /** The ONNX inference export the run writes into --out (with {@code model.onnx.data}). */
+  static final String ONNX_EXPORT = "model.onnx";
+
+  /** The loss curves the run writes into --out. */
+  static final String CURVES = "curves.png";
+
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
   @Mixin ModelOptions model;
@@ -428,15 +437,6 @@ final class TrainCommand implements Callable<Integer> {
           "--resume continues the run in --out and --overwrite replaces it; give only one");
     }
   }
-
-  /** The Hugging Face directory the run writes into --out. */
-  static final String MODEL_DIR = "model";
-
-  /** The ONNX inference export the run writes into --out (with {@code model.onnx.data}). */
-  static final String ONNX_EXPORT = "model.onnx";
-
-  /** The loss curves the run writes into --out. */
-  static final String CURVES = "curves.png";
 
   /** Fails if the tokenizer can produce ids the model cannot embed, naming both files and sizes. */
   private void requireVocabularyFits(HfTokenizer tokenizer, CausalLmConfig config) {

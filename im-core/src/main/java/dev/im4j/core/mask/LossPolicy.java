@@ -4,6 +4,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.im4j.core.data.Role;
+import java.util.Collections;
 import java.util.EnumSet;
 import java.util.Locale;
 import java.util.Set;
@@ -66,7 +67,8 @@ public record LossPolicy(
   public LossPolicy {
     checkNotNull(kind, "kind");
     checkNotNull(roles, "roles");
-    roles = Set.copyOf(roles);
+    // In enum order, so that equal policies also print alike (Set.copyOf's order varies by JVM).
+    roles = roles.isEmpty() ? Set.of() : Collections.unmodifiableSet(EnumSet.copyOf(roles));
     checkArgument(
         promptWeight >= 0f && promptWeight <= 1f,
         "promptWeight must be in [0, 1] but was %s",

@@ -192,7 +192,7 @@ public final class Trainer {
                   + " (learning rate "
                   + lr
                   + "); the step was not applied. "
-                  + lastGood(store, last)
+                  + lastGood(last)
                   + "; lower the learning rate or check the data",
               done);
         }
@@ -218,7 +218,7 @@ public final class Trainer {
                   b.divergence.maxLossRise(),
                   lossRule.firstMean(),
                   lossRule.window(),
-                  lastGood(store, store.latestUpTo(since).orElse(null))),
+                  lastGood(store.latestUpTo(since).orElse(null))),
               done);
         }
         if (b.evalEvery > 0 && !b.evalSet.isEmpty() && (done % b.evalEvery == 0 || done == total)) {
@@ -232,7 +232,7 @@ public final class Trainer {
               store.save(
                   rt,
                   state(done, total, identity),
-                  file -> checkWeights(file, initialNorm, done, previous, store));
+                  file -> checkWeights(file, initialNorm, done, previous));
           Path saved = last;
           b.listeners.forEach(l -> l.onCheckpoint(done, saved));
         }
@@ -273,8 +273,7 @@ public final class Trainer {
   /**
    * The weights rule of {@link DivergenceLimits}, run on a checkpoint file before it is committed.
    */
-  private void checkWeights(
-      Path ortCheckpoint, double initialNorm, long step, Path previous, CheckpointStore store) {
+  private void checkWeights(Path ortCheckpoint, double initialNorm, long step, Path previous) {
     CheckpointReader.ParameterScan scan = CheckpointReader.scanParameters(ortCheckpoint);
     String why = null;
     if (scan.firstNonFinite().isPresent()) {
@@ -295,13 +294,13 @@ public final class Trainer {
               + " "
               + why
               + ": the run diverged and this checkpoint was not written. "
-              + lastGood(store, previous)
+              + lastGood(previous)
               + "; lower the learning rate or check the data",
           step);
     }
   }
 
-  private static String lastGood(CheckpointStore store, Path checkpoint) {
+  private static String lastGood(Path checkpoint) {
     return checkpoint == null
         ? "No checkpoint from before the divergence is kept"
         : "The last checkpoint from before the divergence is " + checkpoint;
@@ -317,24 +316,11 @@ public final class Trainer {
     return Math.sqrt(sum);
   }
 
-  /** The policy with its roles in a fixed order (a set's iteration order differs between JVMs). */
-  private static String policyName(LossPolicy p) {
-    return String.format(
-        Locale.ROOT,
-        "LossPolicy[kind=%s, promptWeight=%s, roles=%s, lastAssistantTurnOnly=%s,"
-            + " trainTerminator=%s]",
-        p.kind(),
-        p.promptWeight(),
-        new java.util.TreeSet<>(p.roles()),
-        p.lastAssistantTurnOnly(),
-        p.trainTerminator());
-  }
-
   private Map<String, String> identity() {
     return RunIdentity.of(
         train,
         b.model.identity(),
-        policyName(b.policy),
+        b.policy.toString(),
         b.reduction.name(),
         b.adamW,
         b.schedule,
