@@ -25,11 +25,10 @@ public final class LayoutCells {
   public static void main(String[] args) {
     List<TokenizedExample> examples = new ArrayList<>();
     try (HfTokenizer tokenizer = Corpus.tokenizer()) {
-      ExampleEncoder encoder =
-          ExampleEncoder.of(
-              BuiltinTemplate.TULU.create("</s>"), tokenizer, LossPolicy.instructionModelling());
+      ExampleEncoder encoder = ExampleEncoder.of(BuiltinTemplate.TULU.create("</s>"), tokenizer);
+      LossPolicy im = LossPolicy.instructionModelling();
       for (Conversation c : Corpus.conversations(2000, 42)) {
-        examples.add(encoder.encode(c).example());
+        examples.add(im.weigh(encoder.encode(c).example()));
       }
     }
     System.out.printf("%-8s %22s %22s%n", "layout", "one step of 2,000", "steps of 64");

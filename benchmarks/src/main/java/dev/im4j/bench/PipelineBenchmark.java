@@ -49,6 +49,9 @@ import org.openjdk.jmh.infra.Blackhole;
 @Fork(1)
 @State(Scope.Benchmark)
 public class PipelineBenchmark {
+  /** The policy the pipeline weighs with, as the trainer would. */
+  private static final LossPolicy IM = LossPolicy.instructionModelling();
+
   private static final int EXAMPLES = 500;
 
   private byte[] jsonl;
@@ -87,7 +90,7 @@ public class PipelineBenchmark {
     }
     jsonl = lines.toString().getBytes(StandardCharsets.UTF_8);
     tokenizer = Corpus.tokenizer();
-    encoder = ExampleEncoder.of(tulu, tokenizer, LossPolicy.instructionModelling());
+    encoder = ExampleEncoder.of(tulu, tokenizer);
     collator = Collator.of(CollatorConfig.of(2048));
   }
 
@@ -105,7 +108,7 @@ public class PipelineBenchmark {
             "bench.jsonl",
             DatasetFormat.MESSAGES,
             OnError.FAIL_FAST)) {
-      reader.forEachRemaining(r -> examples.add(encoder.encode(r.conversation()).example()));
+      reader.forEachRemaining(r -> examples.add(IM.weigh(encoder.encode(r).example())));
     }
     buffers.write(collator.collate(examples, 8), bh);
     counter.examples += EXAMPLES;

@@ -3,9 +3,9 @@ package dev.im4j.cli;
 import dev.im4j.core.data.DatasetFormat;
 import dev.im4j.core.data.DatasetReader;
 import dev.im4j.core.data.OnError;
+import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.ExampleEncoder;
 import dev.im4j.core.mask.LossPolicy;
-import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.core.stats.Advisor;
 import dev.im4j.core.stats.DatasetStatistics;
 import dev.im4j.core.template.ChatTemplates;
@@ -175,12 +175,10 @@ final class DemoCommand implements Callable<Integer> {
     try (HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir)) {
       ExampleEncoder encoder =
           ExampleEncoder.of(
-              ChatTemplates.resolve(null, tokenizerDir, tokenizer.specialTokens()),
-              tokenizer,
-              LossPolicy.instructionModelling());
-      List<TokenizedExample> train = head(encode(encoder, trainFile), examples);
-      List<TokenizedExample> heldOut = head(encode(encoder, heldOutFile), heldoutCount);
-      List<TokenizedExample> probe = head(train, heldOut.size());
+              ChatTemplates.resolve(null, tokenizerDir, tokenizer.specialTokens()), tokenizer);
+      List<ClassifiedExample> train = head(encode(encoder, trainFile), examples);
+      List<ClassifiedExample> heldOut = head(encode(encoder, heldOutFile), heldoutCount);
+      List<ClassifiedExample> probe = head(train, heldOut.size());
       for (LossPolicy policy :
           List.of(LossPolicy.outputOnly(), LossPolicy.instructionModelling())) {
         String name = policy.kind().cliName();
@@ -216,7 +214,7 @@ final class DemoCommand implements Callable<Integer> {
     return result;
   }
 
-  private static List<TokenizedExample> encode(ExampleEncoder encoder, Path file) {
+  private static List<ClassifiedExample> encode(ExampleEncoder encoder, Path file) {
     return TrainCommand.encode(
         encoder, DatasetReader.open(file, DatasetFormat.MESSAGES, OnError.FAIL_FAST));
   }

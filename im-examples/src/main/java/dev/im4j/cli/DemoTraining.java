@@ -2,8 +2,8 @@ package dev.im4j.cli;
 
 import dev.im4j.core.collate.CollatorConfig;
 import dev.im4j.core.loss.Reduction;
+import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.LossPolicy;
-import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
 import dev.im4j.onnx.model.DType;
@@ -62,16 +62,16 @@ final class DemoTraining {
   /**
    * Trains one policy and measures it.
    *
-   * @param train training examples (classified; reweighed by the trainer)
+   * @param train training examples (classified; the trainer weighs them by {@code policy})
    * @param trainProbe training examples to measure the final train loss on
    * @param heldOut held-out examples
    */
   static Run run(
       LossPolicy policy,
       String name,
-      List<TokenizedExample> train,
-      List<TokenizedExample> trainProbe,
-      List<TokenizedExample> heldOut,
+      List<ClassifiedExample> train,
+      List<ClassifiedExample> trainProbe,
+      List<ClassifiedExample> heldOut,
       int epochs,
       long steps,
       int evalEvery,
@@ -112,9 +112,7 @@ final class DemoTraining {
       builder.epochs(epochs);
     }
     Trainer.Result result = builder.build().run();
-    ModelDirectory trained =
-        TrainCommand.finalModel(
-            ModelDirectory.of(config, initial, Map.of()), result.weights(), Map.of());
+    ModelDirectory trained = result.trainedModel(ModelDirectory.of(config, initial, Map.of()));
     try (InferenceModel lm = InferenceModel.open(trained)) {
       return new Run(
           name, HeldOutLoss.of(lm, trainProbe), HeldOutLoss.of(lm, heldOut), evalSteps, evalLoss);

@@ -1,8 +1,7 @@
 package dev.im4j.cli;
 
+import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.ExampleEncoder;
-import dev.im4j.core.mask.LossPolicy;
-import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.core.tokenizer.HfTokenizer;
 import dev.im4j.onnx.model.ModelDirectory;
 import java.io.PrintWriter;
@@ -43,8 +42,8 @@ final class EvalCommand implements Callable<Integer> {
     long examples;
     try (HfTokenizer tokenizer = pipeline.loadTokenizer();
         InferenceModel lm = InferenceModel.open(dir)) {
-      ExampleEncoder encoder = pipeline.encoder(tokenizer, LossPolicy.instructionModelling());
-      List<TokenizedExample> encoded = TrainCommand.encode(encoder, data.open());
+      ExampleEncoder encoder = pipeline.encoder(tokenizer);
+      List<ClassifiedExample> encoded = TrainCommand.encode(encoder, data.open());
       examples = encoded.size();
       loss = HeldOutLoss.of(lm, encoded);
     }

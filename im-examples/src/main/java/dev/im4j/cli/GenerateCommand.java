@@ -84,7 +84,7 @@ final class GenerateCommand implements Callable<Integer> {
     SamplingConfig sampling = new SamplingConfig(maxNewTokens, temperature, topK, topP, seed);
     try (HfTokenizer tokenizer = pipeline.loadTokenizer();
         InferenceModel lm = InferenceModel.open(dir)) {
-      ExampleEncoder encoder = pipeline.encoder(tokenizer, pipeline.policy());
+      ExampleEncoder encoder = pipeline.encoder(tokenizer);
       Set<Integer> stop = new HashSet<>();
       tokenizer.specialTokens().eosId().ifPresent(stop::add);
       Generator generator =

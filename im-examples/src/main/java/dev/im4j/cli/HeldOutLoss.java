@@ -1,7 +1,7 @@
 package dev.im4j.cli;
 
+import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.LossPolicy;
-import dev.im4j.core.mask.TokenizedExample;
 import java.util.List;
 
 /**
@@ -16,15 +16,15 @@ import java.util.List;
 record HeldOutLoss(
     double outputOnly, double instruction, double outputTargets, double instructionTargets) {
 
-  /** Evaluates {@code examples} (classified by the mask builder; any policy) with {@code lm}. */
-  static HeldOutLoss of(InferenceModel lm, List<TokenizedExample> examples) {
+  /** Evaluates {@code examples}, weighed by IT and by IM, with {@code lm}. */
+  static HeldOutLoss of(InferenceModel lm, List<ClassifiedExample> examples) {
     LossPolicy it = LossPolicy.outputOnly();
     LossPolicy im = LossPolicy.instructionModelling();
     double[] sums = new double[2];
     double[] weights = new double[2];
-    for (TokenizedExample example : examples) {
-      float[] out = it.reweigh(example).weights();
-      float[] all = im.reweigh(example).weights();
+    for (ClassifiedExample example : examples) {
+      float[] out = it.weigh(example).weights();
+      float[] all = im.weigh(example).weights();
       float[][] logits = lm.logits(example.ids()); // [T, V]
       for (int t = 0; t + 1 < example.length(); t++) {
         double nll = nll(logits[t], example.idAt(t + 1));

@@ -79,7 +79,7 @@ final class PipelineOptions {
    * The encoder for {@code tok} (loaded by {@link #loadTokenizer}) under {@code lossPolicy}, with
    * renderings bounded by {@code --max-rendered-chars}.
    */
-  ExampleEncoder encoder(HfTokenizer tok, LossPolicy lossPolicy) {
+  ExampleEncoder encoder(HfTokenizer tok) {
     if (maxRenderedChars < 1) {
       throw new IllegalArgumentException(
           "--max-rendered-chars must be >= 1 but was "
@@ -88,6 +88,6 @@ final class PipelineOptions {
               + ExampleEncoder.DEFAULT_MAX_RENDERED_CHARS);
     }
     ChatTemplate chat = ChatTemplates.resolve(template, tokenizer, tok.specialTokens());
-    return ExampleEncoder.of(chat, tok, lossPolicy).withMaxRenderedChars(maxRenderedChars);
+    return ExampleEncoder.of(chat, tok).withMaxRenderedChars(maxRenderedChars);
   }
 }

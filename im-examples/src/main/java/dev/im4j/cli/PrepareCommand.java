@@ -8,10 +8,8 @@ import dev.im4j.core.collate.CollatorConfig;
 import dev.im4j.core.data.DatasetReader;
 import dev.im4j.core.data.DatasetRecord;
 import dev.im4j.core.mask.ExampleEncoder;
-import dev.im4j.core.mask.MaskBuilder;
-import dev.im4j.core.mask.MaskException;
+import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenizedExample;
-import dev.im4j.core.template.TemplateException;
 import dev.im4j.core.tokenizer.HfTokenizer;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -73,7 +71,8 @@ final class PrepareCommand implements Callable<Integer> {
     OutputFiles.requireNotAnInput(out, "--out", List.of(data.data));
     try (HfTokenizer tokenizer = pipeline.loadTokenizer();
         DatasetReader reader = data.open()) {
-      ExampleEncoder encoder = pipeline.encoder(tokenizer, pipeline.policy());
+      ExampleEncoder encoder = pipeline.encoder(tokenizer);
+      LossPolicy policy = pipeline.policy();
       // Into a temporary file renamed over --out on success only: a failure at any row leaves
       // an existing output as it was.
       OutputFiles.writeAtomically(
@@ -86,12 +85,13 @@ final class PrepareCommand implements Callable<Integer> {
               }
               while (reader.hasNext()) {
                 DatasetRecord record = reader.next();
-                MaskBuilder.Result result = encodeAt(encoder, record);
-                TokenizedExample example = result.example();
-                if (truncation.isPresent()) {
-                  example = truncation.get().truncate(example).orElseThrow();
-                }
-                summary.add(record, result, example);
+                ExampleEncoder.Result result = encoder.encode(record);
+                TokenizedExample weighed = policy.weigh(result.example());
+                TokenizedExample example =
+                    truncation.isPresent()
+                        ? truncation.get().truncate(weighed).orElseThrow()
+                        : weighed;
+                summary.add(record, result, weighed, example);
                 write(json, example);
                 if (preview && summary.examples <= previewCount) {
                   stdout.println(
@@ -116,15 +116,6 @@ final class PrepareCommand implements Callable<Integer> {
     summary.print(stderr, out);
     stderr.flush();
     return Im4jCli.OK;
-  }
-
-  /** Encodes one record; a template or mask failure names the record's file and line. */
-  static MaskBuilder.Result encodeAt(ExampleEncoder encoder, DatasetRecord record) {
-    try {
-      return encoder.encode(record.conversation());
-    } catch (MaskException | TemplateException e) {
-      throw record.error(e.getMessage(), e);
-    }
   }
 
   static void write(JsonGenerator json, TokenizedExample example) throws IOException {
@@ -152,11 +143,15 @@ final class PrepareCommand implements Callable<Integer> {
     long truncated;
     final List<String> withoutTarget = new ArrayList<>();
 
-    void add(DatasetRecord record, MaskBuilder.Result result, TokenizedExample kept) {
+    void add(
+        DatasetRecord record,
+        ExampleEncoder.Result result,
+        TokenizedExample weighed,
+        TokenizedExample kept) {
       examples++;
       tokens += kept.length();
       missingTerminators += result.missingTerminators();
-      if (kept.length() < result.example().length()) {
+      if (kept.length() < weighed.length()) {
         truncated++;
       }
       long trained = kept.targetCount();

@@ -4,6 +4,7 @@ import dev.im4j.core.data.DatasetReader;
 import dev.im4j.core.data.DatasetRecord;
 import dev.im4j.core.data.Role;
 import dev.im4j.core.mask.ExampleEncoder;
+import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.stats.Advisor;
 import dev.im4j.core.stats.DatasetStatistics;
 import dev.im4j.core.tokenizer.HfTokenizer;
@@ -63,11 +64,12 @@ final class StatsCommand implements Callable<Integer> {
     DatasetStatistics.Accumulator acc = DatasetStatistics.accumulator(maxLength);
     try (HfTokenizer tokenizer = pipeline.loadTokenizer();
         DatasetReader reader = data.open()) {
-      ExampleEncoder encoder = pipeline.encoder(tokenizer, pipeline.policy());
+      ExampleEncoder encoder = pipeline.encoder(tokenizer);
+      LossPolicy policy = pipeline.policy();
       while (reader.hasNext()) {
         DatasetRecord record = reader.next();
         acc.add(record.conversation());
-        acc.add(PrepareCommand.encodeAt(encoder, record).example());
+        acc.add(policy.weigh(encoder.encode(record).example()));
       }
     }
     return acc.build();

@@ -6,26 +6,22 @@ import dev.im4j.core.collate.CollatorConfig;
 import dev.im4j.core.data.DatasetReader;
 import dev.im4j.core.data.DatasetRecord;
 import dev.im4j.core.loss.Reduction;
+import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.ExampleEncoder;
 import dev.im4j.core.mask.LossPolicy;
-import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.core.tokenizer.HfTokenizer;
 import dev.im4j.onnx.graph.OnnxIo;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmGraphs;
 import dev.im4j.onnx.model.ModelConfigException;
 import dev.im4j.onnx.model.ModelDirectory;
-import dev.im4j.onnx.model.Tensor;
-import dev.im4j.onnx.model.Weights;
 import dev.im4j.onnx.runtime.ExecutionProvider;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.train.AdamWConfig;
-import dev.im4j.onnx.train.CheckpointTensor;
 import dev.im4j.onnx.train.DivergenceLimits;
 import dev.im4j.onnx.train.HfCausalLm;
 import dev.im4j.onnx.train.LearningRateSchedule;
 import dev.im4j.onnx.train.Trainer;
-import dev.im4j.onnx.train.TrainingCheckpoint;
 import dev.im4j.onnx.train.TrainingListener;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -305,9 +301,9 @@ final class TrainCommand implements Callable<Integer> {
     ModelDirectory base = model.load(seed);
     try (HfTokenizer tokenizer = pipeline.loadTokenizer()) {
       requireVocabularyFits(tokenizer, config);
-      ExampleEncoder encoder = pipeline.encoder(tokenizer, policy);
-      List<TokenizedExample> train = encode(encoder, data.open());
-      List<TokenizedExample> heldOut =
+      ExampleEncoder encoder = pipeline.encoder(tokenizer);
+      List<ClassifiedExample> train = encode(encoder, data.open());
+      List<ClassifiedExample> heldOut =
           evalData == null ? List.of() : encode(encoder, data.open(evalData));
       long total =
           ProgressPrinter.totalSteps(
@@ -369,7 +365,7 @@ final class TrainCommand implements Callable<Integer> {
       OutputFiles.writeAtomically(
           png, file -> Curves.fromMetrics(out.resolve("metrics.jsonl")).writeTo(file));
       Path modelDir = out.resolve(MODEL_DIR);
-      ModelDirectory trained = finalModel(base, result.weights(), tokenizerFiles());
+      ModelDirectory trained = withTokenizerFiles(result.trainedModel(base), tokenizerFiles());
       trained.save(modelDir);
       // The ONNX inference export: ids, positions and segment ids in, logits out.
       Path onnx = out.resolve(ONNX_EXPORT);
@@ -468,32 +464,23 @@ final class TrainCommand implements Callable<Integer> {
     return files;
   }
 
-  /** The base model with the trained weights, in the base's storage dtypes. */
-  static ModelDirectory finalModel(
-      ModelDirectory base, TrainingCheckpoint trained, Map<String, byte[]> tokenizerFiles) {
-    List<Tensor> tensors = new ArrayList<>();
-    for (Tensor t : base.weights().tensors()) {
-      CheckpointTensor c =
-          trained
-              .parameter(t.name())
-              .orElseThrow(
-                  () -> new IllegalStateException("the checkpoint lacks parameter " + t.name()));
-      tensors.add(Tensor.of(t.name(), t.dtype(), t.shape(), c.data()));
-    }
+  /** {@code trained} with the --tokenizer folder's files added (they replace the base's). */
+  static ModelDirectory withTokenizerFiles(
+      ModelDirectory trained, Map<String, byte[]> tokenizerFiles) {
     Map<String, byte[]> aux = new HashMap<>();
-    for (String name : base.auxiliaryFileNames()) {
-      aux.put(name, base.auxiliaryFile(name).orElseThrow());
+    for (String name : trained.auxiliaryFileNames()) {
+      aux.put(name, trained.auxiliaryFile(name).orElseThrow());
     }
     aux.putAll(tokenizerFiles);
-    return ModelDirectory.of(base.config(), Weights.of(tensors), aux);
+    return ModelDirectory.of(trained.config(), trained.weights(), aux);
   }
 
-  static List<TokenizedExample> encode(ExampleEncoder encoder, DatasetReader reader) {
-    List<TokenizedExample> examples = new ArrayList<>();
+  static List<ClassifiedExample> encode(ExampleEncoder encoder, DatasetReader reader) {
+    List<ClassifiedExample> examples = new ArrayList<>();
     try (reader) {
       while (reader.hasNext()) {
         DatasetRecord record = reader.next();
-        examples.add(PrepareCommand.encodeAt(encoder, record).example());
+        examples.add(encoder.encode(record).example());
       }
     }
     return examples;
@@ -625,9 +612,9 @@ final class TrainCommand implements Callable<Integer> {
     }
 
     /** Mean tokens per step for {@code examplesPerStep} examples drawn from {@code train}. */
-    static double tokensPerStep(List<TokenizedExample> train, int examplesPerStep) {
+    static double tokensPerStep(List<ClassifiedExample> train, int examplesPerStep) {
       long tokens = 0;
-      for (TokenizedExample e : train) {
+      for (ClassifiedExample e : train) {
         tokens += e.length();
       }
       return train.isEmpty() ? 0 : (double) tokens / train.size() * examplesPerStep;

@@ -33,19 +33,21 @@ public final class CollateForYourBackend {
   public static void main(String[] args) {
     Path tokenizerDir = Path.of(args.length > 0 ? args[0] : "im4j-demo/tokenizer");
     try (HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir)) {
-      ExampleEncoder encoder =
-          ExampleEncoder.of(
-              BuiltinTemplate.TULU.create("</s>"), tokenizer, LossPolicy.instructionModelling());
+      ExampleEncoder encoder = ExampleEncoder.of(BuiltinTemplate.TULU.create("</s>"), tokenizer);
+      LossPolicy im = LossPolicy.instructionModelling(); // which tokens are trained: decided here
       List<TokenizedExample> step =
           List.of(
-              encoder
-                  .encode(Conversation.of(Message.user("2+2?"), Message.assistant("4")))
-                  .example(),
-              encoder
-                  .encode(
-                      Conversation.of(
-                          Message.user("Name a colour."), Message.assistant("Blue, like the sky.")))
-                  .example());
+              im.weigh(
+                  encoder
+                      .encode(Conversation.of(Message.user("2+2?"), Message.assistant("4")))
+                      .example()),
+              im.weigh(
+                  encoder
+                      .encode(
+                          Conversation.of(
+                              Message.user("Name a colour."),
+                              Message.assistant("Blue, like the sky.")))
+                      .example()));
 
       // One optimizer step: pack into rows of 64 tokens, at most 8 rows per micro-batch.
       CollateResult collated =

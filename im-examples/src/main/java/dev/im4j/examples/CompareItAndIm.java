@@ -3,9 +3,9 @@ package dev.im4j.examples;
 import dev.im4j.core.data.DatasetFormat;
 import dev.im4j.core.data.DatasetReader;
 import dev.im4j.core.data.OnError;
+import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.ExampleEncoder;
 import dev.im4j.core.mask.LossPolicy;
-import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.core.template.ChatTemplates;
 import dev.im4j.core.tokenizer.HfTokenizer;
 import dev.im4j.onnx.model.ModelDirectory;
@@ -29,14 +29,12 @@ public final class CompareItAndIm {
   public static void main(String[] args) {
     Path modelDir = Path.of(args[0]);
     ModelDirectory model = ModelDirectory.load(modelDir);
-    List<TokenizedExample> train = new ArrayList<>();
-    List<TokenizedExample> heldOut = new ArrayList<>();
+    List<ClassifiedExample> train = new ArrayList<>();
+    List<ClassifiedExample> heldOut = new ArrayList<>();
     try (HfTokenizer tokenizer = HfTokenizer.load(modelDir)) {
       ExampleEncoder encoder =
           ExampleEncoder.of(
-              ChatTemplates.resolve(null, modelDir, tokenizer.specialTokens()),
-              tokenizer,
-              LossPolicy.instructionModelling());
+              ChatTemplates.resolve(null, modelDir, tokenizer.specialTokens()), tokenizer);
       read(encoder, Path.of(args[1]), train);
       read(encoder, Path.of(args[2]), heldOut);
     }
@@ -63,9 +61,9 @@ public final class CompareItAndIm {
     }
   }
 
-  private static void read(ExampleEncoder encoder, Path file, List<TokenizedExample> into) {
+  private static void read(ExampleEncoder encoder, Path file, List<ClassifiedExample> into) {
     try (DatasetReader reader = DatasetReader.open(file, DatasetFormat.AUTO, OnError.FAIL_FAST)) {
-      reader.forEachRemaining(r -> into.add(encoder.encode(r.conversation()).example()));
+      reader.forEachRemaining(r -> into.add(encoder.encode(r).example()));
     }
   }
 }

@@ -27,12 +27,11 @@ public final class PrepareDataset {
         DatasetReader reader = DatasetReader.open(data, DatasetFormat.AUTO, OnError.FAIL_FAST)) {
       ExampleEncoder encoder =
           ExampleEncoder.of(
-              ChatTemplates.resolve(null, tokenizerDir, tokenizer.specialTokens()),
-              tokenizer,
-              LossPolicy.instructionModelling());
+              ChatTemplates.resolve(null, tokenizerDir, tokenizer.specialTokens()), tokenizer);
+      LossPolicy im = LossPolicy.instructionModelling();
       reader.forEachRemaining(
           record -> {
-            TokenizedExample e = encoder.encode(record.conversation()).example();
+            TokenizedExample e = im.weigh(encoder.encode(record).example());
             System.out.printf(
                 "line %d: %d tokens, %d trained%n", record.line(), e.length(), e.targetCount());
           });

@@ -4,18 +4,23 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.im4j.core.data.Conversation;
+import dev.im4j.core.data.DatasetRecord;
 import dev.im4j.core.data.Message;
 import dev.im4j.core.data.ReadLimits;
 import dev.im4j.core.data.Role;
 import dev.im4j.core.template.ChatTemplate;
 import dev.im4j.core.template.RenderLimitException;
 import dev.im4j.core.template.RenderedConversation;
+import dev.im4j.core.template.TemplateException;
 import dev.im4j.core.tokenizer.Encoding;
 import dev.im4j.core.tokenizer.Tokenizer;
 import java.util.List;
 
 /**
- * Turns a conversation into a training example: render once, tokenize once, mask.
+ * Turns a conversation into a classified example: render once, tokenize once, classify every token
+ * ({@link ClassifiedExample}). Weights are not made here: a {@link LossPolicy} makes them with
+ * {@link LossPolicy#weigh}, once, where the policy is decided (the trainer, {@code prepare}, an
+ * evaluation).
  *
  * <p>BOS rule (exactly one BOS, as at inference): if the rendered text already starts with the
  * tokenizer's BOS text (Llama-3's template writes {@code <|begin_of_text|>}), the text is encoded
@@ -68,15 +73,24 @@ public final class ExampleEncoder {
   }
 
   /** An encoder with the default {@link #DEFAULT_MAX_RENDERED_CHARS bound on renderings}. */
-  public static ExampleEncoder of(ChatTemplate template, Tokenizer tokenizer, LossPolicy policy) {
+  public static ExampleEncoder of(ChatTemplate template, Tokenizer tokenizer) {
     checkNotNull(template, "template");
     checkNotNull(tokenizer, "tokenizer");
     return new ExampleEncoder(
         template,
         tokenizer,
-        MaskBuilder.of(policy, tokenizer::isSpecial),
+        MaskBuilder.of(LossPolicy.NONE, tokenizer::isSpecial),
         DEFAULT_MAX_RENDERED_CHARS);
   }
+
+  /**
+   * What {@link #encode} made of a conversation.
+   *
+   * @param example the classified tokens
+   * @param missingTerminators assistant turns not followed by a special end-of-turn token (no
+   *     terminator can be trained for them)
+   */
+  public record Result(ClassifiedExample example, int missingTerminators) {}
 
   /**
    * This encoder with renderings bounded to {@code maxRenderedChars} characters (UTF-16 units); on
@@ -106,12 +120,8 @@ public final class ExampleEncoder {
     return tokenizer;
   }
 
-  public LossPolicy policy() {
-    return maskBuilder.policy();
-  }
-
   /**
-   * Renders, tokenizes and masks one conversation.
+   * Renders, tokenizes and classifies one conversation.
    *
    * @throws MaskException if the template breaks the prefix rule, BOS is duplicated, or a message
    *     is missing from the rendering
@@ -119,7 +129,7 @@ public final class ExampleEncoder {
    *     been tokenized then
    * @throws dev.im4j.core.template.TemplateException if the template fails
    */
-  public MaskBuilder.Result encode(Conversation conversation) {
+  public Result encode(Conversation conversation) {
     RenderedConversation rendered = template.render(conversation, false, maxRenderedChars);
     checkPrefixes(conversation, rendered.text());
     Encoding encoding = tokenize(rendered);
@@ -135,7 +145,19 @@ public final class ExampleEncoder {
               + " messages out of the rendering (no content span); their tokens cannot be"
               + " classified. Use a template that renders every message.");
     }
-    return result;
+    return new Result(ClassifiedExample.adopt(result.example()), result.missingTerminators());
+  }
+
+  /**
+   * Encodes a dataset record's conversation; a template or mask failure becomes a {@link
+   * dev.im4j.core.data.DatasetException} naming the record's file and line.
+   */
+  public Result encode(DatasetRecord record) {
+    try {
+      return encode(record.conversation());
+    } catch (MaskException | TemplateException e) {
+      throw record.error(e.getMessage(), e);
+    }
   }
 
   /**

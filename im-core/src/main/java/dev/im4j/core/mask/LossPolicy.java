@@ -96,6 +96,9 @@ public record LossPolicy(
     return new LossPolicy(kind, promptWeight, EnumSet.allOf(Role.class), false, true);
   }
 
+  /** Weight 0 on every token: how {@link ClassifiedExample} holds its tokens. */
+  static final LossPolicy NONE = new LossPolicy(Kind.OUTPUT_ONLY, 0f, Set.of(), false, true);
+
   /** IT: loss on assistant content and its terminator only. */
   public static LossPolicy outputOnly() {
     return of(Kind.OUTPUT_ONLY, 0f);
@@ -217,6 +220,15 @@ public record LossPolicy(
   /** Whether a token's weight depends only on its class ({@link #classWeights()} suffices). */
   boolean weighsByClassOnly() {
     return kind != Kind.REFERENCE_CODE_COMPATIBLE && !lastAssistantTurnOnly;
+  }
+
+  /**
+   * Weighs an encoded conversation by this policy: the one step where weights are made from classes
+   * and turns (the trainer, {@code prepare} and evaluations each call it with their policy).
+   */
+  public TokenizedExample weigh(ClassifiedExample example) {
+    checkNotNull(example, "example");
+    return example.weighedBy(this);
   }
 
   /** The same tokens weighted by this policy. */

@@ -71,13 +71,12 @@ class ExampleEncoderRenderLimitTest {
     assertEquals(2_000_000, ExampleEncoder.DEFAULT_MAX_RENDERED_CHARS);
     assertEquals(
         2 * ReadLimits.DEFAULT_MAX_EXAMPLE_CHARS, ExampleEncoder.DEFAULT_MAX_RENDERED_CHARS);
-    ExampleEncoder encoder =
-        ExampleEncoder.of(TULU, WordTokenizer.llamaLike(), LossPolicy.instructionModelling());
+    ExampleEncoder encoder = ExampleEncoder.of(TULU, WordTokenizer.llamaLike());
     assertEquals(ExampleEncoder.DEFAULT_MAX_RENDERED_CHARS, encoder.maxRenderedChars());
     ExampleEncoder bounded = encoder.withMaxRenderedChars(5);
     assertEquals(5, bounded.maxRenderedChars());
     assertEquals(ExampleEncoder.DEFAULT_MAX_RENDERED_CHARS, encoder.maxRenderedChars());
-    assertEquals(encoder.policy(), bounded.policy());
+    assertEquals(encoder.tokenizer(), bounded.tokenizer());
     assertEquals(encoder.template(), bounded.template());
   }
 
@@ -92,8 +91,7 @@ class ExampleEncoderRenderLimitTest {
     Conversation forty =
         Conversation.of(Message.user("u".repeat(40)), Message.assistant("a".repeat(40)));
     CountingTokenizer tokenizer = new CountingTokenizer();
-    ExampleEncoder encoder =
-        ExampleEncoder.of(runaway, tokenizer, LossPolicy.instructionModelling());
+    ExampleEncoder encoder = ExampleEncoder.of(runaway, tokenizer);
 
     RenderLimitException e = assertThrows(RenderLimitException.class, () -> encoder.encode(forty));
     assertEquals(0, tokenizer.encodeCalls);
@@ -125,9 +123,7 @@ class ExampleEncoderRenderLimitTest {
                 + "{%- for i in range(100000) -%}0123456789{%- endfor -%}{%- endif -%}",
             Map.of());
     CountingTokenizer tokenizer = new CountingTokenizer();
-    ExampleEncoder encoder =
-        ExampleEncoder.of(template, tokenizer, LossPolicy.instructionModelling())
-            .withMaxRenderedChars(10_000);
+    ExampleEncoder encoder = ExampleEncoder.of(template, tokenizer).withMaxRenderedChars(10_000);
     assertTrue(template.render(QA, false, 10_000).text().length() < 100);
 
     // The prefix rule's prompt for the answer: "<user>Hi there</s><assistant>" (29 characters),
@@ -148,10 +144,12 @@ class ExampleEncoderRenderLimitTest {
     for (BuiltinTemplate format : BuiltinTemplate.values()) {
       ChatTemplate template = format.create("</s>");
       int length = template.render(QA, false).text().length();
-      ExampleEncoder plain =
-          ExampleEncoder.of(template, WordTokenizer.llamaLike(), LossPolicy.instructionModelling());
-      TokenizedExample expected = plain.encode(QA).example();
-      TokenizedExample atBound = plain.withMaxRenderedChars(length).encode(QA).example();
+      ExampleEncoder plain = ExampleEncoder.of(template, WordTokenizer.llamaLike());
+      TokenizedExample expected =
+          LossPolicy.instructionModelling().weigh(plain.encode(QA).example());
+      TokenizedExample atBound =
+          LossPolicy.instructionModelling()
+              .weigh(plain.withMaxRenderedChars(length).encode(QA).example());
       assertArrayEquals(expected.ids(), atBound.ids(), format.name());
       assertArrayEquals(expected.weights(), atBound.weights(), format.name());
 
@@ -168,8 +166,7 @@ class ExampleEncoderRenderLimitTest {
 
   @Test
   void aBoundBelowOneIsACallerMistake() {
-    ExampleEncoder encoder =
-        ExampleEncoder.of(TULU, WordTokenizer.llamaLike(), LossPolicy.instructionModelling());
+    ExampleEncoder encoder = ExampleEncoder.of(TULU, WordTokenizer.llamaLike());
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> encoder.withMaxRenderedChars(0));
     assertEquals(

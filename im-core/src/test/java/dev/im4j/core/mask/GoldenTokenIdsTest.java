@@ -56,8 +56,7 @@ class GoldenTokenIdsTest {
           ExampleEncoder.of(
               JinjaChatTemplate.fromTokenizerConfig(
                   RealTokenizers.dir(model).resolve("tokenizer_config.json")),
-              RealTokenizers.load(model),
-              LossPolicy.instructionModelling()));
+              RealTokenizers.load(model)));
     }
     List<DynamicTest> tests = new ArrayList<>();
     JsonNode golden = read("/golden/tokens/token_ids.json").get("cases");

@@ -39,7 +39,7 @@ class MaskBuilderTest {
   }
 
   private static TokenizedExample encode(LossPolicy policy, Conversation c) {
-    return ExampleEncoder.of(TULU, WordTokenizer.llamaLike(), policy).encode(c).example();
+    return policy.weigh(ExampleEncoder.of(TULU, WordTokenizer.llamaLike()).encode(c).example());
   }
 
   @Test
@@ -146,7 +146,7 @@ class MaskBuilderTest {
         assertThrows(
             MaskException.class,
             () ->
-                ExampleEncoder.of(bosTwice, WordTokenizer.llamaLike(), LossPolicy.allTokens())
+                ExampleEncoder.of(bosTwice, WordTokenizer.llamaLike())
                     .encode(Conversation.of(Message.user("x"))));
     assertEquals(
         "the sequence starts with two BOS tokens (<s>); the template and the tokenizer both add one",
@@ -175,9 +175,7 @@ class MaskBuilderTest {
     MaskException e =
         assertThrows(
             MaskException.class,
-            () ->
-                ExampleEncoder.of(unstable, WordTokenizer.noBos(), LossPolicy.allTokens())
-                    .encode(QA));
+            () -> ExampleEncoder.of(unstable, WordTokenizer.noBos()).encode(QA));
     assertEquals(
         "template 'unstable' renders the prompt for assistant message 1 differently from the same"
             + " turn inside the whole conversation (first difference at character 1): training"
@@ -237,7 +235,7 @@ class MaskBuilderTest {
             java.util.stream.IntStream.range(0, 20)
                 .mapToObj(i -> i % 2 == 0 ? Message.user("q" + i) : Message.assistant("a" + i))
                 .toList());
-    ExampleEncoder.of(TULU, counting, LossPolicy.instructionModelling()).encode(tenTurns);
+    ExampleEncoder.of(TULU, counting).encode(tenTurns);
     assertEquals(1, calls[0], "one tokenization of the whole rendering, none per turn");
   }
 
@@ -258,9 +256,7 @@ class MaskBuilderTest {
     MaskException e =
         assertThrows(
             MaskException.class,
-            () ->
-                ExampleEncoder.of(noSpans, WordTokenizer.llamaLike(), LossPolicy.outputOnly())
-                    .encode(QA));
+            () -> ExampleEncoder.of(noSpans, WordTokenizer.llamaLike()).encode(QA));
     assertEquals(
         "template 'opaque' left 2 of 2 messages out of the rendering (no content span); their"
             + " tokens cannot be classified. Use a template that renders every message.",
@@ -272,11 +268,8 @@ class MaskBuilderTest {
     // Alpaca starts with the system message; this one starts with the BOS text twice.
     Conversation c =
         Conversation.of(Message.system("<s><s>sys"), Message.user("q"), Message.assistant("a"));
-    TokenizedExample e =
-        ExampleEncoder.of(
-                BuiltinTemplate.ALPACA.create("</s>"),
-                WordTokenizer.llamaLike(),
-                LossPolicy.instructionModelling())
+    ClassifiedExample e =
+        ExampleEncoder.of(BuiltinTemplate.ALPACA.create("</s>"), WordTokenizer.llamaLike())
             .encode(c)
             .example();
     assertEquals(1, e.idAt(0));

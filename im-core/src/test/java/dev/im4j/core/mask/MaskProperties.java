@@ -175,7 +175,7 @@ class MaskProperties {
   }
 
   private static TokenizedExample encode(Setup s, LossPolicy policy, Conversation c) {
-    return ExampleEncoder.of(s.template(), s.tokenizer(), policy).encode(c).example();
+    return policy.weigh(ExampleEncoder.of(s.template(), s.tokenizer()).encode(c).example());
   }
 
   private static boolean[] trained(TokenizedExample e) {
@@ -202,10 +202,9 @@ class MaskProperties {
   void imTrainsExactlyTheContentAndTerminators(
       @ForAll("setups") Setup s, @ForAll("conversations") Conversation c) {
     RenderedConversation rendered = s.template().render(c, false);
-    ExampleEncoder encoder =
-        ExampleEncoder.of(s.template(), s.tokenizer(), LossPolicy.instructionModelling());
+    ExampleEncoder encoder = ExampleEncoder.of(s.template(), s.tokenizer());
     Encoding encoding = encoder.tokenize(rendered);
-    TokenizedExample e = encoder.encode(c).example();
+    TokenizedExample e = LossPolicy.instructionModelling().weigh(encoder.encode(c).example());
     assertArrayEquals(encoding.ids(), e.ids(), "one rendering, one tokenization");
     for (int i = 0; i < e.length(); i++) {
       boolean content = e.classAt(i) != TokenClass.TEMPLATE;
@@ -247,8 +246,8 @@ class MaskProperties {
   void everyAssistantTurnHasATrainedSpecialTerminator(
       @ForAll("setups") Setup s, @ForAll("conversations") Conversation c) {
     for (LossPolicy policy : List.of(LossPolicy.outputOnly(), LossPolicy.instructionModelling())) {
-      MaskBuilder.Result result = ExampleEncoder.of(s.template(), s.tokenizer(), policy).encode(c);
-      TokenizedExample e = result.example();
+      ExampleEncoder.Result result = ExampleEncoder.of(s.template(), s.tokenizer()).encode(c);
+      TokenizedExample e = policy.weigh(result.example());
       assertEquals(0, result.missingTerminators());
       long assistants = c.messages().stream().filter(m -> m.role() == Role.ASSISTANT).count();
       int terminators = 0;
@@ -306,8 +305,7 @@ class MaskProperties {
   @Property(tries = 100)
   void trainingIdsStartWithTheInferencePromptAndOneBos(
       @ForAll("setups") Setup s, @ForAll("plainConversations") Conversation c) {
-    ExampleEncoder encoder =
-        ExampleEncoder.of(s.template(), s.tokenizer(), LossPolicy.outputOnly());
+    ExampleEncoder encoder = ExampleEncoder.of(s.template(), s.tokenizer());
     int[] training = encoder.encode(c).example().ids();
     Conversation prompt = new Conversation(c.messages().subList(0, c.size() - 1));
     int[] inference = encoder.encodePrompt(prompt);
@@ -348,7 +346,7 @@ class MaskProperties {
   void oneRenderingAndOneTokenizationPerExample(
       @ForAll("setups") Setup s, @ForAll("conversations") Conversation c) {
     CountingTokenizer counting = new CountingTokenizer(s.tokenizer());
-    ExampleEncoder.of(s.template(), counting, LossPolicy.instructionModelling()).encode(c);
+    ExampleEncoder.of(s.template(), counting).encode(c);
     assertEquals(1, counting.calls, "invariant 2: no per-turn tokenization");
   }
 
@@ -381,8 +379,7 @@ class MaskProperties {
         };
     MaskException e =
         org.junit.jupiter.api.Assertions.assertThrows(
-            MaskException.class,
-            () -> ExampleEncoder.of(unstable, s.tokenizer(), LossPolicy.outputOnly()).encode(c));
+            MaskException.class, () -> ExampleEncoder.of(unstable, s.tokenizer()).encode(c));
     assertTrue(e.getMessage().contains("first difference at character 1"), e.getMessage());
   }
 

@@ -9,8 +9,12 @@ import dev.im4j.core.collate.CollatorConfig;
 import dev.im4j.core.loss.InstructionModellingLoss;
 import dev.im4j.core.loss.Reduction;
 import dev.im4j.core.loss.StepCoefficients;
+import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.onnx.model.ModelDirectory;
+import dev.im4j.onnx.model.Tensor;
+import dev.im4j.onnx.model.Weights;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.runtime.TrainingApiRuntime;
 import dev.im4j.onnx.runtime.TrainingArtifacts;
@@ -40,9 +44,10 @@ import java.util.SplittableRandom;
  * (so the step loss {@code Σ c · nll} is normalised across all of them, invariant 15), accumulates
  * the gradients in ORT's buffers and applies AdamW once.
  *
- * <p>Examples arrive tokenized ({@code ExampleEncoder} renders and tokenizes them) and are
- * reweighed with the training {@link LossPolicy}. Optional gradient-norm clipping runs in the
- * optimizer model ({@link TrainingArtifactsBuilder#clipGradNorm}).
+ * <p>Examples arrive classified ({@code ExampleEncoder} renders, tokenizes and classifies them,
+ * without weights) and are weighed once, here, by the training {@link LossPolicy}: the policy is
+ * decided in one place. Optional gradient-norm clipping runs in the optimizer model ({@link
+ * TrainingArtifactsBuilder#clipGradNorm}).
  *
  * <p>Not thread-safe; {@link #run()} opens and closes its own native session.
  */
@@ -54,16 +59,20 @@ public final class Trainer {
 
   private Trainer(Builder b) {
     this.b = b;
-    List<TokenizedExample> reweighed = new ArrayList<>();
-    for (TokenizedExample e : b.trainSet) {
-      reweighed.add(b.policy.reweigh(e));
+    this.train = weigh(b.policy, b.trainSet);
+  }
+
+  private static List<TokenizedExample> weigh(LossPolicy policy, List<ClassifiedExample> set) {
+    List<TokenizedExample> weighed = new ArrayList<>(set.size());
+    for (ClassifiedExample e : set) {
+      weighed.add(policy.weigh(e));
     }
-    this.train = List.copyOf(reweighed);
+    return List.copyOf(weighed);
   }
 
   /** A builder for training {@code model} on {@code trainSet}, writing into {@code outputDir}. */
   public static Builder builder(
-      CausalLmSource model, List<TokenizedExample> trainSet, Path outputDir) {
+      CausalLmSource model, List<ClassifiedExample> trainSet, Path outputDir) {
     return new Builder(model, trainSet, outputDir);
   }
 
@@ -72,6 +81,28 @@ public final class Trainer {
     /** The weights of the final checkpoint. */
     public TrainingCheckpoint weights() {
       return TrainingCheckpoint.read(finalCheckpoint.resolve(CheckpointStore.ORT_CHECKPOINT));
+    }
+
+    /**
+     * {@code base} (the model the run started from) with the trained weights, each stored in its
+     * base tensor's dtype; config and auxiliary files (tokenizer, chat template) are the base's.
+     *
+     * @throws IllegalStateException if the final checkpoint lacks one of the base's tensors
+     */
+    public ModelDirectory trainedModel(ModelDirectory base) {
+      TrainingCheckpoint trained = weights();
+      List<Tensor> tensors = new ArrayList<>();
+      for (Tensor t : base.weights().tensors()) {
+        CheckpointTensor c =
+            trained
+                .parameter(t.name())
+                .orElseThrow(
+                    () ->
+                        new IllegalStateException(
+                            "the final checkpoint lacks parameter " + t.name()));
+        tensors.add(Tensor.of(t.name(), t.dtype(), t.shape(), c.data()));
+      }
+      return base.withWeights(Weights.of(tensors));
     }
   }
 
@@ -463,10 +494,7 @@ public final class Trainer {
     double[] losses = new double[2];
     List<LossPolicy> policies = List.of(LossPolicy.outputOnly(), LossPolicy.instructionModelling());
     for (int p = 0; p < 2; p++) {
-      List<TokenizedExample> set = new ArrayList<>();
-      for (TokenizedExample e : b.evalSet) {
-        set.add(policies.get(p).reweigh(e));
-      }
+      List<TokenizedExample> set = weigh(policies.get(p), b.evalSet);
       List<Batch> batches = collator.collate(set, b.microBatchRows).batches();
       StepCoefficients c = InstructionModellingLoss.of(Reduction.TOKEN_MEAN).coefficients(batches);
       double sum = 0;
@@ -537,7 +565,7 @@ public final class Trainer {
   /** Options of a {@link Trainer}; every option has a default (im-spec §6 where it names one). */
   public static final class Builder {
     private final CausalLmSource model;
-    private final List<TokenizedExample> trainSet;
+    private final List<ClassifiedExample> trainSet;
     private final Path outputDir;
     private LossPolicy policy = LossPolicy.instructionModelling();
     private Reduction reduction = Reduction.SEQUENCE_MEAN;
@@ -552,7 +580,7 @@ public final class Trainer {
     private boolean shuffle = true;
     private double neftuneAlpha = 0;
     private float maxGradNorm = 0;
-    private List<TokenizedExample> evalSet = List.of();
+    private List<ClassifiedExample> evalSet = List.of();
     private int evalEvery = 0;
     private int checkpointEvery = 0;
     private int keepLast = 2;
@@ -563,7 +591,7 @@ public final class Trainer {
     private final List<TrainingListener> listeners = new ArrayList<>();
     private RuntimeOptions runtimeOptions = RuntimeOptions.defaults();
 
-    private Builder(CausalLmSource model, List<TokenizedExample> trainSet, Path outputDir) {
+    private Builder(CausalLmSource model, List<ClassifiedExample> trainSet, Path outputDir) {
       checkArgument(model != null && outputDir != null, "model and outputDir must be non-null");
       checkArgument(!trainSet.isEmpty(), "the training set must hold at least one example");
       this.model = model;
@@ -571,7 +599,14 @@ public final class Trainer {
       this.outputDir = outputDir;
     }
 
-    /** Training loss policy applied to every example; default IM (the paper's). */
+    LossPolicy policy() {
+      return policy;
+    }
+
+    /**
+     * The loss policy that weighs every training example, the run's one decision of which tokens
+     * are trained; default IM (the paper's). Evaluation reports IT and IM whatever it is.
+     */
     public Builder lossPolicy(LossPolicy value) {
       this.policy = value;
       return this;
@@ -661,7 +696,7 @@ public final class Trainer {
     }
 
     /** Held-out set evaluated every {@code every} steps and at the end; default none. */
-    public Builder evaluation(List<TokenizedExample> heldOut, int every) {
+    public Builder evaluation(List<ClassifiedExample> heldOut, int every) {
       checkArgument(every > 0, "eval interval must be > 0 but was %s", every);
       this.evalSet = List.copyOf(heldOut);
       this.evalEvery = every;

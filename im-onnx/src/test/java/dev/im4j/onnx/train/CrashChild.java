@@ -19,7 +19,7 @@ final class CrashChild {
     boolean hasCheckpoint = new CheckpointStore(out.resolve("checkpoints"), 2).latest().isPresent();
     return Trainer.builder(
             TinyCausalLm.of(17, 8, true, 3),
-            Examples.random(LossPolicy.instructionModelling(), 24, 17, 8),
+            Examples.classified(Examples.random(LossPolicy.instructionModelling(), 24, 17, 8)),
             out)
         .collator(CollatorConfig.of(16))
         .batch(2, 2)

@@ -1,5 +1,6 @@
 package dev.im4j.onnx.train;
 
+import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenClass;
 import dev.im4j.core.mask.TokenizedExample;
@@ -30,6 +31,11 @@ final class Examples {
     classes[n - 1] = (byte) TokenClass.TERMINATOR.ordinal();
     turns[n - 1] = 1;
     return new TokenizedExample(ids, policy.weights(classes, turns), classes, turns);
+  }
+
+  /** The examples' ids, classes and turns, as the trainer takes them (their weights dropped). */
+  static List<ClassifiedExample> classified(List<TokenizedExample> examples) {
+    return examples.stream().map(ClassifiedExample::of).toList();
   }
 
   /** {@code count} random examples over ids [2, vocab), lengths 2..6 prompt and 1..4 reply. */

@@ -53,7 +53,10 @@ class HfCausalLmTest {
     HfCausalLm model = HfCausalLm.of(config, CausalLmParameters.initialize(config, 3, DType.F32));
     List<Double> losses = new ArrayList<>();
     Trainer.Result r =
-        Trainer.builder(model, Examples.random(LossPolicy.instructionModelling(), 4, 13, 4), dir)
+        Trainer.builder(
+                model,
+                Examples.classified(Examples.random(LossPolicy.instructionModelling(), 4, 13, 4)),
+                dir)
             .collator(CollatorConfig.builder(24).packing(true).build())
             .batch(4, 1)
             .maxSteps(25)
@@ -88,7 +91,7 @@ class HfCausalLmTest {
     int k = 0;
     for (Object[] variant : new Object[][] {{4, 1, false}, {1, 4, false}, {2, 2, true}}) {
       results.add(
-          Trainer.builder(model, data, dir.resolve("v" + k++))
+          Trainer.builder(model, Examples.classified(data), dir.resolve("v" + k++))
               .collator(CollatorConfig.builder(24).packing((Boolean) variant[2]).build())
               .batch((Integer) variant[0], (Integer) variant[1])
               .shuffle(false)
@@ -136,12 +139,15 @@ class HfCausalLmTest {
     for (int chunk : new int[] {0, 3}) {
       List<Double> seen = new ArrayList<>();
       weights.add(
-          Trainer.builder(model.withLossChunk(chunk), data, dir.resolve("chunk" + chunk))
+          Trainer.builder(
+                  model.withLossChunk(chunk),
+                  Examples.classified(data),
+                  dir.resolve("chunk" + chunk))
               .collator(CollatorConfig.builder(24).packing(packing).build())
               .batch(packing ? 2 : 3, 2)
               .shuffle(false)
               .maxSteps(3)
-              .evaluation(heldOut, 1)
+              .evaluation(Examples.classified(heldOut), 1)
               .adamW(new AdamWConfig(0.01f, 0.9f, 0.999f, 1e-4f, 0f))
               .runtimeOptions(RuntimeOptions.defaults().withThreads(1, 1))
               .listener(

@@ -16,7 +16,6 @@ import dev.im4j.core.loss.Reduction;
 import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.ExampleEncoder;
 import dev.im4j.core.mask.LossPolicy;
-import dev.im4j.core.mask.MaskBuilder;
 import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.core.template.BuiltinTemplate;
 import dev.im4j.core.tokenizer.Encoding;
@@ -215,9 +214,7 @@ class OneStepGoldenTest {
     STEP.get("vocab").forEach(v -> vocab.add(v.asText()));
     ExampleEncoder encoder =
         ExampleEncoder.of(
-            BuiltinTemplate.TULU.create(BuiltinTemplate.DEFAULT_EOS),
-            new VocabTokenizer(vocab),
-            policy);
+            BuiltinTemplate.TULU.create(BuiltinTemplate.DEFAULT_EOS), new VocabTokenizer(vocab));
     List<TokenizedExample> examples = new ArrayList<>();
     JsonNode conversations = STEP.get("conversations");
     for (int e = 0; e < conversations.size(); e++) {
@@ -227,7 +224,7 @@ class OneStepGoldenTest {
             new Message(
                 Role.valueOf(m.get(0).asText().toUpperCase(Locale.ROOT)), m.get(1).asText()));
       }
-      MaskBuilder.Result r = encoder.encode(new Conversation(messages));
+      ExampleEncoder.Result r = encoder.encode(new Conversation(messages));
       assertEquals(0, r.missingTerminators(), "conversation " + e + " terminators");
       assertArrayEquals(
           ints(STEP.get("tokens").get(e)), r.example().ids(), "conversation " + e + " tokens");
@@ -238,7 +235,7 @@ class OneStepGoldenTest {
             r.example().classAt(i).name().toLowerCase(Locale.ROOT),
             "conversation " + e + " token " + i + " class");
       }
-      examples.add(r.example());
+      examples.add(policy.weigh(r.example()));
     }
     CollatorConfig config =
         CollatorConfig.builder(STEP.get("max_length").asInt())

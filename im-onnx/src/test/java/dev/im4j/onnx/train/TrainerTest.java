@@ -32,7 +32,7 @@ class TrainerTest {
   @TempDir Path dir;
 
   static Trainer.Builder tiny(List<TokenizedExample> data, Path out) {
-    return Trainer.builder(TinyCausalLm.of(V, H, false, 5), data, out)
+    return Trainer.builder(TinyCausalLm.of(V, H, false, 5), Examples.classified(data), out)
         .collator(CollatorConfig.of(16))
         .adamW(AdamWConfig.defaults().withLearningRate(0.05f))
         .schedule(new LearningRateSchedule(LearningRateSchedule.Kind.CONSTANT, 0))
@@ -50,7 +50,7 @@ class TrainerTest {
         tiny(data(8, 1), dir)
             .batch(4, 1)
             .maxSteps(30)
-            .evaluation(data(4, 2), 10)
+            .evaluation(Examples.classified(data(4, 2)), 10)
             .listener(
                 new TrainingListener() {
                   @Override
@@ -284,7 +284,7 @@ class TrainerTest {
             .batch(3, 1)
             .maxSteps(2)
             .neftuneAlpha(5)
-            .evaluation(heldOut, 2)
+            .evaluation(Examples.classified(heldOut), 2)
             .listener(
                 new TrainingListener() {
                   @Override
