@@ -181,7 +181,7 @@ final class DemoCommand implements Callable<Integer> {
       List<ClassifiedExample> probe = head(train, heldOut.size());
       for (LossPolicy policy :
           List.of(LossPolicy.outputOnly(), LossPolicy.instructionModelling())) {
-        String name = policy.kind().cliName();
+        String name = policy.kind().shortName();
         stdout.printf(
             Locale.ROOT,
             "-- training %s with %s on %d examples (tiny LLaMA, seed %d)%n",

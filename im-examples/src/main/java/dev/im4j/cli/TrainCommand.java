@@ -21,6 +21,7 @@ import dev.im4j.onnx.train.AdamWConfig;
 import dev.im4j.onnx.train.DivergenceLimits;
 import dev.im4j.onnx.train.HfCausalLm;
 import dev.im4j.onnx.train.LearningRateSchedule;
+import dev.im4j.onnx.train.ResumeMismatchException;
 import dev.im4j.onnx.train.Trainer;
 import dev.im4j.onnx.train.TrainingListener;
 import java.io.IOException;
@@ -355,6 +356,8 @@ final class TrainCommand implements Callable<Integer> {
       Trainer.Result result;
       try {
         result = builder.build().run();
+      } catch (ResumeMismatchException e) {
+        throw inFlags(e);
       } finally {
         if (progress instanceof ProgressBarListener bar) {
           bar.close();
@@ -507,13 +510,82 @@ final class TrainCommand implements Callable<Integer> {
         "--schedule must be linear, cosine or constant but was '" + name + "'");
   }
 
+  /** The --adamw names of the library's AdamW formulas. */
+  static final Map<String, AdamWConfig.Variant> ADAMW_NAMES =
+      Map.of(
+          "torch", AdamWConfig.Variant.TORCH, "hf-legacy", AdamWConfig.Variant.HUGGING_FACE_LEGACY);
+
   static AdamWConfig.Variant parseAdamW(String name) {
-    for (AdamWConfig.Variant v : AdamWConfig.Variant.values()) {
-      if (v.cliName().equalsIgnoreCase(name)) {
-        return v;
+    AdamWConfig.Variant v = ADAMW_NAMES.get(name.toLowerCase(Locale.ROOT));
+    if (v == null) {
+      throw new IllegalArgumentException(
+          "--adamw must be torch or hf-legacy but was '" + name + "'");
+    }
+    return v;
+  }
+
+  /** The options that set each field of a run's identity, for resume refusals. */
+  private static String flagsOf(String field) {
+    if (field.startsWith("data.")) {
+      return "--data";
+    }
+    if (field.startsWith("model.")) {
+      return "--model/--config, " + field.substring("model.".length());
+    }
+    return switch (field) {
+      case "seed" -> "--seed";
+      case "totalSteps" -> "--steps/--epochs";
+      case "adamW" -> "--adamw";
+      case "policy" -> "--policy/--prompt-weight";
+      case "reduction" -> "--reduction";
+      case "optimizer" -> "--lr/--adam-beta1/--adam-beta2/--adam-eps/--weight-decay";
+      case "schedule" -> "--schedule/--warmup-ratio";
+      case "batch" -> "--batch-size/--grad-accum";
+      case "collator" -> "--max-length/--packing/--group-by-length";
+      case "maxGradNorm" -> "--max-grad-norm";
+      case "neftuneAlpha" -> "--neftune-alpha";
+      case "shuffle" -> "--no-shuffle";
+      default -> field;
+    };
+  }
+
+  /** A refused resume in flag names; the AdamW formula as the --adamw value to resume with. */
+  static IllegalArgumentException inFlags(ResumeMismatchException e) {
+    StringBuilder b =
+        new StringBuilder("--resume: the run in ")
+            .append(e.checkpointDir())
+            .append(" was started with other options:");
+    for (ResumeMismatchException.Mismatch m : e.mismatches()) {
+      String then = m.checkpoint();
+      String now = m.run();
+      if (m.field().equals("adamW")) {
+        then = adamWName(AdamWConfig.Variant.valueOf(then));
+        now = adamWName(AdamWConfig.Variant.valueOf(now));
+      }
+      b.append(
+          String.format(
+              Locale.ROOT,
+              "%n  %s (%s): the run had %s, this command has %s",
+              m.field(),
+              flagsOf(m.field()),
+              then,
+              now));
+      if (m.field().equals("adamW")) {
+        b.append(" (resume with --adamw ").append(then).append(')');
       }
     }
-    throw new IllegalArgumentException("--adamw must be torch or hf-legacy but was '" + name + "'");
+    return new IllegalArgumentException(
+        b.append("\nresume with the run's own data and options, or start in a new --out")
+            .toString(),
+        e);
+  }
+
+  private static String adamWName(AdamWConfig.Variant v) {
+    return ADAMW_NAMES.entrySet().stream()
+        .filter(n -> n.getValue() == v)
+        .findFirst()
+        .orElseThrow()
+        .getKey();
   }
 
   static ExecutionProvider provider(String device) {

@@ -41,7 +41,7 @@ public final class CompareItAndIm {
     int perStep = 8;
     int stepsPerEpoch = (train.size() + perStep - 1) / perStep;
     for (LossPolicy policy : List.of(LossPolicy.outputOnly(), LossPolicy.instructionModelling())) {
-      String name = policy.kind().cliName();
+      String name = policy.kind().shortName();
       Trainer.builder(
               HfCausalLm.of(model.config(), model.weights()), train, Path.of(args[3]).resolve(name))
           .lossPolicy(policy) // the only difference between the two runs

@@ -196,7 +196,16 @@ class CliHardeningTest {
     OutputFiles.deleteTree(out.resolve("checkpoints/step-00000004"));
     Run otherLr = train(out, "--steps", "4", "--save-every", "1", "--resume", "--lr", "2e-3");
     assertEquals(2, otherLr.exit(), otherLr.err());
-    assertTrue(otherLr.err().contains("optimizer: the checkpoint's run had"), otherLr.err());
+    assertTrue(
+        otherLr
+            .err()
+            .contains("optimizer (--lr/--adam-beta1/--adam-beta2/--adam-eps/--weight-decay)"),
+        otherLr.err());
+    assertTrue(otherLr.err().contains("the run had AdamWConfig[learningRate=0.001"), otherLr.err());
+    Run otherFormula =
+        train(out, "--steps", "4", "--save-every", "1", "--resume", "--adamw", "hf-legacy");
+    assertEquals(2, otherFormula.exit(), otherFormula.err());
+    assertTrue(otherFormula.err().contains("resume with --adamw torch"), otherFormula.err());
     Path otherData = dir.resolve("other.jsonl");
     Files.write(otherData, List.of(String.format(ROW, "a", "b"), String.format(ROW, "c", "d")));
     Run otherRows =
@@ -205,7 +214,12 @@ class CliHardeningTest {
     assertTrue(otherRows.err().contains("data.sha256"), otherRows.err());
     Run otherPolicy = train(out, "--steps", "4", "--save-every", "1", "--resume", "--policy", "it");
     assertEquals(2, otherPolicy.exit(), otherPolicy.err());
-    assertTrue(otherPolicy.err().contains("policy: the checkpoint's run had"), otherPolicy.err());
+    assertTrue(
+        otherPolicy
+            .err()
+            .contains(
+                "policy (--policy/--prompt-weight): the run had LossPolicy[kind=INSTRUCTION_MODELLING"),
+        otherPolicy.err());
 
     Run resumed = train(out, "--steps", "4", "--save-every", "1", "--resume");
     assertEquals(0, resumed.exit(), resumed.err());

@@ -52,15 +52,17 @@ public record LossPolicy(
     PROMPT_WEIGHT("prompt-weight"),
     REFERENCE_CODE_COMPATIBLE("reference");
 
-    private final String cliName;
+    private final String shortName;
 
-    Kind(String cliName) {
-      this.cliName = cliName;
+    Kind(String shortName) {
+      this.shortName = shortName;
     }
 
-    /** The short name used on the command line: it, im, all, prompt-weight, reference. */
-    public String cliName() {
-      return cliName;
+    /**
+     * The policy's short name, as the paper abbreviates it: it, im, all, prompt-weight, reference.
+     */
+    public String shortName() {
+      return shortName;
     }
   }
 
@@ -125,7 +127,7 @@ public record LossPolicy(
   }
 
   /**
-   * Parses a command-line policy name: it, im, all, reference.
+   * Parses a policy's short name (it, im, all, reference) or its long form.
    *
    * @throws IllegalArgumentException naming the allowed names
    */

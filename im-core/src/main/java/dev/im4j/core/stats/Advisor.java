@@ -100,8 +100,8 @@ public final class Advisor {
     }
     text.append(
         rec == Recommendation.INSTRUCTION_MODELLING
-            ? " Suggestion: Instruction Modelling (--policy im)."
-            : " Suggestion: output-only instruction tuning (--policy it).");
+            ? " Suggestion: Instruction Modelling (IM)."
+            : " Suggestion: output-only instruction tuning (IT).");
     text.append(
         " These are the paper's empirical fits for LLaMA-2 7B, not guarantees; compare both on"
             + " held-out data.");

@@ -138,8 +138,8 @@ public enum BuiltinTemplate {
 
   abstract RenderedConversation render(Conversation conversation, boolean prompt, String eos);
 
-  /** The lower-case name used on the command line, e.g. {@code tulu}. */
-  public String cliName() {
+  /** The template's lower-case name, e.g. {@code tulu}, as {@link #fromName} takes it. */
+  public String shortName() {
     return name().toLowerCase(Locale.ROOT);
   }
 
@@ -150,7 +150,7 @@ public enum BuiltinTemplate {
    */
   public static BuiltinTemplate fromName(String name) {
     for (BuiltinTemplate t : values()) {
-      if (t.cliName().equalsIgnoreCase(name)) {
+      if (t.shortName().equalsIgnoreCase(name)) {
         return t;
       }
     }
@@ -173,7 +173,7 @@ public enum BuiltinTemplate {
 
       @Override
       public String name() {
-        return format.cliName();
+        return format.shortName();
       }
 
       @Override

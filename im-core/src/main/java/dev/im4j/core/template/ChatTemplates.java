@@ -30,7 +30,7 @@ public final class ChatTemplates {
   public static ChatTemplate resolve(String name, Path tokenizerDir, SpecialTokens special) {
     Path config = tokenizerDir.resolve("tokenizer_config.json");
     if (name == null) {
-      name = hasChatTemplate(config) ? JINJA : DEFAULT_BUILTIN.cliName();
+      name = hasChatTemplate(config) ? JINJA : DEFAULT_BUILTIN.shortName();
     }
     if (name.equalsIgnoreCase(JINJA)) {
       return JinjaChatTemplate.fromTokenizerConfig(config);

@@ -160,7 +160,7 @@ class ExampleEncoderRenderLimitTest {
               format.name());
       assertFalse(e.stopped());
       assertEquals(length, e.length());
-      assertEquals(format.cliName(), e.templateName());
+      assertEquals(format.shortName(), e.templateName());
     }
   }
 

@@ -108,7 +108,8 @@ class RenderLimitTest {
       assertFalse(e.stopped());
       assertEquals(length, e.length());
       assertEquals(
-          message(format.cliName(), "rendered %d characters", length, length - 1), e.getMessage());
+          message(format.shortName(), "rendered %d characters", length, length - 1),
+          e.getMessage());
     }
   }
 

@@ -48,25 +48,18 @@ public record AdamWConfig(
      * {@code torch.optim.AdamW} (and Hugging Face Trainer's default {@code adamw_torch}): weight
      * decay first, then bias-corrected moments with ε added to {@code √v̂}; {@code adam_mode} 0.
      */
-    TORCH("torch", 0),
+    TORCH(0),
     /**
      * The deprecated {@code transformers.AdamW} (ONNX Runtime's on-device default): bias correction
      * folded into the learning rate, ε added to the uncorrected {@code √v}, weight decay after the
      * update; {@code adam_mode} 1.
      */
-    HUGGING_FACE_LEGACY("hf-legacy", 1);
+    HUGGING_FACE_LEGACY(1);
 
-    private final String cliName;
     private final int adamMode;
 
-    Variant(String cliName, int adamMode) {
-      this.cliName = cliName;
+    Variant(int adamMode) {
       this.adamMode = adamMode;
-    }
-
-    /** The name the command line uses: {@code torch} or {@code hf-legacy}. */
-    public String cliName() {
-      return cliName;
     }
 
     /** ONNX Runtime's {@code adam_mode} attribute for this formula. */

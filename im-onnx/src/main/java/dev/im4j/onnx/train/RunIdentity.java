@@ -3,7 +3,6 @@ package dev.im4j.onnx.train;
 import com.google.common.hash.Hasher;
 import com.google.common.hash.Hashing;
 import dev.im4j.core.mask.TokenizedExample;
-import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -71,33 +70,25 @@ final class RunIdentity {
   }
 
   /**
-   * Fails unless {@code now} equals the identity recorded in {@code checkpoint}, naming every field
-   * that differs with both values. A checkpoint written before identities were recorded ({@code
-   * recorded} null) is accepted.
+   * Adds a {@link ResumeMismatchException.Mismatch} for every field in which {@code now} differs
+   * from the identity recorded in a checkpoint; a checkpoint written before identities were
+   * recorded ({@code recorded} null) adds none.
    */
-  static void requireSame(Map<String, String> recorded, Map<String, String> now, Path checkpoint) {
+  static void compare(
+      Map<String, String> recorded,
+      Map<String, String> now,
+      List<ResumeMismatchException.Mismatch> into) {
     if (recorded == null) {
       return;
     }
-    StringBuilder diff = new StringBuilder();
     java.util.Set<String> fields = new java.util.LinkedHashSet<>(recorded.keySet());
     fields.addAll(now.keySet());
     for (String field : fields) {
       String then = recorded.get(field);
       String here = now.get(field);
-      if (then == null ? here != null : !then.equals(here)) {
-        diff.append(
-            String.format(
-                "%n  %s: the checkpoint's run had %s, this run has %s", field, then, here));
+      if (!java.util.Objects.equals(then, here)) {
+        into.add(new ResumeMismatchException.Mismatch(field, then, here));
       }
-    }
-    if (diff.length() > 0) {
-      throw new IllegalArgumentException(
-          "cannot resume from "
-              + checkpoint
-              + ": this run differs from the one that wrote it:"
-              + diff
-              + "\nresume with the same data, model and options, or start a new output folder");
     }
   }
 }

@@ -448,28 +448,30 @@ public final class Trainer {
     }
   }
 
-  /** Checks that {@code checkpoint} belongs to this run; returns the steps it has done. */
+  /**
+   * Checks that {@code checkpoint} belongs to this run; returns the steps it has done.
+   *
+   * @throws ResumeMismatchException naming every field that differs
+   */
   private long checkResume(Path checkpoint, Map<String, String> identity, long total) {
     TrainerState state = CheckpointStore.readState(checkpoint);
-    checkArgument(
-        state.seed() == b.seed && state.totalSteps() == total,
-        "checkpoint %s was written by a run with seed %s and %s steps but this run has seed %s"
-            + " and %s steps; resume with the same options or start a new output folder",
-        checkpoint,
-        state.seed(),
-        state.totalSteps(),
-        b.seed,
-        total);
-    checkArgument(
-        state.adamWVariant() == b.adamW.variant(),
-        "checkpoint %s was written by a run with the %s AdamW formula but this run uses %s;"
-            + " resume with the same formula (im4j train --adamw %s) or start a new output"
-            + " folder",
-        checkpoint,
-        state.adamWVariant(),
-        b.adamW.variant(),
-        state.adamWVariant().cliName());
-    RunIdentity.requireSame(state.run(), identity, checkpoint);
+    List<ResumeMismatchException.Mismatch> mismatches = new ArrayList<>();
+    if (state.seed() != b.seed) {
+      mismatches.add(new ResumeMismatchException.Mismatch("seed", "" + state.seed(), "" + b.seed));
+    }
+    if (state.totalSteps() != total) {
+      mismatches.add(
+          new ResumeMismatchException.Mismatch("totalSteps", "" + state.totalSteps(), "" + total));
+    }
+    if (state.adamWVariant() != b.adamW.variant()) {
+      mismatches.add(
+          new ResumeMismatchException.Mismatch(
+              "adamW", state.adamWVariant().name(), b.adamW.variant().name()));
+    }
+    RunIdentity.compare(state.run(), identity, mismatches);
+    if (!mismatches.isEmpty()) {
+      throw new ResumeMismatchException(checkpoint, mismatches);
+    }
     long start = state.step();
     int expectedEpoch = (int) (start / stepsPerEpoch());
     int expectedPosition = (int) (start % stepsPerEpoch()) * examplesPerStep();

@@ -225,7 +225,11 @@ class TrainerTest {
                     .resume(true)
                     .build()
                     .run());
-    assertTrue(otherFormula.getMessage().contains("--adamw torch"), otherFormula.getMessage());
+    assertTrue(
+        otherFormula
+            .getMessage()
+            .contains("adamW: the checkpoint's run had TORCH, this run has HUGGING_FACE_LEGACY"),
+        otherFormula.getMessage());
     List<Long> resumedSteps = new ArrayList<>();
     Trainer.Result resumed =
         tiny(d, out)
