@@ -85,6 +85,11 @@ public final class HostTensor {
     return new HostTensor(name, shape, ElementType.FLOAT, direct.slice());
   }
 
+  /** An int64 tensor sharing a direct buffer (its remaining elements). */
+  public static HostTensor longs(String name, long[] shape, LongBuffer direct) {
+    return new HostTensor(name, shape, ElementType.INT64, direct.slice());
+  }
+
   /** An int32 tensor sharing a direct buffer (its remaining elements). */
   public static HostTensor ints(String name, long[] shape, IntBuffer direct) {
     return new HostTensor(name, shape, ElementType.INT32, direct.slice());

@@ -30,6 +30,16 @@ public interface CausalLmSource {
     return trainingGraph(frozen);
   }
 
+  /**
+   * The graph the trainer trains: {@link #trainingGraph(Set, int)}, whose {@code embedding_noise}
+   * input a source may leave out when {@code embeddingNoise} is false (NEFTune off); the trainer
+   * feeds the input exactly when the graph declares it. Default: {@link #trainingGraph(Set, int)},
+   * which declares it.
+   */
+  default TrainingGraph trainingGraph(Set<String> frozen, int maxSeqLen, boolean embeddingNoise) {
+    return trainingGraph(frozen, maxSeqLen);
+  }
+
   /** Initial value of every parameter the forward pass declares. */
   List<CheckpointTensor> initialWeights();
 

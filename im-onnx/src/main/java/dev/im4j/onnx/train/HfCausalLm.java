@@ -95,12 +95,21 @@ public final class HfCausalLm implements CausalLmSource {
    */
   @Override
   public TrainingGraph trainingGraph(Set<String> frozen, int maxSeqLen) {
+    return trainingGraph(frozen, maxSeqLen, true);
+  }
+
+  /**
+   * As {@link #trainingGraph(Set, int)}; without the noise input if {@code embeddingNoise} is off.
+   */
+  @Override
+  public TrainingGraph trainingGraph(Set<String> frozen, int maxSeqLen, boolean embeddingNoise) {
     checkArgument(maxSeqLen > 0, "maxSeqLen must be > 0 but was %s", maxSeqLen);
     if (lossChunk == 0 || maxSeqLen <= lossChunk) {
-      return trainingGraph(frozen);
+      return fromOutputs(CausalLmGraphs.training(config, frozen, embeddingNoise), frozen);
     }
     return fromOutputs(
-        CausalLmGraphs.trainingChunked(config, frozen, true, lossChunk, maxSeqLen), frozen);
+        CausalLmGraphs.trainingChunked(config, frozen, embeddingNoise, lossChunk, maxSeqLen),
+        frozen);
   }
 
   private static TrainingGraph fromOutputs(dev.im4j.onnx.graph.Graph graph, Set<String> frozen) {

@@ -5,6 +5,7 @@ import dev.im4j.onnx.graph.Dim;
 import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.graph.Shape;
 import dev.im4j.onnx.graph.Value;
+import dev.im4j.onnx.model.CausalLmGraphs;
 import java.util.Set;
 
 /**
@@ -12,12 +13,12 @@ import java.util.Set;
  * the model's forward pass, {@code Σ c · nll} and the gradients.
  */
 final class LmGraphs {
-  static final String INPUT_IDS = "input_ids";
-  static final String POSITION_IDS = "position_ids";
-  static final String SEGMENT_IDS = "segment_ids";
-  static final String EMBEDDING_NOISE = "embedding_noise";
-  static final String TARGETS = "targets";
-  static final String COEFFICIENTS = "coefficients";
+  static final String INPUT_IDS = CausalLmGraphs.INPUT_IDS;
+  static final String POSITION_IDS = CausalLmGraphs.POSITION_IDS;
+  static final String SEGMENT_IDS = CausalLmGraphs.SEGMENT_IDS;
+  static final String EMBEDDING_NOISE = CausalLmGraphs.EMBEDDING_NOISE;
+  static final String TARGETS = CausalLmGraphs.TARGETS;
+  static final String COEFFICIENTS = CausalLmGraphs.COEFFICIENTS;
 
   private LmGraphs() {}
 

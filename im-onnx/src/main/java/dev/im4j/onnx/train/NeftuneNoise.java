@@ -1,6 +1,7 @@
 package dev.im4j.onnx.train;
 
 import dev.im4j.core.collate.Batch;
+import java.nio.FloatBuffer;
 import java.util.SplittableRandom;
 
 /**
@@ -15,14 +16,14 @@ final class NeftuneNoise {
   private NeftuneNoise() {}
 
   /**
-   * The noise of one micro-batch.
-   *
-   * @return [rows, seqLen, hidden], zeros when {@code alpha == 0}
+   * Writes the noise of one micro-batch into {@code noise[0, cells * hidden)}, {@code [rows,
+   * seqLen, hidden]}: zeros when {@code alpha == 0} and in padding.
    */
-  static float[] sample(Batch batch, double alpha, int hidden, SplittableRandom random) {
-    float[] noise = new float[batch.cells() * hidden]; // [rows, seqLen, hidden]
+  static void sample(
+      Batch batch, double alpha, int hidden, SplittableRandom random, FloatBuffer noise) {
+    FeedBuffers.zero(noise, 0, batch.cells() * hidden);
     if (alpha == 0) {
-      return noise;
+      return;
     }
     // Segments are in cell order, so the draws follow the cells as they always have.
     for (int s = 0; s < batch.segmentCount(); s++) {
@@ -30,11 +31,10 @@ final class NeftuneNoise {
       double scale = alpha / Math.sqrt((double) length * hidden);
       for (int i = batch.segmentStart(s), end = i + length; i < end; i++) {
         for (int k = 0; k < hidden; k++) {
-          noise[i * hidden + k] = (float) (scale * (2 * random.nextDouble() - 1));
+          noise.put(i * hidden + k, (float) (scale * (2 * random.nextDouble() - 1)));
         }
       }
     }
-    return noise;
   }
 
   /** The generator of micro-batch {@code microBatch} of 0-based step {@code step}. */

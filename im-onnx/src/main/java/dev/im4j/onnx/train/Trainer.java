@@ -12,6 +12,7 @@ import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.onnx.model.CausalLmGraphs;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.model.Weights;
@@ -160,7 +161,8 @@ public final class Trainer {
     double initialNorm = l2Norm(initial);
     TrainingArtifacts fresh =
         TrainingArtifactsBuilder.of(
-                b.model.trainingGraph(b.frozen, b.collator.maxLength()), initial)
+                b.model.trainingGraph(b.frozen, b.collator.maxLength(), b.neftuneAlpha > 0),
+                initial)
             .frozen(b.frozen)
             .adamW(b.adamW)
             .clipGradNorm(b.maxGradNorm)
@@ -187,6 +189,8 @@ public final class Trainer {
     Path last = resumeFrom.orElse(null);
     RuntimeOptions options = b.runtimeOptions.withDeterminism(true, b.seed);
     try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, options)) {
+      FeedBuffers feeds =
+          new FeedBuffers(hidden, rt.trainInputNames().contains(CausalLmGraphs.EMBEDDING_NOISE));
       int stepsPerEpoch = stepsPerEpoch();
       int[] order = null; // the current epoch's example order
       int orderEpoch = -1;
@@ -208,10 +212,8 @@ public final class Trainer {
         rt.lazyResetGrad();
         double stepLoss = 0;
         for (int m = 0; m < batches.size(); m++) {
-          Batch batch = batches.get(m);
-          float[] noise =
-              NeftuneNoise.sample(batch, b.neftuneAlpha, hidden, NeftuneNoise.random(b.seed, s, m));
-          stepLoss += rt.trainStep(MicroBatchFeeds.of(batch, c.forBatch(m), noise, hidden));
+          SplittableRandom noise = NeftuneNoise.random(b.seed, s, m);
+          stepLoss += rt.trainStep(feeds.write(batches.get(m), c, m, b.neftuneAlpha, noise));
         }
         long done = s + 1;
         if (!Double.isFinite(stepLoss)) {
@@ -253,7 +255,7 @@ public final class Trainer {
               done);
         }
         if (b.evalEvery > 0 && !b.evalSet.isEmpty() && (done % b.evalEvery == 0 || done == total)) {
-          TrainingListener.EvalMetrics em = evaluate(rt, collator, done);
+          TrainingListener.EvalMetrics em = evaluate(rt, collator, feeds, done);
           metric(em);
           b.listeners.forEach(l -> l.onEval(em));
         }
@@ -492,7 +494,7 @@ public final class Trainer {
 
   /** Token-mean loss over the held-out set under IT and IM; zero noise (invariant 18). */
   private TrainingListener.EvalMetrics evaluate(
-      TrainingApiRuntime rt, Collator collator, long step) {
+      TrainingApiRuntime rt, Collator collator, FeedBuffers feeds, long step) {
     double[] losses = new double[2];
     List<LossPolicy> policies = List.of(LossPolicy.outputOnly(), LossPolicy.instructionModelling());
     for (int p = 0; p < 2; p++) {
@@ -501,13 +503,8 @@ public final class Trainer {
       StepCoefficients c = InstructionModellingLoss.of(Reduction.TOKEN_MEAN).coefficients(batches);
       double sum = 0;
       for (int m = 0; m < batches.size(); m++) {
-        Batch batch = batches.get(m);
-        float[] zeros = new float[batch.cells() * b.model.hiddenSize()];
         sum +=
-            rt.evalStep(MicroBatchFeeds.of(batch, c.forBatch(m), zeros, b.model.hiddenSize()))
-                .values()
-                .iterator()
-                .next()[0];
+            rt.evalStep(feeds.write(batches.get(m), c, m, 0, null)).values().iterator().next()[0];
       }
       losses[p] = sum;
     }

@@ -21,7 +21,10 @@ class NeftuneNoiseTest {
               .collate(Examples.random(LossPolicy.instructionModelling(), 6, 20, 11), 6)
               .batches()
               .get(0);
-      float[] noise = NeftuneNoise.sample(batch, alpha, hidden, NeftuneNoise.random(1, 0, 0));
+      float[] noise = new float[batch.cells() * hidden];
+      java.util.Arrays.fill(noise, Float.NaN); // a reused buffer's stale values
+      NeftuneNoise.sample(
+          batch, alpha, hidden, NeftuneNoise.random(1, 0, 0), java.nio.FloatBuffer.wrap(noise));
       int[] lengths = new int[7];
       for (int i = 0; i < batch.cells(); i++) {
         if (batch.exampleIdAt(i) >= 0) {
@@ -55,7 +58,11 @@ class NeftuneNoiseTest {
             .collate(Examples.random(LossPolicy.outputOnly(), 2, 10, 3), 2)
             .batches()
             .get(0);
-    for (float x : NeftuneNoise.sample(batch, 0, 4, NeftuneNoise.random(1, 0, 0))) {
+    float[] noise = new float[batch.cells() * 4];
+    java.util.Arrays.fill(noise, Float.NaN); // a reused buffer's stale values
+    NeftuneNoise.sample(
+        batch, 0, 4, NeftuneNoise.random(1, 0, 0), java.nio.FloatBuffer.wrap(noise));
+    for (float x : noise) {
       assertEquals(0f, x);
     }
   }

@@ -131,10 +131,9 @@ class OneStepGoldenTest {
     try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, OPTIONS)) {
       rt.setLearningRate(adamW.learningRate());
       rt.lazyResetGrad();
+      FeedBuffers feeds = new FeedBuffers(hidden, true);
       for (int b = 0; b < batches.size(); b++) {
-        Batch batch = batches.get(b);
-        float[] noise = new float[batch.cells() * hidden]; // [rows, seqLen, hidden], no NEFTune
-        losses[b] = rt.trainStep(MicroBatchFeeds.of(batch, c.forBatch(b), noise, hidden));
+        losses[b] = rt.trainStep(feeds.write(batches.get(b), c, b, 0, null)); // no NEFTune
       }
       rt.optimizerStep();
       Path saved = dir.resolve("after");

@@ -75,7 +75,7 @@ class TrainingArtifactsBuilderTest {
         for (int b = 0; b < batches.size(); b++) {
           Batch batch = batches.get(b);
           float[] noise = new float[batch.cells() * H];
-          float loss = rt.trainStep(MicroBatchFeeds.of(batch, c.forBatch(b), noise, H));
+          float loss = rt.trainStep(new FeedBuffers(H, true).write(batch, c, b, 0, null));
           double expected = ref.accumulate(batch, c.forBatch(b), noise);
           unclipped.accumulate(batch, c.forBatch(b), noise);
           assertEquals(expected, loss, 1e-4 * Math.max(1, Math.abs(expected)));
@@ -129,7 +129,7 @@ class TrainingArtifactsBuilderTest {
     try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, OPTIONS)) {
       rt.lazyResetGrad();
       Batch batch = batches.get(0);
-      rt.trainStep(MicroBatchFeeds.of(batch, c.forBatch(0), new float[batch.cells() * H], H));
+      rt.trainStep(new FeedBuffers(H, true).write(batch, c, 0, 0, null));
       rt.optimizerStep();
       Path saved = dir.resolve("after");
       rt.saveCheckpoint(saved, true);
@@ -202,11 +202,9 @@ class TrainingArtifactsBuilderTest {
               .contains("training_model.onnx.data"));
       try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, OPTIONS)) {
         rt.lazyResetGrad();
-        losses[k] =
-            rt.trainStep(MicroBatchFeeds.of(batch, c.forBatch(0), new float[batch.cells() * H], H));
+        losses[k] = rt.trainStep(new FeedBuffers(H, true).write(batch, c, 0, 0, null));
         rt.optimizerStep();
-        var eval =
-            rt.evalStep(MicroBatchFeeds.of(batch, c.forBatch(0), new float[batch.cells() * H], H));
+        var eval = rt.evalStep(new FeedBuffers(H, true).write(batch, c, 0, 0, null));
         assertTrue(eval.values().iterator().next()[0] < losses[k]);
       }
     }
