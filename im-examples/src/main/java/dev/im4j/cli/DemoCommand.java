@@ -10,6 +10,7 @@ import dev.im4j.core.stats.Advisor;
 import dev.im4j.core.stats.DatasetStatistics;
 import dev.im4j.core.template.ChatTemplates;
 import dev.im4j.core.tokenizer.HfTokenizer;
+import dev.im4j.onnx.train.Trainer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -205,8 +206,7 @@ final class DemoCommand implements Callable<Integer> {
                 new TrainCommand.ProgressPrinter(
                     stdout,
                     evalEvery,
-                    TrainCommand.ProgressPrinter.totalSteps(
-                        steps, epochs, train.size(), DemoTraining.ROWS_PER_STEP),
+                    Trainer.totalSteps(steps, epochs, train.size(), DemoTraining.ROWS_PER_STEP),
                     TrainCommand.ProgressPrinter.tokensPerStep(
                         train, DemoTraining.ROWS_PER_STEP))));
       }

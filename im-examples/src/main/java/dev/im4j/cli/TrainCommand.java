@@ -307,7 +307,7 @@ final class TrainCommand implements Callable<Integer> {
       List<ClassifiedExample> heldOut =
           evalData == null ? List.of() : encode(encoder, data.open(evalData));
       long total =
-          ProgressPrinter.totalSteps(
+          Trainer.totalSteps(
               steps == null ? 0 : steps, epochs, train.size(), batchSize * gradAccum);
       double tokensPerStep = ProgressPrinter.tokensPerStep(train, batchSize * gradAccum);
       // A bar on a terminal; plain lines (one per step) when output goes to a file or pipe.
@@ -690,13 +690,6 @@ final class TrainCommand implements Callable<Integer> {
         tokens += e.length();
       }
       return train.isEmpty() ? 0 : (double) tokens / train.size() * examplesPerStep;
-    }
-
-    /** Steps of a run of {@code epochs} over {@code examples}, or {@code steps} if positive. */
-    static long totalSteps(long steps, int epochs, int examples, int examplesPerStep) {
-      return steps > 0
-          ? steps
-          : (long) epochs * ((examples + examplesPerStep - 1) / examplesPerStep);
     }
 
     @Override

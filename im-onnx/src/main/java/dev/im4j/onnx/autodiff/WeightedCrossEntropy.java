@@ -1,5 +1,6 @@
 package dev.im4j.onnx.autodiff;
 
+import dev.im4j.core.collate.Batch;
 import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.graph.Value;
@@ -15,8 +16,11 @@ import dev.im4j.onnx.graph.Value;
  * with {@code c_i = 0}.
  */
 public final class WeightedCrossEntropy {
-  /** The target id for positions that are not predicted; pair it with a zero coefficient. */
-  public static final long IGNORE_INDEX = -100;
+  /**
+   * The target id for positions that are not predicted, the collator's ({@link Batch#IGNORE}); pair
+   * it with a zero coefficient.
+   */
+  public static final long IGNORE_INDEX = Batch.IGNORE;
 
   private WeightedCrossEntropy() {}
 

@@ -116,7 +116,17 @@ public final class Trainer {
   }
 
   long totalSteps() {
-    return b.maxSteps > 0 ? b.maxSteps : (long) b.epochs * stepsPerEpoch();
+    return totalSteps(b.maxSteps, b.epochs, train.size(), examplesPerStep());
+  }
+
+  /**
+   * The optimizer steps of a run: {@code maxSteps} if positive, else {@code epochs} passes of
+   * {@code ceil(examples / examplesPerStep)} steps (the last step of an epoch may be short).
+   */
+  public static long totalSteps(long maxSteps, int epochs, int examples, int examplesPerStep) {
+    return maxSteps > 0
+        ? maxSteps
+        : (long) epochs * ((examples + examplesPerStep - 1) / examplesPerStep);
   }
 
   /** Example indices of {@code epoch} in training order: seeded shuffle, or file order. */
