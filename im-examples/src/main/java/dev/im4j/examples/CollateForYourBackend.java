@@ -60,7 +60,7 @@ public final class CollateForYourBackend {
       double stepLoss = 0;
       for (int b = 0; b < collated.batches().size(); b++) {
         Batch batch = collated.batches().get(b);
-        // Your model: logits for batch.inputIdsBuffer(), positionIdsBuffer(), segmentIdsBuffer().
+        // Your model: logits for the batch's input, position and segment ids (batch.writeTo).
         float[] logits = new float[batch.cells() * vocab]; // [rows, seqLen, vocab]
         for (int i = 0; i < logits.length; i++) {
           logits[i] = (float) random.nextGaussian();

@@ -407,29 +407,9 @@ public final class Batch {
     return directInts(inputIds());
   }
 
-  /** Position ids as a new direct buffer in native order, {@code [rows, seqLen]}. */
-  public IntBuffer positionIdsBuffer() {
-    return directInts(positionIds());
-  }
-
-  /** Segment ids as a new direct buffer in native order, {@code [rows, seqLen]}. */
-  public IntBuffer segmentIdsBuffer() {
-    return directInts(segmentIds());
-  }
-
-  /** Targets as a new direct buffer in native order, {@code [rows, seqLen]}. */
-  public IntBuffer targetsBuffer() {
-    return directInts(targets());
-  }
-
   /** Weights as a new direct buffer in native order, {@code [rows, seqLen]}. */
   public FloatBuffer weightsBuffer() {
     return directFloats(weights());
-  }
-
-  /** Example ids as a new direct buffer in native order, {@code [rows, seqLen]}. */
-  public IntBuffer exampleIdsBuffer() {
-    return directInts(exampleIds());
   }
 
   /** A new direct {@link IntBuffer} in native byte order holding {@code values}, at position 0. */
