@@ -183,6 +183,14 @@ public final class Batch {
     padAll(buffers, cell, cells());
   }
 
+  /**
+   * {@code sum} plus the target weights of segment {@code s}, added cell by cell in order (see
+   * {@link TokenizedExample#addPredictedWeights}); no column is written.
+   */
+  public double addSegmentTargetWeights(int s, double sum) {
+    return segmentTokens[s].addPredictedWeights(sum);
+  }
+
   /** Writes the input ids into {@code dest[0..cells)}. */
   public void writeInputIds(int[] dest) {
     checkSize(dest.length);

@@ -53,58 +53,36 @@ public final class InstructionModellingLoss {
     checkNotNull(step, "step");
     int batchCount = step.size();
     // Pass 1: per-segment weight sums (double, in cell order), the step total and the example
-    // count. Weights are 0 outside segments and on each segment's last cell (Batch's contract).
+    // count, from the examples' runs: no column is written.
     double[][] segmentSums = new double[batchCount][]; // [batches][segments]
-    float[][] weights = new float[batchCount][]; // [batches][rows * seqLen]
     double total = 0;
     int examples = 0;
     for (int b = 0; b < batchCount; b++) {
       Batch batch = checkNotNull(step.get(b), "step[%s] is null", b);
-      float[] cellWeights = batch.weights();
-      weights[b] = cellWeights;
       double[] sums = new double[batch.segmentCount()];
       for (int s = 0; s < sums.length; s++) {
-        int from = batch.segmentStart(s);
-        int to = from + batch.segmentLength(s);
-        double sum = 0;
-        for (int i = from; i < to; i++) {
-          float w = cellWeights[i];
-          if (w != 0f) {
-            sum += w;
-            total += w;
-          }
-        }
-        sums[s] = sum;
-        if (sum > 0) {
+        sums[s] = batch.addSegmentTargetWeights(s, 0);
+        total = batch.addSegmentTargetWeights(s, total); // in cell order, as the sums always were
+        if (sums[s] > 0) {
           examples++;
         }
       }
       segmentSums[b] = sums;
     }
-
-    // Pass 2: coefficients.
-    float[][] coefficients = new float[batchCount][];
+    // Pass 2: one scale per segment; a cell's coefficient is its weight times its segment's scale.
+    double[][] scales = new double[batchCount][]; // [batches][segments]
     for (int b = 0; b < batchCount; b++) {
-      Batch batch = step.get(b);
-      float[] c = new float[batch.cells()];
-      for (int s = 0; total > 0 && s < batch.segmentCount(); s++) {
-        double scale =
+      double[] scale = new double[segmentSums[b].length];
+      for (int s = 0; total > 0 && s < scale.length; s++) {
+        scale[s] =
             switch (reduction) {
               case SUM -> 1.0;
               case TOKEN_MEAN -> 1.0 / total;
               case SEQUENCE_MEAN -> 1.0 / (examples * segmentSums[b][s]);
             };
-        int from = batch.segmentStart(s);
-        int to = from + batch.segmentLength(s);
-        for (int i = from; i < to; i++) {
-          float w = weights[b][i];
-          if (w != 0f) {
-            c[i] = (float) (w * scale);
-          }
-        }
       }
-      coefficients[b] = c;
+      scales[b] = scale;
     }
-    return new StepCoefficients(reduction, coefficients, total, examples);
+    return new StepCoefficients(reduction, List.copyOf(step), scales, total, examples);
   }
 }

@@ -206,12 +206,25 @@ public final class TokenizedExample {
 
   /**
    * Sum of the weights of tokens 1..length-1 (the weight that can actually be predicted), in double
-   * precision, one term per run (weight times tokens).
+   * precision, added token by token in order: exactly what a loop over the cells of a batch's
+   * weight column adds for this example (the loss normalisers rely on that).
    */
   public double predictedWeight() {
-    double sum = 0;
+    return addPredictedWeights(0);
+  }
+
+  /**
+   * {@code sum} plus the weights of tokens 1..length-1, added one at a time in token order (zeros
+   * skipped), so that sums over several examples round exactly as a loop over their cells does.
+   */
+  public double addPredictedWeights(double sum) {
     for (int k = 0, i = 0; k < runCount; i = end(k++)) {
-      sum += (double) weight(k) * (end(k) - Math.max(i, 1));
+      double w = weight(k);
+      if (w != 0) {
+        for (int t = Math.max(i, 1); t < end(k); t++) {
+          sum += w;
+        }
+      }
     }
     return sum;
   }

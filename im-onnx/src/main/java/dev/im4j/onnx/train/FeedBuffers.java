@@ -65,9 +65,7 @@ final class FeedBuffers {
     widen(columns.segmentIds(), segmentIds, cells);
     widen(columns.targets(), targets, cells);
     coefficients.clear();
-    for (int i = 0; i < cells; i++) {
-      coefficients.put(i, c.at(m, i));
-    }
+    c.writeInto(m, columns.weights(), coefficients);
     coefficients.limit(cells);
     long[] shape = {batch.rows(), batch.seqLen()};
     List<HostTensor> feeds = new ArrayList<>(6);
