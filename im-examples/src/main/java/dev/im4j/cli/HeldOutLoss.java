@@ -1,12 +1,24 @@
 package dev.im4j.cli;
 
+import dev.im4j.core.collate.Batch;
+import dev.im4j.core.collate.Collator;
+import dev.im4j.core.collate.CollatorConfig;
+import dev.im4j.core.loss.InstructionModellingLoss;
+import dev.im4j.core.loss.Reduction;
+import dev.im4j.core.loss.ReferenceLoss;
+import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.LossPolicy;
+import dev.im4j.core.mask.TokenizedExample;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Token-mean next-token loss of a model over examples under the output-only (IT) and the
- * instruction-modelling (IM) policy: {@code Σ w·nll / Σ w} over all predicted positions.
+ * instruction-modelling (IM) policy: {@code Σ w·nll / Σ w} over all predicted positions, as the
+ * trainer's evaluation defines it. The label shift is the collator's and the loss {@link
+ * ReferenceLoss}'s: one example per row, whole (no truncation), TOKEN_MEAN coefficients over the
+ * whole set.
  *
  * @param outputOnly the IT loss (NaN without IT targets)
  * @param instruction the IM loss (NaN without IM targets)
@@ -18,39 +30,34 @@ record HeldOutLoss(
 
   /** Evaluates {@code examples}, weighed by IT and by IM, with {@code lm}. */
   static HeldOutLoss of(InferenceModel lm, List<ClassifiedExample> examples) {
-    LossPolicy it = LossPolicy.outputOnly();
-    LossPolicy im = LossPolicy.instructionModelling();
-    double[] sums = new double[2];
-    double[] weights = new double[2];
-    for (ClassifiedExample example : examples) {
-      float[] out = it.weigh(example).weights();
-      float[] all = im.weigh(example).weights();
-      float[][] logits = lm.logits(example.ids()); // [T, V]
-      for (int t = 0; t + 1 < example.length(); t++) {
-        double nll = nll(logits[t], example.idAt(t + 1));
-        sums[0] += out[t + 1] * nll;
-        weights[0] += out[t + 1];
-        sums[1] += all[t + 1] * nll;
-        weights[1] += all[t + 1];
+    double[] loss = new double[2];
+    double[] weight = new double[2];
+    List<LossPolicy> policies = List.of(LossPolicy.outputOnly(), LossPolicy.instructionModelling());
+    for (int p = 0; p < 2; p++) {
+      List<TokenizedExample> weighed = new ArrayList<>(examples.size());
+      int longest = 1;
+      for (ClassifiedExample e : examples) {
+        weighed.add(policies.get(p).weigh(e));
+        longest = Math.max(longest, e.length());
       }
+      List<Batch> rows = Collator.of(CollatorConfig.of(longest)).collate(weighed, 1).batches();
+      StepCoefficients c = InstructionModellingLoss.of(Reduction.TOKEN_MEAN).coefficients(rows);
+      for (int b = 0; b < rows.size(); b++) {
+        Batch row = rows.get(b);
+        float[][] logits = lm.logits(row.inputIds()); // [seqLen, vocab]
+        int vocab = logits[0].length;
+        float[] flat = new float[logits.length * vocab]; // [1, seqLen, vocab]
+        for (int t = 0; t < logits.length; t++) {
+          System.arraycopy(logits[t], 0, flat, t * vocab, vocab);
+        }
+        loss[p] += ReferenceLoss.compute(row, c.forBatch(b), flat, vocab).loss();
+      }
+      weight[p] = c.totalWeight();
     }
     return new HeldOutLoss(
-        weights[0] == 0 ? Double.NaN : sums[0] / weights[0],
-        weights[1] == 0 ? Double.NaN : sums[1] / weights[1],
-        weights[0],
-        weights[1]);
-  }
-
-  /** −log softmax(logits)[target], computed stably in double. */
-  static double nll(float[] logits, int target) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (float l : logits) {
-      max = Math.max(max, l);
-    }
-    double sum = 0;
-    for (float l : logits) {
-      sum += Math.exp(l - max);
-    }
-    return max + Math.log(sum) - logits[target];
+        weight[0] == 0 ? Double.NaN : loss[0],
+        weight[1] == 0 ? Double.NaN : loss[1],
+        weight[0],
+        weight[1]);
   }
 }
