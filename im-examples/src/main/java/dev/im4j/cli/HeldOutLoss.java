@@ -2,6 +2,7 @@ package dev.im4j.cli;
 
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.onnx.runtime.InferenceModel;
 import java.util.List;
 
 /**
