@@ -9,6 +9,7 @@ import dev.im4j.onnx.model.CausalLmParameters;
 import dev.im4j.onnx.model.DType;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.model.Weights;
+import dev.im4j.onnx.runtime.InferenceModel;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.train.AdamWConfig;
 import dev.im4j.onnx.train.HfCausalLm;

@@ -4,6 +4,7 @@ import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.ExampleEncoder;
 import dev.im4j.core.tokenizer.HfTokenizer;
 import dev.im4j.onnx.model.ModelDirectory;
+import dev.im4j.onnx.runtime.InferenceModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;

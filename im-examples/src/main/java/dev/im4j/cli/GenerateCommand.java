@@ -1,6 +1,5 @@
 package dev.im4j.cli;
 
-import ai.onnxruntime.OrtException;
 import dev.im4j.core.data.Conversation;
 import dev.im4j.core.data.Message;
 import dev.im4j.core.mask.ExampleEncoder;
@@ -8,6 +7,7 @@ import dev.im4j.core.tokenizer.HfTokenizer;
 import dev.im4j.onnx.generate.Generator;
 import dev.im4j.onnx.generate.SamplingConfig;
 import dev.im4j.onnx.model.ModelDirectory;
+import dev.im4j.onnx.runtime.InferenceModel;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -67,7 +67,7 @@ final class GenerateCommand implements Callable<Integer> {
   long seed;
 
   @Override
-  public Integer call() throws OrtException {
+  public Integer call() {
     Flags.require(maxNewTokens >= 1, "--max-new-tokens", maxNewTokens, ">= 1");
     Flags.require(
         Double.isFinite(temperature) && temperature >= 0,
@@ -87,13 +87,7 @@ final class GenerateCommand implements Callable<Integer> {
       ExampleEncoder encoder = pipeline.encoder(tokenizer);
       Set<Integer> stop = new HashSet<>();
       tokenizer.specialTokens().eosId().ifPresent(stop::add);
-      Generator generator =
-          new Generator(
-              ids -> {
-                float[][] logits = lm.logits(ids); // [T, V]
-                return logits[logits.length - 1];
-              },
-              stop);
+      Generator generator = new Generator(lm, stop);
       for (String prompt : prompts) {
         int[] ids = encoder.encodePrompt(Conversation.of(Message.user(prompt)));
         int[] answer = generator.generate(ids, sampling);

@@ -10,6 +10,7 @@ import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.onnx.runtime.InferenceModel;
 import java.util.ArrayList;
 import java.util.List;
 

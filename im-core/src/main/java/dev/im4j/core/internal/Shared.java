@@ -1,42 +1,73 @@
 package dev.im4j.core.internal;
 
+import static com.google.common.base.Preconditions.checkNotNull;
 import static com.google.common.base.Preconditions.checkState;
 
-import dev.im4j.core.tokenizer.Encoding;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 
 /**
- * Not API: no compatibility is promised, and a module descriptor will not export this package.
+ * Not API: no compatibility is promised, and im-core's module descriptor does not export this
+ * package.
  *
  * <p>Lets im-core's packages share the arrays of immutable objects instead of copying them. A class
- * that lends an array registers its accessor from its own static initializer, which runs before any
- * instance exists; whoever reads through an accessor must never write the array.
+ * that lends an array registers a {@link Lender} for itself ({@link #lend}) from its own static
+ * initializer, which runs before any instance exists; a borrower asks once for the lender of that
+ * class ({@link #lender}, which initializes the class first) and keeps it in a constant, so each
+ * borrowing is a plain call. Whoever reads through a lender must never write the array.
  *
- * <p>Today one array is lent: an {@link Encoding}'s token ids, which a {@code TokenizedExample}
+ * <p>Lenders are registered by class, so this package names none of them: the lending package
+ * depends on this one and never the other way round (no package cycle).
+ *
+ * <p>Today one array is lent: an {@code Encoding}'s token ids, which a {@code TokenizedExample}
  * keeps as its own (both are immutable), so masking does not copy every token (mask + collate about
  * 1.1 times as fast, docs/benchmarks.md).
  */
 public final class Shared {
-  /** Reads an encoding's token ids without copying. */
-  public interface EncodingIds {
-    int[] of(Encoding encoding);
+  /**
+   * Reads an array of an instance of {@code T} without copying.
+   *
+   * @param <T> the lending class
+   */
+  @FunctionalInterface
+  public interface Lender<T> {
+    /** The array of {@code owner} itself, not a copy: never write it. */
+    int[] array(T owner);
   }
 
-  private static volatile EncodingIds encodingIds;
+  private static final ConcurrentMap<Class<?>, Lender<?>> LENDERS = new ConcurrentHashMap<>();
 
   private Shared() {}
 
   /**
-   * Registers the accessor of encodings' ids; called once, by {@link Encoding}.
+   * Registers the lender of {@code owner}'s array; called once, from {@code owner}'s static
+   * initializer.
    *
-   * @throws IllegalStateException if one is registered already
+   * @throws IllegalStateException if {@code owner} has registered a lender already
    */
-  public static synchronized void lendEncodingIds(EncodingIds access) {
-    checkState(encodingIds == null, "the accessor of encoding ids is registered already");
-    encodingIds = access;
+  public static <T> void lend(Class<T> owner, Lender<T> lender) {
+    checkNotNull(lender, "lender");
+    checkState(
+        LENDERS.putIfAbsent(owner, lender) == null,
+        "%s has registered its lender already",
+        owner.getName());
   }
 
-  /** The token ids array of {@code encoding} itself, not a copy: never write it. */
-  public static int[] encodingIds(Encoding encoding) {
-    return encodingIds.of(encoding); // registered: Encoding is initialized, as it has an instance
+  /**
+   * The lender that {@code owner} registered, initializing {@code owner} first (its static
+   * initializer registers it).
+   *
+   * @throws IllegalStateException if {@code owner} lends no array
+   */
+  @SuppressWarnings("unchecked") // lend pairs each class with a lender of that class
+  public static <T> Lender<T> lender(Class<T> owner) {
+    try {
+      Class.forName(owner.getName(), true, owner.getClassLoader());
+    } catch (ClassNotFoundException e) {
+      throw new IllegalStateException("cannot initialize " + owner.getName(), e); // it is loaded
+    }
+    Lender<?> lender = LENDERS.get(owner);
+    checkState(lender != null, "%s lends no array", owner.getName());
+    return (Lender<T>) lender;
   }
 }

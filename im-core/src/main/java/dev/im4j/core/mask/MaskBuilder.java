@@ -31,6 +31,7 @@ import java.util.function.IntPredicate;
  * <p>Immutable and thread-safe.
  */
 public final class MaskBuilder {
+  private static final Shared.Lender<Encoding> ENCODING_IDS = Shared.lender(Encoding.class);
 
   /**
    * A masked example plus what the mask builder could not do.
@@ -105,7 +106,7 @@ public final class MaskBuilder {
       }
     }
     int n = encoding.length();
-    int[] ids = Shared.encodingIds(encoding); // shared with the encoding: read only, never written
+    int[] ids = ENCODING_IDS.array(encoding); // shared with the encoding: read only, never written
 
     // Terminators first, since they cut runs: per assistant message, in message order, the first
     // token starting at or after its content, if that token is special template text not already

@@ -23,7 +23,7 @@ import java.util.Arrays;
  */
 public final class Encoding {
   static {
-    Shared.lendEncodingIds(encoding -> encoding.ids);
+    Shared.lend(Encoding.class, encoding -> encoding.ids);
   }
 
   private final int[] ids;

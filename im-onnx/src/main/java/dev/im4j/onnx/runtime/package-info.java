@@ -1,5 +1,6 @@
 /**
- * The training runtimes; the only package that imports ONNX Runtime.
+ * The training runtimes and inference on a trained model ({@link
+ * dev.im4j.onnx.runtime.InferenceModel}); the only package that imports ONNX Runtime.
  *
  * <p>{@link dev.im4j.onnx.runtime.TrainingApiRuntime} drives ONNX Runtime's on-device training API
  * (Microsoft's Java classes on bytedeco's training-enabled native library, wired up by {@code

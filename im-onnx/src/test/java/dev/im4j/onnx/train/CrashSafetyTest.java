@@ -3,6 +3,7 @@ package dev.im4j.onnx.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -66,7 +67,7 @@ class CrashSafetyTest {
     List<String> cmd = new ArrayList<>();
     cmd.add(java);
     cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
+    cmd.add(childClassPath());
     String cache = System.getProperty("im4j.ort.cacheDir");
     if (cache != null) {
       cmd.add("-Dim4j.ort.cacheDir=" + cache);
@@ -74,5 +75,17 @@ class CrashSafetyTest {
     cmd.add(CrashChild.class.getName());
     cmd.add(out.toString());
     return new ProcessBuilder(cmd).redirectErrorStream(true).start();
+  }
+
+  /**
+   * This JVM's class path and module path as one class path: surefire runs im-onnx's tests with its
+   * main classes and their modules on the module path, which java.class.path lacks.
+   */
+  private static String childClassPath() {
+    String classPath = System.getProperty("java.class.path");
+    String modulePath = System.getProperty("jdk.module.path");
+    return modulePath == null || modulePath.isEmpty()
+        ? classPath
+        : modulePath + File.pathSeparator + classPath;
   }
 }

@@ -1,4 +1,4 @@
-package dev.im4j.onnx.model;
+package dev.im4j.bench.onnx;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
@@ -6,6 +6,11 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.graph.OnnxIo;
+import dev.im4j.onnx.model.CausalLmConfig;
+import dev.im4j.onnx.model.CausalLmGraphs;
+import dev.im4j.onnx.model.CausalLmParameters;
+import dev.im4j.onnx.model.DType;
+import dev.im4j.onnx.model.Weights;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,9 +24,9 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Forward-pass throughput of {@link CausalLmGraphs} on ONNX Runtime CPU (a main, not a test; run by
- * {@code im-onnx/bench/forward_vs_torch.sh}, which runs {@code bench_forward.py} on the same shapes
- * for comparison).
+ * Forward-pass throughput of {@link CausalLmGraphs} on ONNX Runtime CPU (a main; run by {@code
+ * benchmarks/onnx/forward_vs_torch.sh}, which runs {@code bench_forward.py} on the same shapes for
+ * comparison).
  *
  * <p>Usage: {@code ForwardBenchmark small|base [threads]}. {@code small} is a ~9.4M-parameter LLaMA
  * (vocab 8192, hidden 384, 4 layers, 6 heads, 2 kv heads, intermediate 1024, tied); {@code base}

@@ -1,4 +1,4 @@
-package dev.im4j.onnx.runtime;
+package dev.im4j.bench.onnx;
 
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
@@ -6,6 +6,7 @@ import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.graph.OnnxIo;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmGraphs;
+import dev.im4j.onnx.runtime.Ort;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
@@ -14,9 +15,9 @@ import java.util.Set;
  * Times building the training graph of a decoder (forward + weighted CE + backward) and creating an
  * ONNX Runtime session for it, at basic and at full graph optimisation, 2 threads.
  *
- * <p>Run: {@code java -cp im-examples/target/im4j.jar
- * dev.im4j.onnx.runtime.SessionCreationBenchmark [layers] [hidden] [vocab]} (default 12, 768,
- * 32000: a GPT-2-small-sized LLaMA).
+ * <p>Run: {@code java -cp benchmarks/onnx/target/benchmarks-onnx.jar
+ * dev.im4j.bench.onnx.SessionCreationBenchmark [layers] [hidden] [vocab]} (default 12, 768, 32000:
+ * a GPT-2-small-sized LLaMA).
  */
 public final class SessionCreationBenchmark {
   private SessionCreationBenchmark() {}

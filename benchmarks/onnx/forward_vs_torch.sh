@@ -3,22 +3,20 @@
 # configs (small ~9.4M, base ~99.5M LLaMA) and shapes (1x512, 8x256), 2 threads each.
 # Needs: JDK 17+, Maven (offline works once dependencies are cached), /usr/bin/python3 with torch
 # (Debian: apt-get install python3-torch libopenblas0-pthread).
-# Usage: im-onnx/bench/forward_vs_torch.sh [threads] [sizes...]   (default: 2 small base)
+# Usage: benchmarks/onnx/forward_vs_torch.sh [threads] [sizes...]   (default: 2 small base)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 threads="${1:-2}"
 shift || true
 sizes=("${@:-small base}")
-cp_file="$(mktemp)"
 out="$(mktemp)"
-trap 'rm -f "$cp_file" "$out"' EXIT
-(cd "$root" && mvn -B -q -o -pl im-onnx -am test-compile dependency:build-classpath \
-  -Dspotless.check.skip=true -Dmdep.includeScope=test -Dmdep.outputFile="$cp_file" >/dev/null)
-cp="$root/im-onnx/target/test-classes:$root/im-onnx/target/classes:$(cat "$cp_file")"
+trap 'rm -f "$out"' EXIT
+(cd "$root" && mvn -B -q -o -pl benchmarks/onnx -am -DskipTests package >/dev/null)
+cp="$here/target/benchmarks-onnx.jar"
 echo "date: $(date -u +%FT%TZ)  host: $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for size in ${sizes[*]}; do
-  java -Xmx4g -cp "$cp" dev.im4j.onnx.model.ForwardBenchmark "$size" "$threads" | tee -a "$out"
+  java -Xmx4g -cp "$cp" dev.im4j.bench.onnx.ForwardBenchmark "$size" "$threads" | tee -a "$out"
   OPENBLAS_NUM_THREADS="$threads" /usr/bin/python3 "$here/bench_forward.py" "$size" "$threads" \
     | tee -a "$out"
 done

@@ -12,8 +12,8 @@ import java.util.Set;
 import java.util.SplittableRandom;
 
 /**
- * A tiny causal LM for tests and demos until the decoder graphs land: per position, no mixing
- * between positions (a bigram model with a residual MLP).
+ * A tiny causal LM for im-onnx's tests: per position, no mixing between positions (a bigram model
+ * with a residual MLP), with a plain-Java twin in {@link TinyLmReference}.
  *
  * <pre>
  * x = E[ids] + noise                     // [B, T, H], E = model.embed_tokens.weight [V, H]

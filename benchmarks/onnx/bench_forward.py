@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """PyTorch twin of ForwardBenchmark: the same LLaMA configs and shapes, run by the from-scratch
-reference forward of src/test/resources/model/graphs/generate_golden.py (causal + segment mask,
-RoPE, GQA, SwiGLU), fp32, torch.set_num_threads(threads), under torch.inference_mode().
+reference forward of im-onnx/src/test/resources/model/graphs/generate_golden.py (causal +
+segment mask, RoPE, GQA, SwiGLU), fp32, torch.set_num_threads(threads), under
+torch.inference_mode().
 
 Usage: bench_forward.py small|base [threads]
 Prints: RESULT torch <size> <B>x<T> <tokens/s> <peak RSS MiB>
@@ -15,7 +16,8 @@ import time
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "src", "test", "resources", "model", "graphs"))
+sys.path.insert(
+    0, os.path.join(HERE, "..", "..", "im-onnx", "src", "test", "resources", "model", "graphs"))
 import generate_golden as ref  # noqa: E402
 
 CONFIGS = {
