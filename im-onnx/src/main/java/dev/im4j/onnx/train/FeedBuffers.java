@@ -25,9 +25,10 @@ import java.util.SplittableRandom;
  * first write.
  *
  * <p>The returned tensors share the buffers: they are valid until the next {@link #write}. Not
- * thread-safe: one per training loop.
+ * thread-safe: one per training loop. The {@link Trainer} uses one; a loop of one's own over {@link
+ * dev.im4j.onnx.runtime.TrainingApiRuntime} can too.
  */
-final class FeedBuffers {
+public final class FeedBuffers {
   private final int hidden;
   private final boolean noiseInput;
   private final BatchBuffers columns = new BatchBuffers();
@@ -43,7 +44,7 @@ final class FeedBuffers {
    * @param hidden the model's hidden size (the noise's last dimension)
    * @param noiseInput whether the graphs take the {@value CausalLmGraphs#EMBEDDING_NOISE} input
    */
-  FeedBuffers(int hidden, boolean noiseInput) {
+  public FeedBuffers(int hidden, boolean noiseInput) {
     this.hidden = hidden;
     this.noiseInput = noiseInput;
   }
@@ -55,7 +56,7 @@ final class FeedBuffers {
    * @param alpha NEFTune α; 0 feeds zero noise (evaluation, or NEFTune off)
    * @param random the micro-batch's noise generator (unused when {@code alpha == 0})
    */
-  List<HostTensor> write(
+  public List<HostTensor> write(
       Batch batch, StepCoefficients c, int m, double alpha, SplittableRandom random) {
     int cells = batch.cells();
     ensure(cells);
