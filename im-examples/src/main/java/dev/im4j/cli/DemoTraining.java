@@ -4,9 +4,9 @@ import dev.im4j.core.collate.CollatorConfig;
 import dev.im4j.core.loss.Reduction;
 import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.LossPolicy;
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
-import dev.im4j.onnx.model.DType;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.model.Weights;
 import dev.im4j.onnx.runtime.InferenceModel;
@@ -81,7 +81,7 @@ final class DemoTraining {
       TrainingListener progress)
       throws Exception {
     CausalLmConfig config = config();
-    Weights initial = CausalLmParameters.initialize(config, SEED, DType.F32);
+    Weights initial = CausalLmParameters.initialize(config, SEED, DType.FLOAT);
     List<Long> evalSteps = new ArrayList<>();
     List<Double> evalLoss = new ArrayList<>();
     Trainer.Builder builder =

@@ -1,8 +1,8 @@
 package dev.im4j.cli;
 
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
-import dev.im4j.onnx.model.DType;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.model.Weights;
 import java.nio.file.Path;
@@ -47,7 +47,7 @@ final class ModelOptions {
       return ModelDirectory.load(source.model);
     }
     CausalLmConfig config = CausalLmConfig.read(source.config);
-    Weights weights = CausalLmParameters.initialize(config, seed, DType.F32);
+    Weights weights = CausalLmParameters.initialize(config, seed, DType.FLOAT);
     return ModelDirectory.of(config, weights, Map.of());
   }
 }

@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.im4j.cli.Cli.Run;
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
-import dev.im4j.onnx.model.DType;
 import dev.im4j.onnx.model.ModelDirectory;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -304,7 +304,7 @@ class CliHardeningTest {
   void nonFiniteWeightsAreBlamedOnTheTensorAndDirectory() throws IOException {
     CausalLmConfig c = CausalLmConfig.parse(tinyConfig(32000, 16), "test");
     Path model = dir.resolve("nan-model");
-    ModelDirectory.of(c, CausalLmParameters.initialize(c, 1, DType.F32), Map.of()).save(model);
+    ModelDirectory.of(c, CausalLmParameters.initialize(c, 1, DType.FLOAT), Map.of()).save(model);
     // Element 3 of model.norm.weight becomes NaN, in the file's bytes.
     Path file = model.resolve("model.safetensors");
     byte[] bytes = Files.readAllBytes(file);

@@ -13,9 +13,9 @@ import dev.im4j.core.mask.ExampleEncoder;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.template.ChatTemplates;
 import dev.im4j.core.tokenizer.HfTokenizer;
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
-import dev.im4j.onnx.model.DType;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.train.FineTune;
 import java.io.IOException;
@@ -53,7 +53,7 @@ class ReadmeSnippetTest {
         Map.of(
             "tokenizer.json", resource("tokenizer.json"),
             "tokenizer_config.json", resource("tokenizer_config.json"));
-    ModelDirectory.of(config, CausalLmParameters.initialize(config, 7, DType.F32), tokenizer)
+    ModelDirectory.of(config, CausalLmParameters.initialize(config, 7, DType.FLOAT), tokenizer)
         .save(modelDir);
     dataFile = dir.resolve("train.jsonl");
     List<String> rows = new ArrayList<>();

@@ -3,6 +3,7 @@ package dev.im4j.onnx.model;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import dev.im4j.onnx.graph.DType;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -127,7 +128,8 @@ public final class CausalLmParameters {
    *     SafetensorsFile#MAX_ARRAY_ELEMENTS} elements or {@code dtype} is not floating
    */
   public static Weights initialize(CausalLmConfig config, long seed, DType dtype) {
-    checkArgument(dtype.isFloating(), "dtype must be F32, F16 or BF16 but was %s", dtype);
+    checkArgument(
+        SafetensorsDTypes.isWeight(dtype), "dtype must be F32, F16 or BF16 but was %s", dtype);
     List<Tensor> tensors = new ArrayList<>();
     for (ParameterSpec spec : expected(config)) {
       long numel = spec.numel();
@@ -162,8 +164,8 @@ public final class CausalLmParameters {
 
   private static float roundTo(DType dtype, float x) {
     return switch (dtype) {
-      case F16 -> HalfFloats.f16ToF32(HalfFloats.f32ToF16(x));
-      case BF16 -> HalfFloats.bf16ToF32(HalfFloats.f32ToBf16(x));
+      case FLOAT16 -> HalfFloats.f16ToF32(HalfFloats.f32ToF16(x));
+      case BFLOAT16 -> HalfFloats.bf16ToF32(HalfFloats.f32ToBf16(x));
       default -> x;
     };
   }

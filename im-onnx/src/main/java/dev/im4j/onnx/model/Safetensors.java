@@ -9,6 +9,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.im4j.onnx.graph.DType;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -60,7 +61,8 @@ public final class Safetensors {
   public static void write(Path file, Map<String, String> metadata, Weights tensors) {
     List<Tensor> ordered = new ArrayList<>(tensors.tensors());
     ordered.sort(
-        Comparator.comparingInt((Tensor t) -> -t.dtype().writeRank()).thenComparing(Tensor::name));
+        Comparator.comparingInt((Tensor t) -> -SafetensorsDTypes.writeRank(t.dtype()))
+            .thenComparing(Tensor::name));
     byte[] header = header(metadata, ordered);
     if (header.length > SafetensorsFile.MAX_HEADER_BYTES) {
       throw new SafetensorsException(
@@ -100,17 +102,17 @@ public final class Safetensors {
 
   private static void encode(DType dtype, float[] data, int start, int end, ByteBuffer out) {
     switch (dtype) {
-      case F32 -> {
+      case FLOAT -> {
         for (int i = start; i < end; i++) {
           out.putFloat(data[i]);
         }
       }
-      case F16 -> {
+      case FLOAT16 -> {
         for (int i = start; i < end; i++) {
           out.putShort(HalfFloats.f32ToF16(data[i]));
         }
       }
-      case BF16 -> {
+      case BFLOAT16 -> {
         for (int i = start; i < end; i++) {
           out.putShort(HalfFloats.f32ToBf16(data[i]));
         }
@@ -139,9 +141,9 @@ public final class Safetensors {
       }
       long offset = 0;
       for (Tensor t : ordered) {
-        long size = (long) t.numel() * t.dtype().size();
+        long size = (long) t.numel() * t.dtype().byteSize();
         g.writeObjectFieldStart(t.name());
-        g.writeStringField("dtype", t.dtype().code());
+        g.writeStringField("dtype", SafetensorsDTypes.code(t.dtype()));
         g.writeArrayFieldStart("shape");
         for (long d : t.shape()) {
           g.writeNumber(d);
@@ -189,7 +191,7 @@ public final class Safetensors {
     long currentBytes = 0;
     long total = 0;
     for (Tensor t : weights.tensors()) {
-      long size = (long) t.numel() * t.dtype().size();
+      long size = (long) t.numel() * t.dtype().byteSize();
       total += size;
       if (!current.isEmpty() && currentBytes + size > maxShardBytes) {
         shards.add(current);

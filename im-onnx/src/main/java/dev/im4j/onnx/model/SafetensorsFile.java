@@ -9,6 +9,7 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
+import dev.im4j.onnx.graph.DType;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -292,7 +293,7 @@ public final class SafetensorsFile implements AutoCloseable {
     }
     String code = dtypeNode.textValue();
     DType dtype =
-        DType.fromCode(code)
+        SafetensorsDTypes.fromCode(code)
             .orElseThrow(
                 () ->
                     fail(
@@ -301,7 +302,7 @@ public final class SafetensorsFile implements AutoCloseable {
                             + ": field \"dtype\": unsupported value \""
                             + code
                             + "\"; supported: "
-                            + DType.supportedCodes()));
+                            + SafetensorsDTypes.supportedCodes()));
     JsonNode shapeNode = entry.get("shape");
     if (shapeNode == null || !shapeNode.isArray()) {
       throw fail(path, where + ": field \"shape\" must be an array but is " + describe(shapeNode));
@@ -320,7 +321,7 @@ public final class SafetensorsFile implements AutoCloseable {
     }
     long expectedBytes;
     try {
-      expectedBytes = Math.multiplyExact(numel, (long) dtype.size());
+      expectedBytes = Math.multiplyExact(numel, (long) dtype.byteSize());
     } catch (ArithmeticException e) {
       throw fail(path, where + ": shape " + shapeNode + " overflows a 64-bit byte count");
     }
@@ -463,13 +464,13 @@ public final class SafetensorsFile implements AutoCloseable {
    */
   public float[] floats(String name) {
     TensorInfo t = info(name);
-    if (!t.dtype().isFloating()) {
+    if (!SafetensorsDTypes.isWeight(t.dtype())) {
       throw fail(
           path,
           "tensor \""
               + name
               + "\" has dtype "
-              + t.dtype().code()
+              + SafetensorsDTypes.code(t.dtype())
               + "; only F32, F16 and BF16 convert to float32");
     }
     long numel = t.numel();
@@ -488,17 +489,17 @@ public final class SafetensorsFile implements AutoCloseable {
     for (long off = 0; off < t.byteSize(); off += chunkBytes) {
       ByteBuffer chunk = map(t, off, Math.min(chunkBytes, t.byteSize() - off));
       switch (t.dtype()) {
-        case F32 -> {
+        case FLOAT -> {
           int n = chunk.remaining() / 4;
           chunk.asFloatBuffer().get(out, at, n);
           at += n;
         }
-        case F16 -> {
+        case FLOAT16 -> {
           while (chunk.hasRemaining()) {
             out[at++] = HalfFloats.f16ToF32(chunk.getShort());
           }
         }
-        case BF16 -> {
+        case BFLOAT16 -> {
           while (chunk.hasRemaining()) {
             out[at++] = HalfFloats.bf16ToF32(chunk.getShort());
           }

@@ -3,6 +3,7 @@ package dev.im4j.onnx.model;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import dev.im4j.onnx.graph.DType;
 import java.nio.FloatBuffer;
 import java.util.Arrays;
 
@@ -24,7 +25,7 @@ public final class Tensor {
     checkArgument(!name.isEmpty(), "tensor name must not be empty");
     checkNotNull(dtype, "dtype of %s must not be null", name);
     checkArgument(
-        dtype.isFloating(),
+        SafetensorsDTypes.isWeight(dtype),
         "dtype of %s must be F32, F16 or BF16 but was %s; integer tensors are not weights",
         name,
         dtype);
@@ -122,6 +123,6 @@ public final class Tensor {
 
   @Override
   public String toString() {
-    return name + " " + dtype.code() + Arrays.toString(shape);
+    return name + " " + SafetensorsDTypes.code(dtype) + Arrays.toString(shape);
   }
 }

@@ -3,6 +3,7 @@ package dev.im4j.onnx.model;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import dev.im4j.onnx.graph.DType;
 import java.util.Arrays;
 
 /**
@@ -12,7 +13,7 @@ import java.util.Arrays;
  * @param dtype element type
  * @param shape dimensions, each {@code >= 0}; copied in, handed out as a copy
  * @param begin first byte, relative to the start of the byte buffer (after the header)
- * @param end one past the last byte; {@code end - begin == numel * dtype.size()}
+ * @param end one past the last byte; {@code end - begin == numel * dtype.byteSize()}
  */
 public record TensorInfo(String name, DType dtype, long[] shape, long begin, long end) {
   public TensorInfo {
@@ -63,6 +64,14 @@ public record TensorInfo(String name, DType dtype, long[] shape, long begin, lon
 
   @Override
   public String toString() {
-    return name + " " + dtype.code() + Arrays.toString(shape) + " @[" + begin + ", " + end + ")";
+    return name
+        + " "
+        + SafetensorsDTypes.code(dtype)
+        + Arrays.toString(shape)
+        + " @["
+        + begin
+        + ", "
+        + end
+        + ")";
   }
 }

@@ -3,6 +3,7 @@ package dev.im4j.onnx.model;
 import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
+import dev.im4j.onnx.graph.DType;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;

@@ -2,6 +2,7 @@ package dev.im4j.onnx.runtime;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import dev.im4j.onnx.graph.DType;
 import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -11,27 +12,20 @@ import java.nio.LongBuffer;
 import java.util.Arrays;
 
 /**
- * A named tensor in host memory, fed to a graph input: float32, int32 or int64 values in a direct
- * buffer of native byte order, row-major.
+ * A named tensor in host memory, fed to a graph input: {@link DType#FLOAT}, {@link DType#INT32} or
+ * {@link DType#INT64} values in a direct buffer of native byte order, row-major.
  *
  * <p>The factories taking arrays copy them; those taking direct buffers share them (ONNX Runtime
  * reads the buffer in place during the step, so it must not change until the step returns).
  * Immutable apart from such a shared buffer.
  */
 public final class HostTensor {
-  /** Element types a graph input may have here. */
-  public enum ElementType {
-    FLOAT,
-    INT32,
-    INT64
-  }
-
   private final String name;
   private final long[] shape;
-  private final ElementType type;
+  private final DType type; // FLOAT, INT32 or INT64
   private final Buffer data; // direct, native order, exactly product(shape) elements
 
-  private HostTensor(String name, long[] shape, ElementType type, Buffer data) {
+  private HostTensor(String name, long[] shape, DType type, Buffer data) {
     checkArgument(name != null && !name.isEmpty(), "input name must be non-empty but was %s", name);
     checkArgument(data.isDirect(), "input %s: the buffer must be direct", name);
     checkArgument(
@@ -63,36 +57,36 @@ public final class HostTensor {
   public static HostTensor floats(String name, long[] shape, float[] values) {
     FloatBuffer buffer = direct(values.length, Float.BYTES).asFloatBuffer();
     buffer.put(values).flip();
-    return new HostTensor(name, shape, ElementType.FLOAT, buffer);
+    return new HostTensor(name, shape, DType.FLOAT, buffer);
   }
 
   /** An int32 tensor holding a copy of {@code values}. */
   public static HostTensor ints(String name, long[] shape, int[] values) {
     IntBuffer buffer = direct(values.length, Integer.BYTES).asIntBuffer();
     buffer.put(values).flip();
-    return new HostTensor(name, shape, ElementType.INT32, buffer);
+    return new HostTensor(name, shape, DType.INT32, buffer);
   }
 
   /** An int64 tensor holding a copy of {@code values}. */
   public static HostTensor longs(String name, long[] shape, long[] values) {
     LongBuffer buffer = direct(values.length, Long.BYTES).asLongBuffer();
     buffer.put(values).flip();
-    return new HostTensor(name, shape, ElementType.INT64, buffer);
+    return new HostTensor(name, shape, DType.INT64, buffer);
   }
 
   /** A float32 tensor sharing a direct buffer (its remaining elements), e.g. a collated batch. */
   public static HostTensor floats(String name, long[] shape, FloatBuffer direct) {
-    return new HostTensor(name, shape, ElementType.FLOAT, direct.slice());
+    return new HostTensor(name, shape, DType.FLOAT, direct.slice());
   }
 
   /** An int64 tensor sharing a direct buffer (its remaining elements). */
   public static HostTensor longs(String name, long[] shape, LongBuffer direct) {
-    return new HostTensor(name, shape, ElementType.INT64, direct.slice());
+    return new HostTensor(name, shape, DType.INT64, direct.slice());
   }
 
   /** An int32 tensor sharing a direct buffer (its remaining elements). */
   public static HostTensor ints(String name, long[] shape, IntBuffer direct) {
-    return new HostTensor(name, shape, ElementType.INT32, direct.slice());
+    return new HostTensor(name, shape, DType.INT32, direct.slice());
   }
 
   private static ByteOrder order(Buffer buffer) {
@@ -121,7 +115,7 @@ public final class HostTensor {
   }
 
   /** The element type. */
-  public ElementType type() {
+  public DType type() {
     return type;
   }
 

@@ -376,6 +376,7 @@ public final class TrainingApiRuntime implements AutoCloseable {
       case FLOAT -> OnnxTensor.createTensor(env, (FloatBuffer) input.buffer(), shape);
       case INT32 -> OnnxTensor.createTensor(env, (IntBuffer) input.buffer(), shape);
       case INT64 -> OnnxTensor.createTensor(env, (LongBuffer) input.buffer(), shape);
+      default -> throw new IllegalStateException("HostTensor holds " + input.type());
     };
   }
 

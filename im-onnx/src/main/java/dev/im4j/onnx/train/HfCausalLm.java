@@ -5,10 +5,10 @@ import static com.google.common.base.Preconditions.checkArgument;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmGraphs;
 import dev.im4j.onnx.model.CausalLmParameters;
-import dev.im4j.onnx.model.DType;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.model.Weights;
 import java.util.ArrayList;
@@ -120,7 +120,7 @@ public final class HfCausalLm implements CausalLmSource {
   @Override
   public List<CheckpointTensor> initialWeights() {
     List<CheckpointTensor> out = new ArrayList<>();
-    for (Tensor t : weights.withDtype(DType.F32).tensors()) {
+    for (Tensor t : weights.withDtype(DType.FLOAT).tensors()) {
       out.add(new CheckpointTensor(t.name(), t.shape(), t.toArray()));
     }
     return out;

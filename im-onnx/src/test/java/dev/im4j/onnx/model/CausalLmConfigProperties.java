@@ -2,6 +2,7 @@ package dev.im4j.onnx.model;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.im4j.onnx.graph.DType;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -98,7 +99,7 @@ class CausalLmConfigProperties {
   @Property(tries = 50)
   void initializedWeightsValidate(@ForAll long seed) {
     CausalLmConfig c = randomConfig(seed);
-    Weights w = CausalLmParameters.initialize(c, seed, DType.F32);
+    Weights w = CausalLmParameters.initialize(c, seed, DType.FLOAT);
     assertEquals(w, CausalLmParameters.validate(c, w, "init"));
   }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.im4j.onnx.graph.DType;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -106,9 +107,9 @@ class CausalLmParametersTest {
   @Test
   void initializationIsSeededCompleteAndShaped() {
     CausalLmConfig c = TinyConfigs.qwen2();
-    Weights a = CausalLmParameters.initialize(c, 7, DType.F32);
-    assertEquals(a, CausalLmParameters.initialize(c, 7, DType.F32));
-    assertNotEquals(a, CausalLmParameters.initialize(c, 8, DType.F32));
+    Weights a = CausalLmParameters.initialize(c, 7, DType.FLOAT);
+    assertEquals(a, CausalLmParameters.initialize(c, 7, DType.FLOAT));
+    assertNotEquals(a, CausalLmParameters.initialize(c, 8, DType.FLOAT));
     assertEquals(CausalLmParameters.expected(c).size(), a.size());
     assertEquals(a, CausalLmParameters.validate(c, a, "init"));
     float[] norm = a.get("model.norm.weight").toArray();
@@ -128,7 +129,7 @@ class CausalLmParametersTest {
     }
     double std = Math.sqrt(sq / embed.length - Math.pow(sum / embed.length, 2));
     assertTrue(std > 0.012 && std < 0.03, "std " + std);
-    Weights bf16 = CausalLmParameters.initialize(c, 7, DType.BF16);
+    Weights bf16 = CausalLmParameters.initialize(c, 7, DType.BFLOAT16);
     for (float x : bf16.get("model.embed_tokens.weight").toArray()) {
       assertEquals(x, HalfFloats.bf16ToF32(HalfFloats.f32ToBf16(x)), "values representable");
     }
@@ -138,15 +139,15 @@ class CausalLmParametersTest {
   void validationListsMissingUnexpectedAndMisshaped() {
     CausalLmConfig c = TinyConfigs.llama();
     List<Tensor> tensors =
-        new ArrayList<>(CausalLmParameters.initialize(c, 1, DType.F32).tensors());
+        new ArrayList<>(CausalLmParameters.initialize(c, 1, DType.FLOAT).tensors());
     tensors.removeIf(
         t -> t.name().equals("lm_head.weight") || t.name().equals("model.norm.weight"));
     tensors.replaceAll(
         t ->
             t.name().equals("model.layers.0.mlp.up_proj.weight")
-                ? Tensor.of(t.name(), DType.F32, new long[] {8, 12}, t.toArray())
+                ? Tensor.of(t.name(), DType.FLOAT, new long[] {8, 12}, t.toArray())
                 : t);
-    tensors.add(Tensor.of("model.extra", DType.F32, new long[] {1}, new float[] {0}));
+    tensors.add(Tensor.of("model.extra", DType.FLOAT, new long[] {1}, new float[] {0}));
     SafetensorsException e =
         assertThrows(
             SafetensorsException.class,
@@ -162,13 +163,13 @@ class CausalLmParametersTest {
   @Test
   void tiedHeadMayBePresentAndLegacyBuffersAreDropped() {
     CausalLmConfig c = TinyConfigs.gpt2();
-    Weights init = CausalLmParameters.initialize(c, 3, DType.F32);
+    Weights init = CausalLmParameters.initialize(c, 3, DType.FLOAT);
     List<Tensor> unprefixed = new ArrayList<>();
     for (Tensor t : init.tensors()) {
       unprefixed.add(t.withName(t.name().substring("transformer.".length())));
     }
-    unprefixed.add(Tensor.of("h.0.attn.bias", DType.F32, new long[] {1, 1, 6, 6}, new float[36]));
-    unprefixed.add(Tensor.of("h.1.attn.masked_bias", DType.F32, new long[] {}, new float[1]));
+    unprefixed.add(Tensor.of("h.0.attn.bias", DType.FLOAT, new long[] {1, 1, 6, 6}, new float[36]));
+    unprefixed.add(Tensor.of("h.1.attn.masked_bias", DType.FLOAT, new long[] {}, new float[1]));
     unprefixed.add(init.get("transformer.wte.weight").withName("lm_head.weight"));
     assertEquals(init, CausalLmParameters.validate(c, Weights.of(unprefixed), "gpt2"));
   }

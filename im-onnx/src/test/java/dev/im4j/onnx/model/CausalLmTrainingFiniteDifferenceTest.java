@@ -2,6 +2,7 @@ package dev.im4j.onnx.model;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.graph.Tensor;
 import dev.im4j.onnx.testing.Ort;
 import java.util.LinkedHashMap;
@@ -34,7 +35,7 @@ final class CausalLmTrainingFiniteDifferenceTest {
     SplittableRandom r = new SplittableRandom(variant.hashCode());
     Map<String, float[]> values = new LinkedHashMap<>();
     Map<String, long[]> shapes = new LinkedHashMap<>();
-    for (var t : CausalLmParameters.initialize(config, 5, DType.F32).tensors()) {
+    for (var t : CausalLmParameters.initialize(config, 5, DType.FLOAT).tensors()) {
       float[] v = t.toArray();
       for (int i = 0; i < v.length; i++) {
         v[i] += (float) (0.3 * (r.nextDouble() - 0.5)); // away from the near-zero init

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.im4j.onnx.graph.DType;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -39,7 +40,7 @@ class ModelDirectoryTest {
     for (CausalLmConfig c :
         List.of(
             TinyConfigs.llama(), TinyConfigs.qwen2(), TinyConfigs.mistral(), TinyConfigs.gpt2())) {
-      for (DType dtype : List.of(DType.F32, DType.BF16, DType.F16)) {
+      for (DType dtype : List.of(DType.FLOAT, DType.BFLOAT16, DType.FLOAT16)) {
         ModelDirectory model =
             ModelDirectory.of(c, CausalLmParameters.initialize(c, 11, dtype), AUX);
         Path dir = tmp.resolve("m" + n++);
@@ -73,7 +74,7 @@ class ModelDirectoryTest {
   void shardedSaveLoads() throws IOException {
     CausalLmConfig c = TinyConfigs.llama();
     ModelDirectory model =
-        ModelDirectory.of(c, CausalLmParameters.initialize(c, 5, DType.F32), Map.of());
+        ModelDirectory.of(c, CausalLmParameters.initialize(c, 5, DType.FLOAT), Map.of());
     Path dir = tmp.resolve("sharded");
     model.save(dir, 1000);
     List<String> files = listing(dir);
@@ -88,11 +89,11 @@ class ModelDirectoryTest {
     CausalLmConfig c = TinyConfigs.gpt2();
     Path dir = tmp.resolve("model");
     ModelDirectory first =
-        ModelDirectory.of(c, CausalLmParameters.initialize(c, 1, DType.F32), AUX);
+        ModelDirectory.of(c, CausalLmParameters.initialize(c, 1, DType.FLOAT), AUX);
     first.save(dir, 1000);
     assertTrue(listing(dir).contains("model.safetensors.index.json"));
     ModelDirectory second =
-        ModelDirectory.of(c, CausalLmParameters.initialize(c, 2, DType.F32), Map.of());
+        ModelDirectory.of(c, CausalLmParameters.initialize(c, 2, DType.FLOAT), Map.of());
     second.save(dir);
     assertEquals(List.of("config.json", "model.safetensors"), listing(dir), "no stale shards");
     assertEquals(second, ModelDirectory.load(dir));
@@ -118,7 +119,7 @@ class ModelDirectoryTest {
     Safetensors.write(
         dir.resolve("model.safetensors"),
         Map.of(),
-        CausalLmParameters.initialize(TinyConfigs.mistral(), 1, DType.F32));
+        CausalLmParameters.initialize(TinyConfigs.mistral(), 1, DType.FLOAT));
     SafetensorsException mismatch =
         assertThrows(SafetensorsException.class, () -> ModelDirectory.load(dir));
     assertTrue(
@@ -134,7 +135,8 @@ class ModelDirectoryTest {
   void indexNamingAMissingShardIsReported() throws IOException {
     CausalLmConfig c = TinyConfigs.llama();
     Path dir = tmp.resolve("model");
-    ModelDirectory.of(c, CausalLmParameters.initialize(c, 5, DType.F32), Map.of()).save(dir, 1000);
+    ModelDirectory.of(c, CausalLmParameters.initialize(c, 5, DType.FLOAT), Map.of())
+        .save(dir, 1000);
     Files.delete(dir.resolve("model-00002-of-00006.safetensors"));
     SafetensorsException e =
         assertThrows(SafetensorsException.class, () -> ModelDirectory.load(dir));
@@ -148,7 +150,7 @@ class ModelDirectoryTest {
   @Test
   void auxiliaryNamesAreChecked() {
     CausalLmConfig c = TinyConfigs.gpt2();
-    Weights w = CausalLmParameters.initialize(c, 1, DType.F32);
+    Weights w = CausalLmParameters.initialize(c, 1, DType.FLOAT);
     IllegalArgumentException e =
         assertThrows(
             IllegalArgumentException.class,

@@ -2,6 +2,7 @@ package dev.im4j.onnx.model;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.graph.Tensor;
 import dev.im4j.onnx.testing.Ort;
 import java.util.ArrayList;
@@ -22,7 +23,7 @@ class PackedSegmentsProperties {
   @Property(tries = 12)
   void packedSegmentsEqualExamplesRunAlone(@ForAll long seed) {
     CausalLmConfig config = CausalLmConfigProperties.randomConfig(seed);
-    Weights weights = CausalLmParameters.initialize(config, seed, DType.F32);
+    Weights weights = CausalLmParameters.initialize(config, seed, DType.FLOAT);
     SplittableRandom r = new SplittableRandom(seed);
     int maxLen = Math.min(5, config.maxPositionEmbeddings());
     int rows = 2;

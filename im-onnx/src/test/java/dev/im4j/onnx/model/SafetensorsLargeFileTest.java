@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.im4j.onnx.graph.DType;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
@@ -65,9 +66,9 @@ class SafetensorsLargeFileTest {
         Map.of(),
         Weights.of(
             List.of(
-                Tensor.of("a", DType.F32, new long[] {7, 143}, values),
-                Tensor.of("b", DType.F16, new long[] {1001}, values),
-                Tensor.of("c", DType.BF16, new long[] {1001}, values))));
+                Tensor.of("a", DType.FLOAT, new long[] {7, 143}, values),
+                Tensor.of("b", DType.FLOAT16, new long[] {1001}, values),
+                Tensor.of("c", DType.BFLOAT16, new long[] {1001}, values))));
     try (SafetensorsFile whole = SafetensorsFile.open(file);
         SafetensorsFile chunked = SafetensorsFile.open(file, 8)) {
       for (String name : List.of("a", "b", "c")) {

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.im4j.onnx.graph.DType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -199,7 +200,7 @@ class SafetensorsMalformedTest {
     Safetensors.write(
         good,
         Safetensors.DEFAULT_METADATA,
-        Weights.of(List.of(Tensor.of("x", DType.BF16, new long[] {3}, new float[] {1, 2, 3}))));
+        Weights.of(List.of(Tensor.of("x", DType.BFLOAT16, new long[] {3}, new float[] {1, 2, 3}))));
     byte[] bytes = Files.readAllBytes(good);
     for (int n = 0; n < bytes.length; n++) {
       failure(Arrays.copyOf(bytes, n));

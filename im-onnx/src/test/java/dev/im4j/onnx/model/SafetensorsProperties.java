@@ -3,6 +3,7 @@ package dev.im4j.onnx.model;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import dev.im4j.onnx.graph.DType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -43,7 +44,7 @@ class SafetensorsProperties {
   /** Random tensors whose values are exactly representable in their dtype (NaNs excluded). */
   static Weights randomWeights(long seed, int count) {
     SplittableRandom r = new SplittableRandom(seed);
-    DType[] dtypes = {DType.F32, DType.F16, DType.BF16};
+    DType[] dtypes = {DType.FLOAT, DType.FLOAT16, DType.BFLOAT16};
     Map<String, Tensor> out = new TreeMap<>();
     while (out.size() < count) {
       String name = randomName(r);
@@ -62,8 +63,8 @@ class SafetensorsProperties {
           int bits = r.nextInt();
           v =
               switch (dtype) {
-                case F32 -> Float.intBitsToFloat(bits);
-                case F16 -> HalfFloats.f16ToF32((short) bits);
+                case FLOAT -> Float.intBitsToFloat(bits);
+                case FLOAT16 -> HalfFloats.f16ToF32((short) bits);
                 default -> HalfFloats.bf16ToF32((short) bits);
               };
         } while (Float.isNaN(v));
@@ -132,7 +133,7 @@ class SafetensorsProperties {
       String index = Files.readString(d.resolve(Safetensors.INDEX_FILE));
       long total = 0;
       for (Tensor t : weights.tensors()) {
-        total += (long) t.numel() * t.dtype().size();
+        total += (long) t.numel() * t.dtype().byteSize();
       }
       org.junit.jupiter.api.Assertions.assertTrue(
           index.contains("\"total_size\": " + total), index);
@@ -156,7 +157,7 @@ class SafetensorsProperties {
     Files.write(bad, bytes);
     try (SafetensorsFile f = SafetensorsFile.open(bad)) {
       for (TensorInfo t : f.tensors()) {
-        if (t.dtype().isFloating()) {
+        if (SafetensorsDTypes.isWeight(t.dtype())) {
           f.floats(t.name());
         } else {
           f.bytes(t.name());

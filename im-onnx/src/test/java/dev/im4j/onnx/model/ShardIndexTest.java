@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.im4j.onnx.graph.DType;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,9 +24,9 @@ class ShardIndexTest {
     weights =
         Weights.of(
             List.of(
-                Tensor.of("a", DType.F32, new long[] {2}, new float[] {1, 2}),
-                Tensor.of("b", DType.BF16, new long[] {2}, new float[] {3, 4}),
-                Tensor.of("c", DType.F16, new long[] {1}, new float[] {5})));
+                Tensor.of("a", DType.FLOAT, new long[] {2}, new float[] {1, 2}),
+                Tensor.of("b", DType.BFLOAT16, new long[] {2}, new float[] {3, 4}),
+                Tensor.of("c", DType.FLOAT16, new long[] {1}, new float[] {5})));
     List<String> files = Safetensors.writeSharded(dir, Safetensors.DEFAULT_METADATA, weights, 8);
     assertEquals(
         List.of(

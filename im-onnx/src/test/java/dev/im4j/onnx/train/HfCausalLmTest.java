@@ -5,9 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.im4j.core.collate.CollatorConfig;
 import dev.im4j.core.mask.LossPolicy;
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
-import dev.im4j.onnx.model.DType;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -50,7 +50,7 @@ class HfCausalLmTest {
   @ValueSource(strings = {"llama", "gpt2"})
   void trainsAndLossFalls(String type) {
     CausalLmConfig config = config(type);
-    HfCausalLm model = HfCausalLm.of(config, CausalLmParameters.initialize(config, 3, DType.F32));
+    HfCausalLm model = HfCausalLm.of(config, CausalLmParameters.initialize(config, 3, DType.FLOAT));
     List<Double> losses = new ArrayList<>();
     Trainer.Result r =
         Trainer.builder(
@@ -85,7 +85,7 @@ class HfCausalLmTest {
   @org.junit.jupiter.api.Test
   void llamaAccumulationAndPackingInvariance() {
     CausalLmConfig config = config("llama");
-    HfCausalLm model = HfCausalLm.of(config, CausalLmParameters.initialize(config, 5, DType.F32));
+    HfCausalLm model = HfCausalLm.of(config, CausalLmParameters.initialize(config, 5, DType.FLOAT));
     var data = Examples.random(LossPolicy.instructionModelling(), 8, 13, 6);
     List<TrainingCheckpoint> results = new ArrayList<>();
     int k = 0;
@@ -130,7 +130,8 @@ class HfCausalLmTest {
   @CsvSource({"llama,false", "llama_tied,false", "gpt2,false", "llama,true", "gpt2,true"})
   void chunkedLossTrainsLikeFullLogits(String type, boolean packing) {
     CausalLmConfig config = config(type);
-    HfCausalLm model = HfCausalLm.of(config, CausalLmParameters.initialize(config, 11, DType.F32));
+    HfCausalLm model =
+        HfCausalLm.of(config, CausalLmParameters.initialize(config, 11, DType.FLOAT));
     assertEquals(HfCausalLm.DEFAULT_LOSS_CHUNK, model.lossChunk());
     var data = Examples.random(LossPolicy.instructionModelling(), 16, 13, 8);
     var heldOut = Examples.random(LossPolicy.instructionModelling(), 4, 13, 9);

@@ -4,12 +4,12 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.graph.OnnxIo;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmGraphs;
 import dev.im4j.onnx.model.CausalLmParameters;
-import dev.im4j.onnx.model.DType;
 import dev.im4j.onnx.model.Weights;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -68,7 +68,7 @@ public final class ForwardBenchmark {
     }
     CausalLmConfig config = config(args[0]);
     int threads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
-    Weights weights = CausalLmParameters.initialize(config, 1, DType.F32);
+    Weights weights = CausalLmParameters.initialize(config, 1, DType.FLOAT);
     Graph graph = CausalLmGraphs.forward(config, false);
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     Map<String, OnnxTensor> feed = new LinkedHashMap<>();
