@@ -37,6 +37,11 @@ public record TrainingArtifacts(
         dir.resolve("checkpoint"));
   }
 
+  /** The same graphs starting from another checkpoint (a resume's). */
+  public TrainingArtifacts withCheckpoint(Path other) {
+    return new TrainingArtifacts(trainingModel, evalModel, optimizerModel, other);
+  }
+
   private static void exists(String what, Path file) {
     checkArgument(file != null, "%s path must be non-null", what);
     checkArgument(Files.isRegularFile(file), "%s %s does not exist or is not a file", what, file);

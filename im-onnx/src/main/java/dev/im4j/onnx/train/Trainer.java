@@ -57,6 +57,8 @@ public final class Trainer {
 
   private final Builder b;
   private final List<TokenizedExample> train;
+  private int[] order; // example order of epoch orderEpoch, computed when a step first needs it
+  private int orderEpoch = -1;
 
   private Trainer(Builder b) {
     this.b = b;
@@ -169,76 +171,34 @@ public final class Trainer {
     CheckpointStore store = prepareOutputFolder();
     List<CheckpointTensor> initial = b.model.initialWeights();
     double initialNorm = l2Norm(initial);
-    TrainingArtifacts fresh =
-        TrainingArtifactsBuilder.of(
-                b.model.trainingGraph(b.frozen, b.collator.maxLength(), b.neftuneAlpha > 0),
-                initial)
-            .frozen(b.frozen)
-            .adamW(b.adamW)
-            .clipGradNorm(b.maxGradNorm)
-            .write(b.outputDir.resolve("artifacts"));
+    TrainingArtifacts artifacts = writeArtifacts(initial);
     initial = null; // the weights now live in the artifacts' checkpoint
     Map<String, String> identity = identity();
-    long start = 0;
-    TrainingArtifacts artifacts = fresh;
-    Optional<Path> resumeFrom = b.resume ? store.latest() : Optional.empty();
     LossRiseRule lossRule = new LossRiseRule(b.divergence);
+    Optional<Path> resumeFrom = b.resume ? store.latest() : Optional.empty();
+    long start = 0;
     if (resumeFrom.isPresent()) {
       start = checkResume(resumeFrom.get(), identity, total);
       truncateMetrics(start).forEach(lossRule::add);
       artifacts =
-          new TrainingArtifacts(
-              fresh.trainingModel(),
-              fresh.evalModel(),
-              fresh.optimizerModel(),
-              resumeFrom.get().resolve(CheckpointStore.ORT_CHECKPOINT));
+          artifacts.withCheckpoint(resumeFrom.get().resolve(CheckpointStore.ORT_CHECKPOINT));
     }
     InstructionModellingLoss loss = InstructionModellingLoss.of(b.reduction);
-    int hidden = b.model.hiddenSize();
     double lastLoss = Double.NaN;
     Path last = resumeFrom.orElse(null);
-    RuntimeOptions options = b.runtimeOptions.withDeterminism(true, b.seed);
-    try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, options)) {
+    try (TrainingApiRuntime rt =
+        TrainingApiRuntime.open(artifacts, b.runtimeOptions.withDeterminism(true, b.seed))) {
       FeedBuffers feeds =
-          new FeedBuffers(hidden, rt.trainInputNames().contains(CausalLmGraphs.EMBEDDING_NOISE));
-      int stepsPerEpoch = stepsPerEpoch();
-      int[] order = null; // the current epoch's example order
-      int orderEpoch = -1;
+          new FeedBuffers(
+              b.model.hiddenSize(), rt.trainInputNames().contains(CausalLmGraphs.EMBEDDING_NOISE));
       for (long s = start; s < total; s++) {
-        int epoch = (int) (s / stepsPerEpoch);
-        int from = (int) (s % stepsPerEpoch) * examplesPerStep();
-        if (epoch != orderEpoch) {
-          order = order(epoch);
-          orderEpoch = epoch;
-        }
-        List<TokenizedExample> stepExamples = new ArrayList<>();
-        for (int i = from; i < Math.min(train.size(), from + examplesPerStep()); i++) {
-          stepExamples.add(train.get(order[i]));
-        }
-        List<Batch> batches = collator.collate(stepExamples, b.microBatchRows).batches();
+        long done = s + 1;
+        int epoch = (int) (s / stepsPerEpoch());
+        List<Batch> batches = collator.collate(examplesOfStep(s), b.microBatchRows).batches();
         StepCoefficients c = loss.coefficients(batches); // the whole step, before any run
         float lr = b.schedule.at(b.adamW.learningRate(), s, total);
-        rt.setLearningRate(lr);
-        rt.lazyResetGrad();
-        double stepLoss = 0;
-        for (int m = 0; m < batches.size(); m++) {
-          SplittableRandom noise = NeftuneNoise.random(b.seed, s, m);
-          stepLoss += rt.trainStep(feeds.write(batches.get(m), c, m, b.neftuneAlpha, noise));
-        }
-        long done = s + 1;
-        if (!Double.isFinite(stepLoss)) {
-          throw new TrainingDivergedException(
-              "the loss of step "
-                  + done
-                  + " is "
-                  + stepLoss
-                  + " (learning rate "
-                  + lr
-                  + "); the step was not applied. "
-                  + lastGood(last)
-                  + "; lower the learning rate or check the data",
-              done);
-        }
+        double stepLoss = accumulate(rt, feeds, batches, c, s, lr);
+        requireFinite(stepLoss, done, lr, last);
         rt.optimizerStep();
         lastLoss = stepLoss;
         TrainingListener.StepMetrics sm =
@@ -246,24 +206,7 @@ public final class Trainer {
                 "train", done, epoch, stepLoss, lr, c.totalWeight(), targets(batches));
         metric(sm);
         b.listeners.forEach(l -> l.onStep(sm));
-        OptionalDouble risen = lossRule.add(stepLoss);
-        if (risen.isPresent()) {
-          long since = done - lossRule.window();
-          throw new TrainingDivergedException(
-              String.format(
-                  Locale.ROOT,
-                  "the mean loss of steps %d to %d is %.4f, more than %s times the mean %.4f of the"
-                      + " first %d steps: the run diverged. %s; lower the learning rate or check"
-                      + " the data",
-                  since + 1,
-                  done,
-                  risen.getAsDouble(),
-                  b.divergence.maxLossRise(),
-                  lossRule.firstMean(),
-                  lossRule.window(),
-                  lastGood(store.latestUpTo(since).orElse(null))),
-              done);
-        }
+        requireNoLossRise(lossRule, stepLoss, done, store);
         if (b.evalEvery > 0 && !b.evalSet.isEmpty() && (done % b.evalEvery == 0 || done == total)) {
           TrainingListener.EvalMetrics em = evaluate(rt, collator, feeds, done);
           metric(em);
@@ -285,6 +228,91 @@ public final class Trainer {
       throw new IllegalStateException("training finished without a final checkpoint");
     }
     return new Result(total, lastLoss, last);
+  }
+
+  /**
+   * Training, eval and optimizer models and the initial checkpoint, in {@code outputDir/artifacts}.
+   */
+  private TrainingArtifacts writeArtifacts(List<CheckpointTensor> initial) {
+    return TrainingArtifactsBuilder.of(
+            b.model.trainingGraph(b.frozen, b.collator.maxLength(), b.neftuneAlpha > 0), initial)
+        .frozen(b.frozen)
+        .adamW(b.adamW)
+        .clipGradNorm(b.maxGradNorm)
+        .write(b.outputDir.resolve("artifacts"));
+  }
+
+  /** The examples of 0-based step {@code s}: the next ones of its epoch's order. */
+  private List<TokenizedExample> examplesOfStep(long s) {
+    int epoch = (int) (s / stepsPerEpoch());
+    if (epoch != orderEpoch) {
+      order = order(epoch);
+      orderEpoch = epoch;
+    }
+    int from = (int) (s % stepsPerEpoch()) * examplesPerStep();
+    List<TokenizedExample> examples = new ArrayList<>(examplesPerStep());
+    for (int i = from; i < Math.min(train.size(), from + examplesPerStep()); i++) {
+      examples.add(train.get(order[i]));
+    }
+    return examples;
+  }
+
+  /** Runs every micro-batch of a step into the gradient buffers; returns the step loss. */
+  private double accumulate(
+      TrainingApiRuntime rt,
+      FeedBuffers feeds,
+      List<Batch> batches,
+      StepCoefficients c,
+      long s,
+      float lr) {
+    rt.setLearningRate(lr);
+    rt.lazyResetGrad();
+    double stepLoss = 0;
+    for (int m = 0; m < batches.size(); m++) {
+      SplittableRandom noise = NeftuneNoise.random(b.seed, s, m);
+      stepLoss += rt.trainStep(feeds.write(batches.get(m), c, m, b.neftuneAlpha, noise));
+    }
+    return stepLoss;
+  }
+
+  /** The NaN guard: a non-finite step loss stops the run before the step is applied. */
+  private static void requireFinite(double stepLoss, long step, float lr, Path last) {
+    if (!Double.isFinite(stepLoss)) {
+      throw new TrainingDivergedException(
+          "the loss of step "
+              + step
+              + " is "
+              + stepLoss
+              + " (learning rate "
+              + lr
+              + "); the step was not applied. "
+              + lastGood(last)
+              + "; lower the learning rate or check the data",
+          step);
+    }
+  }
+
+  /** The loss rule of {@link DivergenceLimits}, after step {@code step}. */
+  private void requireNoLossRise(
+      LossRiseRule lossRule, double stepLoss, long step, CheckpointStore store) {
+    OptionalDouble risen = lossRule.add(stepLoss);
+    if (risen.isPresent()) {
+      long since = step - lossRule.window();
+      throw new TrainingDivergedException(
+          String.format(
+              Locale.ROOT,
+              "the mean loss of steps %d to %d is %.4f, more than %s times the mean %.4f of the"
+                  + " first %d steps: the run diverged. %s; lower the learning rate or check the"
+                  + " data",
+              since + 1,
+              step,
+              risen.getAsDouble(),
+              b.divergence.maxLossRise(),
+              lossRule.firstMean(),
+              lossRule.window(),
+              lastGood(store.latestUpTo(since).orElse(null))),
+          step);
+    }
   }
 
   /** Target positions the step's batches train (0: the step has no target and its loss is 0). */
