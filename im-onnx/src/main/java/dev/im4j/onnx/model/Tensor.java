@@ -8,7 +8,9 @@ import java.nio.FloatBuffer;
 import java.util.Arrays;
 
 /**
- * A named float32 tensor with the dtype it is stored as on disk (F32, F16 or BF16), row-major.
+ * A named float32 tensor with the dtype it is stored as (F32, F16 or BF16 in a safetensors file;
+ * FLOAT in an ONNX Runtime training checkpoint, whose parameters and moments are these too),
+ * row-major; a scalar has no dims and one element.
  *
  * <p>Immutable: {@link #of} copies the data in; {@link #data()} is a read-only view and {@link
  * #toArray()} a copy. Writing an F16 or BF16 tensor rounds each value to nearest-even; values read
@@ -29,15 +31,15 @@ public final class Tensor {
         "dtype of %s must be F32, F16 or BF16 but was %s; integer tensors are not weights",
         name,
         dtype);
-    long numel = 1;
-    for (long d : shape) {
-      checkArgument(
-          d >= 0, "shape %s of %s has a negative dimension", Arrays.toString(shape), name);
-      numel = Math.multiplyExact(numel, d);
+    long numel;
+    try {
+      numel = elementCount(shape);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("tensor " + name + ": " + e.getMessage(), e);
     }
     checkArgument(
         numel == data.length,
-        "tensor %s has shape %s (%s elements) but %s values",
+        "tensor %s: dims %s hold %s elements but data has %s; pass exactly product(dims) values",
         name,
         Arrays.toString(shape),
         numel,
@@ -51,6 +53,34 @@ public final class Tensor {
   /** A tensor holding a copy of {@code data}, whose length must equal the product of the shape. */
   public static Tensor of(String name, DType dtype, long[] shape, float[] data) {
     return new Tensor(name, dtype, shape.clone(), data.clone());
+  }
+
+  /** A float32 ({@link DType#FLOAT}) tensor holding a copy of {@code data}. */
+  public static Tensor of(String name, long[] shape, float[] data) {
+    return of(name, DType.FLOAT, shape, data);
+  }
+
+  /** A float32 tensor of zeros (an optimizer moment's start). */
+  public static Tensor zeros(String name, long... shape) {
+    long n = elementCount(shape);
+    checkArgument(
+        n <= Integer.MAX_VALUE - 8, "tensor %s: %s elements exceed one Java array", name, n);
+    return new Tensor(name, DType.FLOAT, shape.clone(), new float[(int) n]);
+  }
+
+  /**
+   * The product of the dims.
+   *
+   * @throws IllegalArgumentException on a negative dim
+   * @throws ArithmeticException if the product overflows a long
+   */
+  public static long elementCount(long... shape) {
+    long n = 1;
+    for (long d : shape) {
+      checkArgument(d >= 0, "dims must be >= 0 but were %s", Arrays.toString(shape));
+      n = Math.multiplyExact(n, d);
+    }
+    return n;
   }
 
   /** Takes ownership of both arrays; callers in this package must not keep or change them. */
@@ -75,6 +105,11 @@ public final class Tensor {
   /** Number of elements. */
   public int numel() {
     return data.length;
+  }
+
+  /** The value at flat index {@code i}, without copying. */
+  public float get(int i) {
+    return data[i];
   }
 
   /** A read-only view of the values, row-major. */

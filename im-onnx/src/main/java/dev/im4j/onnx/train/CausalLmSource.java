@@ -1,6 +1,7 @@
 package dev.im4j.onnx.train;
 
 import dev.im4j.onnx.graph.Value;
+import dev.im4j.onnx.model.Tensor;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -41,7 +42,7 @@ public interface CausalLmSource {
   }
 
   /** Initial value of every parameter the forward pass declares. */
-  List<CheckpointTensor> initialWeights();
+  List<Tensor> initialWeights();
 
   /** The hidden size H (the embedding width NEFTune's noise is scaled by). */
   int hiddenSize();

@@ -27,6 +27,7 @@ import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_EXTERNAL_DATA_OFFSET;
 import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_NAME;
 import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_RAW_DATA;
 
+import dev.im4j.onnx.model.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -89,8 +90,8 @@ final class CheckpointReader {
               + " (ONNX Runtime 1.17 and later) is supported");
     }
 
-    List<CheckpointTensor> trainable = List.of();
-    List<CheckpointTensor> frozen = List.of();
+    List<Tensor> trainable = List.of();
+    List<Tensor> frozen = List.of();
     int module = v.reference(root, CHECKPOINT_MODULE_STATE, "Checkpoint.module_state");
     if (module >= 0) {
       if (v.boolField(module, MODULE_STATE_IS_NOMINAL, "ModuleState.is_nominal_state")) {
@@ -199,27 +200,27 @@ final class CheckpointReader {
     }
   }
 
-  private static List<CheckpointTensor> tensors(FlatView v, int table, int slot, String what) {
+  private static List<Tensor> tensors(FlatView v, int table, int slot, String what) {
     int vector = v.reference(table, slot, what);
     if (vector < 0) {
       // ONNX Runtime rejects a ModuleState without either vector, so reject it here too.
       throw v.error(what + " is missing; ONNX Runtime requires the vector (it may be empty)");
     }
     int n = v.vectorLength(vector, 4, what);
-    List<CheckpointTensor> tensors = new ArrayList<>(n);
+    List<Tensor> tensors = new ArrayList<>(n);
     for (int i = 0; i < n; i++) {
       tensors.add(tensor(v, v.tableAt(vector, i, what + "[" + i + "]"), what + "[" + i + "]"));
     }
     return tensors;
   }
 
-  private static CheckpointTensor tensor(FlatView v, int table, String where) {
+  private static Tensor tensor(FlatView v, int table, String where) {
     TensorLocation at = locate(v, table, where);
     float[] data = new float[Math.toIntExact(at.bytes() / Float.BYTES)];
     if (at.bytes() > 0) {
       v.slice(at.data(), at.bytes()).asFloatBuffer().get(data);
     }
-    return new CheckpointTensor(at.name(), at.dims(), data);
+    return Tensor.of(at.name(), at.dims(), data);
   }
 
   /** Where a float tensor's raw bytes lie in the buffer. */
@@ -261,7 +262,7 @@ final class CheckpointReader {
     }
     long elements;
     try {
-      elements = CheckpointTensor.elementCount(dims);
+      elements = Tensor.elementCount(dims);
     } catch (ArithmeticException e) {
       throw v.error(what + " dims overflow: " + Arrays.toString(dims), e);
     }

@@ -1,6 +1,7 @@
 package dev.im4j.onnx.train;
 
 import com.google.flatbuffers.FlatBufferBuilder;
+import dev.im4j.onnx.model.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -54,16 +55,16 @@ final class CheckpointWriter {
   /** The finished flatbuffer, positioned at its first byte. */
   static ByteBuffer encode(TrainingCheckpoint checkpoint, Path file) {
     long payload = 0;
-    for (CheckpointTensor t : checkpoint.trainable()) {
-      payload += 4L * t.size();
+    for (Tensor t : checkpoint.trainable()) {
+      payload += 4L * t.numel();
     }
-    for (CheckpointTensor t : checkpoint.frozen()) {
-      payload += 4L * t.size();
+    for (Tensor t : checkpoint.frozen()) {
+      payload += 4L * t.numel();
     }
     for (OptimizerGroup g : checkpoint.optimizerGroups()) {
       for (ParameterOptimizerState p : g.parameters()) {
-        for (CheckpointTensor m : p.momentums()) {
-          payload += 4L * m.size();
+        for (Tensor m : p.momentums()) {
+          payload += 4L * m.numel();
         }
       }
     }
@@ -102,7 +103,7 @@ final class CheckpointWriter {
     return b.dataBuffer().slice().order(ByteOrder.LITTLE_ENDIAN);
   }
 
-  private static int tensors(FlatBufferBuilder b, List<CheckpointTensor> tensors) {
+  private static int tensors(FlatBufferBuilder b, List<Tensor> tensors) {
     int[] offsets = new int[tensors.size()];
     for (int i = 0; i < offsets.length; i++) {
       offsets[i] = tensor(b, tensors.get(i));
@@ -110,16 +111,16 @@ final class CheckpointWriter {
     return b.createVectorOfTables(offsets);
   }
 
-  private static int tensor(FlatBufferBuilder b, CheckpointTensor t) {
+  private static int tensor(FlatBufferBuilder b, Tensor t) {
     int name = b.createString(t.name());
-    long[] dims = t.dims();
+    long[] dims = t.shape();
     b.startVector(Long.BYTES, dims.length, Long.BYTES);
     for (int i = dims.length - 1; i >= 0; i--) { // flatbuffers are built back to front
       b.addLong(dims[i]);
     }
     int dimsVector = b.endVector();
-    ByteBuffer raw = b.createUnintializedVector(1, Float.BYTES * t.size(), Float.BYTES);
-    raw.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(t.data());
+    ByteBuffer raw = b.createUnintializedVector(1, Float.BYTES * t.numel(), Float.BYTES);
+    raw.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(t.toArray());
     int rawVector = b.endVector();
     b.startTable(CheckpointSchema.TENSOR_FIELDS);
     b.addOffset(CheckpointSchema.TENSOR_NAME, name, 0);

@@ -11,7 +11,6 @@ import dev.im4j.onnx.model.CausalLmGraphs;
 import dev.im4j.onnx.model.CausalLmParameters;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.model.Weights;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -118,12 +117,8 @@ public final class HfCausalLm implements CausalLmSource {
   }
 
   @Override
-  public List<CheckpointTensor> initialWeights() {
-    List<CheckpointTensor> out = new ArrayList<>();
-    for (Tensor t : weights.withDtype(DType.FLOAT).tensors()) {
-      out.add(new CheckpointTensor(t.name(), t.shape(), t.toArray()));
-    }
-    return out;
+  public List<Tensor> initialWeights() {
+    return weights.withDtype(DType.FLOAT).tensors(); // the same float32 values, not a copy
   }
 
   @Override

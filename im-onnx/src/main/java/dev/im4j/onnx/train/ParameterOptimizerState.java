@@ -2,6 +2,7 @@ package dev.im4j.onnx.train;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import dev.im4j.onnx.model.Tensor;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -17,7 +18,7 @@ import java.util.Set;
  * @param parameterName the trainable parameter these moments belong to
  * @param momentums the moment tensors, names unique
  */
-public record ParameterOptimizerState(String parameterName, List<CheckpointTensor> momentums) {
+public record ParameterOptimizerState(String parameterName, List<Tensor> momentums) {
   /** ONNX Runtime's name for Adam's first moment. */
   public static final String FIRST_MOMENT = "momentum0";
 
@@ -32,7 +33,7 @@ public record ParameterOptimizerState(String parameterName, List<CheckpointTenso
         parameterName);
     momentums = List.copyOf(momentums);
     Set<String> names = new HashSet<>();
-    for (CheckpointTensor m : momentums) {
+    for (Tensor m : momentums) {
       checkArgument(
           names.add(m.name()), "parameter %s: duplicate moment %s", parameterName, m.name());
     }
@@ -44,12 +45,12 @@ public record ParameterOptimizerState(String parameterName, List<CheckpointTenso
     return new ParameterOptimizerState(
         parameterName,
         List.of(
-            new CheckpointTensor(FIRST_MOMENT, dims, firstMoment),
-            new CheckpointTensor(SECOND_MOMENT, dims, secondMoment)));
+            Tensor.of(FIRST_MOMENT, dims, firstMoment),
+            Tensor.of(SECOND_MOMENT, dims, secondMoment)));
   }
 
   /** The moment of that name, if present. */
-  public Optional<CheckpointTensor> momentum(String name) {
+  public Optional<Tensor> momentum(String name) {
     return momentums.stream().filter(m -> m.name().equals(name)).findFirst();
   }
 }

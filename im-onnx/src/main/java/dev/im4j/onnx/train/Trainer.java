@@ -96,14 +96,14 @@ public final class Trainer {
       TrainingCheckpoint trained = weights();
       List<Tensor> tensors = new ArrayList<>();
       for (Tensor t : base.weights().tensors()) {
-        CheckpointTensor c =
+        Tensor c =
             trained
                 .parameter(t.name())
                 .orElseThrow(
                     () ->
                         new IllegalStateException(
                             "the final checkpoint lacks parameter " + t.name()));
-        tensors.add(Tensor.of(t.name(), t.dtype(), t.shape(), c.data()));
+        tensors.add(Tensor.of(t.name(), t.dtype(), t.shape(), c.toArray()));
       }
       return base.withWeights(Weights.of(tensors));
     }
@@ -169,7 +169,7 @@ public final class Trainer {
     Collator collator = Collator.of(b.collator);
     requireTargets(collator);
     CheckpointStore store = prepareOutputFolder();
-    List<CheckpointTensor> initial = b.model.initialWeights();
+    List<Tensor> initial = b.model.initialWeights();
     double initialNorm = l2Norm(initial);
     TrainingArtifacts artifacts = writeArtifacts(initial);
     initial = null; // the weights now live in the artifacts' checkpoint
@@ -233,7 +233,7 @@ public final class Trainer {
   /**
    * Training, eval and optimizer models and the initial checkpoint, in {@code outputDir/artifacts}.
    */
-  private TrainingArtifacts writeArtifacts(List<CheckpointTensor> initial) {
+  private TrainingArtifacts writeArtifacts(List<Tensor> initial) {
     return TrainingArtifactsBuilder.of(
             b.model.trainingGraph(b.frozen, b.collator.maxLength(), b.neftuneAlpha > 0), initial)
         .frozen(b.frozen)
@@ -377,10 +377,10 @@ public final class Trainer {
         : "The last checkpoint from before the divergence is " + checkpoint;
   }
 
-  private static double l2Norm(List<CheckpointTensor> weights) {
+  private static double l2Norm(List<Tensor> weights) {
     double sum = 0;
-    for (CheckpointTensor t : weights) {
-      for (float x : t.data()) {
+    for (Tensor t : weights) {
+      for (float x : t.toArray()) {
         sum += (double) x * x;
       }
     }

@@ -16,6 +16,7 @@ import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.graph.Dim;
 import dev.im4j.onnx.graph.OnnxIo;
 import dev.im4j.onnx.graph.Value;
+import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.runtime.TrainingArtifacts;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -64,22 +65,22 @@ public final class TrainingArtifactsBuilder {
   static final long DEFAULT_EXTERNAL_THRESHOLD = 16L << 20;
 
   private final TrainingGraph training;
-  private final Map<String, CheckpointTensor> weights;
+  private final Map<String, Tensor> weights;
   private Set<String> frozen = Set.of();
   private AdamWConfig adamW = AdamWConfig.defaults();
   private List<Value> evalOutputs = List.of();
   private float maxGradNorm = 0;
   private long externalThreshold = DEFAULT_EXTERNAL_THRESHOLD;
 
-  private TrainingArtifactsBuilder(TrainingGraph training, List<CheckpointTensor> weights) {
+  private TrainingArtifactsBuilder(TrainingGraph training, List<Tensor> weights) {
     this.training = training;
     this.weights = new HashMap<>();
-    for (CheckpointTensor t : weights) {
+    for (Tensor t : weights) {
       checkArgument(
           this.weights.put(t.name(), t) == null, "weight %s given twice; pass each once", t.name());
     }
     for (Value p : training.parameters()) {
-      CheckpointTensor t = this.weights.get(p.name());
+      Tensor t = this.weights.get(p.name());
       checkArgument(
           t != null,
           "parameter %s has no initial weight; the weights hold %s",
@@ -87,17 +88,16 @@ public final class TrainingArtifactsBuilder {
           this.weights.keySet());
       long[] dims = p.shape().sizes();
       checkArgument(
-          p.dtype() == DType.FLOAT && java.util.Arrays.equals(dims, t.dims()),
+          p.dtype() == DType.FLOAT && java.util.Arrays.equals(dims, t.shape()),
           "parameter %s is %s but its weight has dims %s; they must match (float32 only)",
           p.name(),
           p,
-          java.util.Arrays.toString(t.dims()));
+          java.util.Arrays.toString(t.shape()));
     }
   }
 
   /** A builder for {@code training} with the initial value of every parameter. */
-  public static TrainingArtifactsBuilder of(
-      TrainingGraph training, List<CheckpointTensor> initialWeights) {
+  public static TrainingArtifactsBuilder of(TrainingGraph training, List<Tensor> initialWeights) {
     return new TrainingArtifactsBuilder(training, initialWeights);
   }
 
@@ -177,18 +177,18 @@ public final class TrainingArtifactsBuilder {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write training artifacts into " + dir, e);
     }
-    List<CheckpointTensor> trainableWeights = new ArrayList<>();
-    List<CheckpointTensor> frozenWeights = new ArrayList<>();
+    List<Tensor> trainableWeights = new ArrayList<>();
+    List<Tensor> frozenWeights = new ArrayList<>();
     List<ParameterOptimizerState> moments = new ArrayList<>();
     for (Value p : training.parameters()) {
-      CheckpointTensor t = weights.get(p.name());
+      Tensor t = weights.get(p.name());
       if (frozen.contains(p.name())) {
         frozenWeights.add(t);
       } else {
         trainableWeights.add(t);
         moments.add(
             ParameterOptimizerState.adamW(
-                p.name(), t.dims(), new float[t.size()], new float[t.size()]));
+                p.name(), t.shape(), new float[t.numel()], new float[t.numel()]));
       }
     }
     TrainingCheckpoint.of(trainableWeights, frozenWeights)

@@ -2,6 +2,7 @@ package dev.im4j.onnx.train;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import dev.im4j.onnx.model.Tensor;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.HashSet;
@@ -35,8 +36,8 @@ import java.util.stream.Stream;
  * @param stringProperties user properties stored as strings
  */
 public record TrainingCheckpoint(
-    List<CheckpointTensor> trainable,
-    List<CheckpointTensor> frozen,
+    List<Tensor> trainable,
+    List<Tensor> frozen,
     List<OptimizerGroup> optimizerGroups,
     Map<String, Long> intProperties,
     Map<String, Float> floatProperties,
@@ -54,8 +55,8 @@ public record TrainingCheckpoint(
     floatProperties = copy(floatProperties);
     stringProperties = copy(stringProperties);
     Set<String> names = new HashSet<>();
-    for (CheckpointTensor t :
-        (Iterable<CheckpointTensor>) Stream.concat(trainable.stream(), frozen.stream())::iterator) {
+    for (Tensor t :
+        (Iterable<Tensor>) Stream.concat(trainable.stream(), frozen.stream())::iterator) {
       checkArgument(
           names.add(t.name()),
           "parameter names must be unique across trainable and frozen but %s repeats",
@@ -68,8 +69,7 @@ public record TrainingCheckpoint(
   }
 
   /** Parameters only: no optimizer state, no properties. */
-  public static TrainingCheckpoint of(
-      List<CheckpointTensor> trainable, List<CheckpointTensor> frozen) {
+  public static TrainingCheckpoint of(List<Tensor> trainable, List<Tensor> frozen) {
     return new TrainingCheckpoint(trainable, frozen, List.of(), Map.of(), Map.of(), Map.of());
   }
 
@@ -80,7 +80,7 @@ public record TrainingCheckpoint(
   }
 
   /** The trainable or frozen parameter of that name, if present. */
-  public Optional<CheckpointTensor> parameter(String name) {
+  public Optional<Tensor> parameter(String name) {
     return Stream.concat(trainable.stream(), frozen.stream())
         .filter(t -> t.name().equals(name))
         .findFirst();

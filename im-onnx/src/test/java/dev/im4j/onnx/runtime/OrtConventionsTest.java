@@ -9,8 +9,8 @@ import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.train.AdamWConfig;
-import dev.im4j.onnx.train.CheckpointTensor;
 import dev.im4j.onnx.train.TrainingCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -59,7 +59,7 @@ class OrtConventionsTest {
       runtime.evalStep(batch());
       Path file = dir.resolve("after.ckpt");
       runtime.saveCheckpoint(file, false);
-      return TrainingCheckpoint.read(file).parameter("W").orElseThrow().data();
+      return TrainingCheckpoint.read(file).parameter("W").orElseThrow().toArray();
     }
   }
 
@@ -200,8 +200,8 @@ class OrtConventionsTest {
               return m.toBuilder().setGraph(g).build();
             });
     TrainingCheckpoint.of(
-            List.of(new CheckpointTensor("W", new long[] {3, 1}, W0)),
-            List.of(new CheckpointTensor("b", new long[] {1}, new float[] {0.5f})))
+            List.of(Tensor.of("W", new long[] {3, 1}, W0)),
+            List.of(Tensor.of("b", new long[] {1}, new float[] {0.5f})))
         .write(artifacts.checkpoint());
 
     try (TrainingApiRuntime runtime =
@@ -215,10 +215,10 @@ class OrtConventionsTest {
       runtime.saveCheckpoint(file, true);
       TrainingCheckpoint saved = TrainingCheckpoint.read(file);
 
-      assertEquals(List.of("b"), saved.frozen().stream().map(CheckpointTensor::name).toList());
-      assertArrayEquals(new float[] {0.5f}, saved.parameter("b").orElseThrow().data());
+      assertEquals(List.of("b"), saved.frozen().stream().map(Tensor::name).toList());
+      assertArrayEquals(new float[] {0.5f}, saved.parameter("b").orElseThrow().toArray());
       assertArrayEquals(
-          new float[] {0.1f, 0.1f, 0.1f}, saved.parameter("W").orElseThrow().data(), 1e-6f);
+          new float[] {0.1f, 0.1f, 0.1f}, saved.parameter("W").orElseThrow().toArray(), 1e-6f);
       assertEquals(
           List.of("W"),
           saved.optimizerGroup("group0").orElseThrow().parameters().stream()

@@ -9,8 +9,8 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.train.AdamWConfig;
-import dev.im4j.onnx.train.CheckpointTensor;
 import dev.im4j.onnx.train.TrainingCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -52,8 +52,8 @@ final class ToyRegression {
     Files.write(dir.resolve("optimizer_model.onnx"), optimizerModel(adamW).toByteArray());
     TrainingCheckpoint.of(
             List.of(
-                new CheckpointTensor("W", new long[] {d, 1}, w0),
-                new CheckpointTensor("b", new long[] {1}, new float[] {b0})),
+                Tensor.of("W", new long[] {d, 1}, w0),
+                Tensor.of("b", new long[] {1}, new float[] {b0})),
             List.of())
         .write(dir.resolve("checkpoint"));
     return TrainingArtifacts.inDirectory(dir);

@@ -122,29 +122,29 @@ class TrainingApiRuntimeTest {
         otherVariant.optimizerStep(lr);
       }
       TrainingCheckpoint checkpoint = saved(runtime, "sim.ckpt");
-      float[] runtimeW = checkpoint.parameter("W").orElseThrow().data();
+      float[] runtimeW = checkpoint.parameter("W").orElseThrow().toArray();
       float apart = 0;
       for (int j = 0; j < D; j++) {
         apart = Math.max(apart, Math.abs(runtimeW[j] - otherVariant.w[j]));
       }
       assertTrue(apart > 1e-3f, "the other variant lands " + apart + " away; too close to tell");
 
-      assertClose(reference.w, checkpoint.parameter("W").orElseThrow().data(), 1e-5f);
-      assertClose(reference.b, checkpoint.parameter("b").orElseThrow().data(), 1e-5f);
+      assertClose(reference.w, checkpoint.parameter("W").orElseThrow().toArray(), 1e-5f);
+      assertClose(reference.b, checkpoint.parameter("b").orElseThrow().toArray(), 1e-5f);
       OptimizerGroup group = checkpoint.optimizerGroup(OptimizerGroup.DEFAULT_NAME).orElseThrow();
       assertEquals(20, group.step());
       ParameterOptimizerState w = group.parameter("W").orElseThrow();
       assertClose(
           reference.mW,
-          w.momentum(ParameterOptimizerState.FIRST_MOMENT).orElseThrow().data(),
+          w.momentum(ParameterOptimizerState.FIRST_MOMENT).orElseThrow().toArray(),
           1e-5f);
       assertClose(
           reference.vW,
-          w.momentum(ParameterOptimizerState.SECOND_MOMENT).orElseThrow().data(),
+          w.momentum(ParameterOptimizerState.SECOND_MOMENT).orElseThrow().toArray(),
           1e-5f);
       ParameterOptimizerState b = group.parameter("b").orElseThrow();
-      assertClose(reference.mB, b.momentum("momentum0").orElseThrow().data(), 1e-5f);
-      assertClose(reference.vB, b.momentum("momentum1").orElseThrow().data(), 1e-5f);
+      assertClose(reference.mB, b.momentum("momentum0").orElseThrow().toArray(), 1e-5f);
+      assertClose(reference.vB, b.momentum("momentum1").orElseThrow().toArray(), 1e-5f);
     }
   }
 
@@ -163,8 +163,8 @@ class TrainingApiRuntimeTest {
       TrainingCheckpoint checkpoint = saved(runtime, "converged.ckpt");
 
       assertTrue(loss < 1e-6f, "final loss " + loss);
-      assertClose(W_TRUE, checkpoint.parameter("W").orElseThrow().data(), 1e-3f);
-      assertClose(new float[] {B_TRUE}, checkpoint.parameter("b").orElseThrow().data(), 1e-3f);
+      assertClose(W_TRUE, checkpoint.parameter("W").orElseThrow().toArray(), 1e-3f);
+      assertClose(new float[] {B_TRUE}, checkpoint.parameter("b").orElseThrow().toArray(), 1e-3f);
     }
   }
 
@@ -189,9 +189,13 @@ class TrainingApiRuntimeTest {
       TrainingCheckpoint a = saved(accumulated, "acc.ckpt");
       TrainingCheckpoint w = saved(whole, "whole.ckpt");
       assertClose(
-          w.parameter("W").orElseThrow().data(), a.parameter("W").orElseThrow().data(), 1e-6f);
+          w.parameter("W").orElseThrow().toArray(),
+          a.parameter("W").orElseThrow().toArray(),
+          1e-6f);
       assertClose(
-          w.parameter("b").orElseThrow().data(), a.parameter("b").orElseThrow().data(), 1e-6f);
+          w.parameter("b").orElseThrow().toArray(),
+          a.parameter("b").orElseThrow().toArray(),
+          1e-6f);
     }
   }
 
@@ -212,8 +216,8 @@ class TrainingApiRuntimeTest {
       reset.trainStep(batch(0, N));
       reset.optimizerStep();
 
-      float[] wKept = saved(kept, "kept.ckpt").parameter("W").orElseThrow().data();
-      float[] wReset = saved(reset, "reset.ckpt").parameter("W").orElseThrow().data();
+      float[] wKept = saved(kept, "kept.ckpt").parameter("W").orElseThrow().toArray();
+      float[] wReset = saved(reset, "reset.ckpt").parameter("W").orElseThrow().toArray();
       assertTrue(!Arrays.equals(wKept, wReset), Arrays.toString(wKept));
     }
   }
@@ -255,8 +259,8 @@ class TrainingApiRuntimeTest {
       }
       TrainingCheckpoint end = saved(runtime, "end.ckpt");
       assertEquals(10, end.optimizerGroup("group0").orElseThrow().step());
-      assertClose(reference.w, end.parameter("W").orElseThrow().data(), 1e-5f);
-      assertClose(reference.b, end.parameter("b").orElseThrow().data(), 1e-5f);
+      assertClose(reference.w, end.parameter("W").orElseThrow().toArray(), 1e-5f);
+      assertClose(reference.b, end.parameter("b").orElseThrow().toArray(), 1e-5f);
     }
     // Control: without the optimizer state the same five steps land elsewhere (by over ten times
     // the 1e-5 tolerance above; Adam steps are about lr whatever the moments), so the moments
@@ -270,7 +274,7 @@ class TrainingApiRuntimeTest {
         runtime.trainStep(batch(0, N));
         runtime.optimizerStep();
       }
-      float[] w = saved(runtime, "fresh.ckpt").parameter("W").orElseThrow().data();
+      float[] w = saved(runtime, "fresh.ckpt").parameter("W").orElseThrow().toArray();
       float difference = 0;
       for (int j = 0; j < D; j++) {
         difference = Math.max(difference, Math.abs(w[j] - reference.w[j]));
@@ -289,7 +293,7 @@ class TrainingApiRuntimeTest {
         runtime.optimizerStep();
       }
       TrainingCheckpoint checkpoint = saved(runtime, "eval.ckpt");
-      float[] w = checkpoint.parameter("W").orElseThrow().data();
+      float[] w = checkpoint.parameter("W").orElseThrow().toArray();
       float b = checkpoint.parameter("b").orElseThrow().get(0);
 
       Map<String, float[]> out = runtime.evalStep(batch(0, N));
@@ -315,7 +319,7 @@ class TrainingApiRuntimeTest {
       runtime.trainStep(batch(0, N));
       runtime.optimizerStep();
       TrainingCheckpoint checkpoint = saved(runtime, "export.ckpt");
-      w = checkpoint.parameter("W").orElseThrow().data();
+      w = checkpoint.parameter("W").orElseThrow().toArray();
       b = checkpoint.parameter("b").orElseThrow().get(0);
       runtime.exportModelForInference(exported, List.of("pred"));
     }

@@ -173,7 +173,7 @@ class OneStepGoldenTest {
                   .orElseThrow()
                   .momentum(ParameterOptimizerState.FIRST_MOMENT)
                   .orElseThrow()
-                  .data());
+                  .toArray());
       for (int i = 0; i < grad.length; i++) {
         grad[i] /= firstMomentScale;
       }
@@ -181,7 +181,7 @@ class OneStepGoldenTest {
       gradients.add(name, relativeError(grad, goldenGrad));
       double[] slack = updateSlack(adamW, goldenGrad);
       double[] w0 = doubles(model.weights().get(name).toArray());
-      double[] w1 = doubles(after.parameter(name).orElseThrow().data());
+      double[] w1 = doubles(after.parameter(name).orElseThrow().toArray());
       double[] golden1 = doubles(expected.get(goldenPrefix + name).toArray());
       double[] goldenUpdate = minus(golden1, w0);
       weights.add(name, elementError(w1, golden1, slack));

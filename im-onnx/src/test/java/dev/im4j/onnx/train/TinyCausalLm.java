@@ -6,6 +6,7 @@ import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.graph.Shape;
 import dev.im4j.onnx.graph.Value;
+import dev.im4j.onnx.model.Tensor;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -74,17 +75,13 @@ public final class TinyCausalLm implements CausalLmSource {
   }
 
   @Override
-  public List<CheckpointTensor> initialWeights() {
+  public List<Tensor> initialWeights() {
     SplittableRandom random = new SplittableRandom(seed);
-    List<CheckpointTensor> out = new ArrayList<>();
-    out.add(
-        new CheckpointTensor(EMBED, new long[] {vocab, hidden}, uniform(random, vocab * hidden)));
-    out.add(
-        new CheckpointTensor(MLP, new long[] {hidden, hidden}, uniform(random, hidden * hidden)));
+    List<Tensor> out = new ArrayList<>();
+    out.add(Tensor.of(EMBED, new long[] {vocab, hidden}, uniform(random, vocab * hidden)));
+    out.add(Tensor.of(MLP, new long[] {hidden, hidden}, uniform(random, hidden * hidden)));
     if (!tied) {
-      out.add(
-          new CheckpointTensor(
-              LM_HEAD, new long[] {vocab, hidden}, uniform(random, vocab * hidden)));
+      out.add(Tensor.of(LM_HEAD, new long[] {vocab, hidden}, uniform(random, vocab * hidden)));
     }
     return out;
   }

@@ -2,6 +2,7 @@ package dev.im4j.onnx.train;
 
 import dev.im4j.core.collate.Batch;
 import dev.im4j.core.loss.ReferenceLoss;
+import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.runtime.AdamWReference;
 import java.util.HashMap;
 import java.util.List;
@@ -26,11 +27,11 @@ final class TinyLmReference {
     this.vocab = model.vocabSize();
     this.hidden = model.hiddenSize();
     this.tied = model.tied();
-    for (CheckpointTensor t : model.initialWeights()) {
-      params.put(t.name(), t.data());
-      grads.put(t.name(), new float[t.size()]);
-      m.put(t.name(), new float[t.size()]);
-      v.put(t.name(), new float[t.size()]);
+    for (Tensor t : model.initialWeights()) {
+      params.put(t.name(), t.toArray());
+      grads.put(t.name(), new float[t.numel()]);
+      m.put(t.name(), new float[t.numel()]);
+      v.put(t.name(), new float[t.numel()]);
     }
   }
 

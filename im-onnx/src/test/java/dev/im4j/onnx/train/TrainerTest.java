@@ -14,6 +14,7 @@ import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenClass;
 import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -87,7 +88,7 @@ class TrainerTest {
               .build()
               .run()
               .weights();
-      float[][] flat = w.trainable().stream().map(CheckpointTensor::data).toArray(float[][]::new);
+      float[][] flat = w.trainable().stream().map(Tensor::toArray).toArray(float[][]::new);
       if (reference == null) {
         reference = flat;
       } else {
@@ -126,7 +127,7 @@ class TrainerTest {
               .build()
               .run()
               .weights();
-      float[][] flat = w.trainable().stream().map(CheckpointTensor::data).toArray(float[][]::new);
+      float[][] flat = w.trainable().stream().map(Tensor::toArray).toArray(float[][]::new);
       if (reference == null) {
         reference = flat;
       } else {
@@ -168,7 +169,7 @@ class TrainerTest {
             .run();
     assertEquals(List.of(0.0, 0.0), losses);
     TinyCausalLm model = TinyCausalLm.of(V, H, false, 5);
-    for (CheckpointTensor t : model.initialWeights()) {
+    for (Tensor t : model.initialWeights()) {
       assertEquals(t, r.weights().parameter(t.name()).orElseThrow());
     }
   }
@@ -299,8 +300,8 @@ class TrainerTest {
             .build()
             .run();
     TinyLmReference ref = new TinyLmReference(TinyCausalLm.of(V, H, false, 5));
-    for (CheckpointTensor t : r.weights().trainable()) {
-      ref.params.put(t.name(), t.data());
+    for (Tensor t : r.weights().trainable()) {
+      ref.params.put(t.name(), t.toArray());
     }
     double[] expected = new double[2];
     List<LossPolicy> policies = List.of(LossPolicy.outputOnly(), LossPolicy.instructionModelling());

@@ -11,6 +11,7 @@ import dev.im4j.core.loss.Reduction;
 import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.runtime.TrainingApiRuntime;
 import java.nio.file.Path;
@@ -96,9 +97,9 @@ class TrainingArtifactsBuilderTest {
       Path saved = dir.resolve("after");
       rt.saveCheckpoint(saved, true);
       TrainingCheckpoint ck = TrainingCheckpoint.read(saved);
-      for (CheckpointTensor t : ck.trainable()) {
+      for (Tensor t : ck.trainable()) {
         float[] expected = ref.params.get(t.name());
-        float[] actual = t.data();
+        float[] actual = t.toArray();
         for (int i = 0; i < expected.length; i++) {
           assertEquals(
               expected[i],
@@ -134,7 +135,7 @@ class TrainingArtifactsBuilderTest {
       Path saved = dir.resolve("after");
       rt.saveCheckpoint(saved, true);
       TrainingCheckpoint ck = TrainingCheckpoint.read(saved);
-      CheckpointTensor w = ck.frozen().get(0);
+      Tensor w = ck.frozen().get(0);
       assertEquals(TinyCausalLm.MLP, w.name());
       assertEquals(model.initialWeights().get(1), w);
       assertTrue(
@@ -164,7 +165,7 @@ class TrainingArtifactsBuilderTest {
           }
 
           @Override
-          public List<CheckpointTensor> initialWeights() {
+          public List<Tensor> initialWeights() {
             return tiny.initialWeights();
           }
 

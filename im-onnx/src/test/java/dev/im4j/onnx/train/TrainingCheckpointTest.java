@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.flatbuffers.FlatBufferBuilder;
+import dev.im4j.onnx.model.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -19,12 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 class TrainingCheckpointTest {
   @TempDir Path dir;
 
-  private static final CheckpointTensor W =
-      new CheckpointTensor("W", new long[] {3, 1}, new float[] {1.5f, -2f, 0.25f});
-  private static final CheckpointTensor B =
-      new CheckpointTensor("b", new long[] {1}, new float[] {-7f});
-  private static final CheckpointTensor SCALE =
-      new CheckpointTensor("scale", new long[] {}, new float[] {3f});
+  private static final Tensor W = Tensor.of("W", new long[] {3, 1}, new float[] {1.5f, -2f, 0.25f});
+  private static final Tensor B = Tensor.of("b", new long[] {1}, new float[] {-7f});
+  private static final Tensor SCALE = Tensor.of("scale", new long[] {}, new float[] {3f});
 
   @Test
   void parametersOnlyRoundTrip() {
@@ -35,8 +33,8 @@ class TrainingCheckpointTest {
     TrainingCheckpoint read = TrainingCheckpoint.read(file);
 
     assertEquals(checkpoint, read);
-    assertArrayEquals(new float[] {1.5f, -2f, 0.25f}, read.parameter("W").orElseThrow().data());
-    assertArrayEquals(new long[] {3, 1}, read.parameter("W").orElseThrow().dims());
+    assertArrayEquals(new float[] {1.5f, -2f, 0.25f}, read.parameter("W").orElseThrow().toArray());
+    assertArrayEquals(new long[] {3, 1}, read.parameter("W").orElseThrow().shape());
     assertTrue(read.frozen().isEmpty());
     assertTrue(read.optimizerGroups().isEmpty());
   }
@@ -76,8 +74,8 @@ class TrainingCheckpointTest {
             .orElseThrow()
             .momentum(ParameterOptimizerState.SECOND_MOMENT)
             .orElseThrow()
-            .data());
-    assertEquals(0, read.parameter("scale").orElseThrow().dims().length);
+            .toArray());
+    assertEquals(0, read.parameter("scale").orElseThrow().shape().length);
   }
 
   @Test
@@ -109,8 +107,7 @@ class TrainingCheckpointTest {
     assertTrue(duplicate.getMessage().contains("W repeats"), duplicate.getMessage());
     IllegalArgumentException shape =
         assertThrows(
-            IllegalArgumentException.class,
-            () -> new CheckpointTensor("x", new long[] {2, 2}, new float[3]));
+            IllegalArgumentException.class, () -> Tensor.of("x", new long[] {2, 2}, new float[3]));
     assertEquals(
         "tensor x: dims [2, 2] hold 4 elements but data has 3; pass exactly product(dims) values",
         shape.getMessage());
