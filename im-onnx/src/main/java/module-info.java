@@ -25,6 +25,7 @@ module dev.im4j.onnx {
   exports dev.im4j.onnx.model;
   exports dev.im4j.onnx.runtime;
   exports dev.im4j.onnx.train;
+  exports dev.im4j.onnx.train.checkpoint;
 
   // Jackson reads and writes the trainer's state (trainer_state.json, a package-private record).
   opens dev.im4j.onnx.train to

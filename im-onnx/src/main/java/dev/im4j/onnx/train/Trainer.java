@@ -19,6 +19,7 @@ import dev.im4j.onnx.model.Weights;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.runtime.TrainingApiRuntime;
 import dev.im4j.onnx.runtime.TrainingArtifacts;
+import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -345,7 +346,7 @@ public final class Trainer {
    * The weights rule of {@link DivergenceLimits}, run on a checkpoint file before it is committed.
    */
   private void checkWeights(Path ortCheckpoint, double initialNorm, long step, Path previous) {
-    CheckpointReader.ParameterScan scan = CheckpointReader.scanParameters(ortCheckpoint);
+    TrainingCheckpoint.ParameterScan scan = TrainingCheckpoint.scanParameters(ortCheckpoint);
     String why = null;
     if (scan.firstNonFinite().isPresent()) {
       why = "parameter " + scan.firstNonFinite().get();

@@ -11,7 +11,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.train.AdamWConfig;
-import dev.im4j.onnx.train.TrainingCheckpoint;
+import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -3,6 +3,7 @@ package dev.im4j.onnx.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;

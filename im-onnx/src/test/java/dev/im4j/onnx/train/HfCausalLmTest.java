@@ -10,6 +10,7 @@ import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.runtime.RuntimeOptions;
+import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

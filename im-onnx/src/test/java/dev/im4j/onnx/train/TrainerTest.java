@@ -16,6 +16,7 @@ import dev.im4j.core.mask.TokenClass;
 import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.runtime.RuntimeOptions;
+import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

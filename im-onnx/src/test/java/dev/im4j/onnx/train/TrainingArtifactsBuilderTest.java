@@ -14,6 +14,7 @@ import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.runtime.TrainingApiRuntime;
+import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;

@@ -1,4 +1,4 @@
-package dev.im4j.onnx.train;
+package dev.im4j.onnx.train.checkpoint;
 
 import static com.google.common.base.Preconditions.checkArgument;
 

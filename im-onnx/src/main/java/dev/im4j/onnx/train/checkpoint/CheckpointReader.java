@@ -1,31 +1,31 @@
-package dev.im4j.onnx.train;
+package dev.im4j.onnx.train.checkpoint;
 
-import static dev.im4j.onnx.train.CheckpointSchema.BAG_FLOATS;
-import static dev.im4j.onnx.train.CheckpointSchema.BAG_INTS;
-import static dev.im4j.onnx.train.CheckpointSchema.BAG_STRINGS;
-import static dev.im4j.onnx.train.CheckpointSchema.CHECKPOINT_MODULE_STATE;
-import static dev.im4j.onnx.train.CheckpointSchema.CHECKPOINT_OPTIMIZER_GROUPS;
-import static dev.im4j.onnx.train.CheckpointSchema.CHECKPOINT_PROPERTY_BAG;
-import static dev.im4j.onnx.train.CheckpointSchema.CHECKPOINT_VERSION;
-import static dev.im4j.onnx.train.CheckpointSchema.DATA_TYPE_FLOAT;
-import static dev.im4j.onnx.train.CheckpointSchema.FILE_IDENTIFIER;
-import static dev.im4j.onnx.train.CheckpointSchema.GROUP_INITIAL_LR;
-import static dev.im4j.onnx.train.CheckpointSchema.GROUP_NAME;
-import static dev.im4j.onnx.train.CheckpointSchema.GROUP_STATES;
-import static dev.im4j.onnx.train.CheckpointSchema.GROUP_STEP;
-import static dev.im4j.onnx.train.CheckpointSchema.MODULE_STATE_FROZEN;
-import static dev.im4j.onnx.train.CheckpointSchema.MODULE_STATE_HAS_EXTERNAL_DATA;
-import static dev.im4j.onnx.train.CheckpointSchema.MODULE_STATE_IS_NOMINAL;
-import static dev.im4j.onnx.train.CheckpointSchema.MODULE_STATE_REQUIRES_GRAD;
-import static dev.im4j.onnx.train.CheckpointSchema.PARAM_STATE_MOMENTUMS;
-import static dev.im4j.onnx.train.CheckpointSchema.PARAM_STATE_NAME;
-import static dev.im4j.onnx.train.CheckpointSchema.PROPERTY_NAME;
-import static dev.im4j.onnx.train.CheckpointSchema.PROPERTY_VALUE;
-import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_DATA_TYPE;
-import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_DIMS;
-import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_EXTERNAL_DATA_OFFSET;
-import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_NAME;
-import static dev.im4j.onnx.train.CheckpointSchema.TENSOR_RAW_DATA;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.BAG_FLOATS;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.BAG_INTS;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.BAG_STRINGS;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.CHECKPOINT_MODULE_STATE;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.CHECKPOINT_OPTIMIZER_GROUPS;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.CHECKPOINT_PROPERTY_BAG;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.CHECKPOINT_VERSION;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.DATA_TYPE_FLOAT;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.FILE_IDENTIFIER;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.GROUP_INITIAL_LR;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.GROUP_NAME;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.GROUP_STATES;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.GROUP_STEP;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.MODULE_STATE_FROZEN;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.MODULE_STATE_HAS_EXTERNAL_DATA;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.MODULE_STATE_IS_NOMINAL;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.MODULE_STATE_REQUIRES_GRAD;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.PARAM_STATE_MOMENTUMS;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.PARAM_STATE_NAME;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.PROPERTY_NAME;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.PROPERTY_VALUE;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.TENSOR_DATA_TYPE;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.TENSOR_DIMS;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.TENSOR_EXTERNAL_DATA_OFFSET;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.TENSOR_NAME;
+import static dev.im4j.onnx.train.checkpoint.CheckpointSchema.TENSOR_RAW_DATA;
 
 import dev.im4j.onnx.model.Tensor;
 import java.io.IOException;
@@ -290,7 +290,7 @@ final class CheckpointReader {
    *
    * @throws CheckpointException as {@link #read} does
    */
-  static ParameterScan scanParameters(Path file) {
+  static TrainingCheckpoint.ParameterScan scanParameters(Path file) {
     ByteBuffer bytes = map(file);
     FlatView v = new FlatView(bytes, file);
     if (v.size() < 8 || !FILE_IDENTIFIER.equals(v.fileIdentifier())) {
@@ -316,16 +316,9 @@ final class CheckpointReader {
         }
       }
     }
-    return new ParameterScan(Math.sqrt(sumOfSquares), java.util.Optional.ofNullable(nonFinite));
+    return new TrainingCheckpoint.ParameterScan(
+        Math.sqrt(sumOfSquares), java.util.Optional.ofNullable(nonFinite));
   }
-
-  /**
-   * What {@link #scanParameters} found.
-   *
-   * @param l2Norm the L2 norm of all parameters together (NaN or infinite if any value is)
-   * @param firstNonFinite the first NaN or infinite value, as "tensor holds NaN at element k"
-   */
-  record ParameterScan(double l2Norm, java.util.Optional<String> firstNonFinite) {}
 
   private static String printable(String s) {
     StringBuilder out = new StringBuilder();

@@ -1,4 +1,4 @@
-package dev.im4j.onnx.train;
+package dev.im4j.onnx.train.checkpoint;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
@@ -101,6 +101,25 @@ public record TrainingCheckpoint(
   public static TrainingCheckpoint read(Path file) {
     return CheckpointReader.read(file);
   }
+
+  /**
+   * The global L2 norm of a checkpoint file's parameters (trainable and frozen) and its first
+   * non-finite value, read from the mapped file without copying any tensor onto the heap: what a
+   * divergence check needs, at the cost of one pass over the parameters.
+   *
+   * @throws CheckpointException as {@link #read} does
+   */
+  public static ParameterScan scanParameters(Path file) {
+    return CheckpointReader.scanParameters(file);
+  }
+
+  /**
+   * What {@link #scanParameters} found.
+   *
+   * @param l2Norm the L2 norm of all parameters together (NaN or infinite if any value is)
+   * @param firstNonFinite the first NaN or infinite value, as "tensor holds NaN at element k"
+   */
+  public record ParameterScan(double l2Norm, Optional<String> firstNonFinite) {}
 
   /**
    * Writes this checkpoint to {@code file} atomically: a temporary file in the same directory is

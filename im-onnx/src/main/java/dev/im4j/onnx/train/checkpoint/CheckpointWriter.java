@@ -1,4 +1,4 @@
-package dev.im4j.onnx.train;
+package dev.im4j.onnx.train.checkpoint;
 
 import com.google.flatbuffers.FlatBufferBuilder;
 import dev.im4j.onnx.model.Tensor;

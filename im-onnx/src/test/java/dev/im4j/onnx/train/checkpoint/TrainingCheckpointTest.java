@@ -1,4 +1,4 @@
-package dev.im4j.onnx.train;
+package dev.im4j.onnx.train.checkpoint;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package dev.im4j.onnx.train;
+package dev.im4j.onnx.train.checkpoint;
 
 /**
  * Facts of ONNX Runtime's checkpoint schema ({@code ort_training_checkpoint.fbs} and the {@code
