@@ -30,7 +30,8 @@ import java.util.Set;
  * {@code j <= i} and, for Mistral's sliding window {@code w}, {@code i - j < w}. Disallowed scores
  * are replaced by {@link #MASK_VALUE} (finite, never -inf), so a padding position, which may attend
  * to nothing, gets a uniform softmax and finite (meaningless) logits instead of NaN. Packed
- * segments therefore give exactly the logits of the same examples run one by one (invariant 14).
+ * segments therefore give exactly the logits of the same examples run one by one
+ * (docs/invariants.md, 14).
  *
  * <p><b>Parameters</b> are named exactly as the Hugging Face tensors ({@link
  * CausalLmParameters#expected}); they are graph inputs of their static shape (a training runtime

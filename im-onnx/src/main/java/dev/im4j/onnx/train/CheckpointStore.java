@@ -27,10 +27,10 @@ import java.util.stream.Stream;
  * Trainer checkpoints in {@code <dir>/step-<N>/}: {@code ort_checkpoint} (weights and AdamW state)
  * and {@code trainer_state.json}.
  *
- * <p>Atomic (invariant 21): a checkpoint is written into {@code .tmp-step-<N>}, every file and the
- * folder are fsynced, the folder is renamed to {@code step-<N>} and the parent fsynced. A {@code
- * step-<N>} folder is therefore always complete; leftover temporary folders are deleted on open.
- * After each save only the newest {@code keepLast} checkpoints remain.
+ * <p>Atomic (docs/invariants.md, 21): a checkpoint is written into {@code .tmp-step-<N>}, every
+ * file and the folder are fsynced, the folder is renamed to {@code step-<N>} and the parent
+ * fsynced. A {@code step-<N>} folder is therefore always complete; leftover temporary folders are
+ * deleted on open. After each save only the newest {@code keepLast} checkpoints remain.
  */
 final class CheckpointStore {
   static final String ORT_CHECKPOINT = "ort_checkpoint";

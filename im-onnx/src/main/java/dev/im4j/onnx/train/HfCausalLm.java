@@ -30,9 +30,8 @@ import java.util.TreeMap;
 public final class HfCausalLm implements CausalLmSource {
   /**
    * Default positions per loss block: 64. A block's head and loss then hold about {@code 4 · B · 64
-   * · V} floats for a micro-batch of B rows (33 MB per row at V = 32k); on the 10 M-parameter
-   * benchmark (8 rows of 256, V = 32k) this cut peak RSS by about 0.7 GB against full logits at the
-   * same speed, and 128 kept about half of that saving (docs/benchmarks.md).
+   * · V} floats for a micro-batch of B rows (33 MB per row at V = 32k) instead of the whole {@code
+   * [B, T, V]} logits; docs/benchmarks.md records the peak memory this saves at the same speed.
    */
   public static final int DEFAULT_LOSS_CHUNK = 64;
 

@@ -15,7 +15,7 @@ import static com.google.common.base.Preconditions.checkArgument;
  * COSINE:    lr · max(0, ½ (1 + cos(π · (s − W) / max(1, N − W))))
  * </pre>
  *
- * Default per im-spec §6: LINEAR with warm-up ratio 0.03.
+ * Default, the paper's recipe: LINEAR with warm-up ratio 0.03.
  *
  * @param kind the decay after warm-up
  * @param warmupRatio fraction of the total steps spent warming up, in [0, 1]
@@ -40,7 +40,7 @@ public record LearningRateSchedule(Kind kind, double warmupRatio) {
         warmupRatio);
   }
 
-  /** im-spec §6: linear decay after 3% warm-up. */
+  /** The paper's recipe: linear decay after 3% warm-up. */
   public static LearningRateSchedule defaults() {
     return new LearningRateSchedule(Kind.LINEAR, 0.03);
   }

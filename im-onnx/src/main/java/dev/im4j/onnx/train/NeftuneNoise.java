@@ -9,8 +9,8 @@ import java.util.SplittableRandom;
  * finetuning", 2023): each embedding entry of an example of {@code L} tokens gets noise uniform in
  * {@code ±α / √(L · d)}, {@code d} the hidden size. {@code L} is the example's own length in the
  * micro-batch (packed neighbours do not change it); padding gets none. Training only: evaluation
- * feeds zeros (invariant 18). Fed to the graph as an input so that a run is a pure function of its
- * seed.
+ * feeds zeros (docs/invariants.md, 18). Fed to the graph as an input so that a run is a pure
+ * function of its seed.
  */
 final class NeftuneNoise {
   private NeftuneNoise() {}

@@ -43,8 +43,8 @@ import java.util.SplittableRandom;
  * <p>One optimizer step takes the next {@code microBatchRows · gradientAccumulation} examples of
  * the epoch's order, collates them into micro-batches of at most {@code microBatchRows} rows,
  * computes the {@link StepCoefficients} of the whole step <em>before</em> running any micro-batch
- * (so the step loss {@code Σ c · nll} is normalised across all of them, invariant 15), accumulates
- * the gradients in ORT's buffers and applies AdamW once.
+ * (so the step loss {@code Σ c · nll} is normalised across all of them: docs/invariants.md, 15),
+ * accumulates the gradients in ORT's buffers and applies AdamW once.
  *
  * <p>Examples arrive classified ({@code ExampleEncoder} renders, tokenizes and classifies them,
  * without weights) and are weighed once, here, by the training {@link LossPolicy}: the policy is
@@ -531,7 +531,7 @@ public final class Trainer {
     return start;
   }
 
-  /** Token-mean loss over the held-out set under IT and IM; zero noise (invariant 18). */
+  /** Token-mean loss over the held-out set under IT and IM; zero noise (docs/invariants.md, 18). */
   private TrainingListener.EvalMetrics evaluate(
       TrainingApiRuntime rt, Collator collator, FeedBuffers feeds, long step) {
     double[] losses = new double[2];
@@ -600,7 +600,9 @@ public final class Trainer {
     }
   }
 
-  /** Options of a {@link Trainer}; every option has a default (im-spec §6 where it names one). */
+  /**
+   * Options of a {@link Trainer}; every option has a default (the paper's recipe where it has one).
+   */
   public static final class Builder {
     private final CausalLmSource model;
     private final List<ClassifiedExample> trainSet;
@@ -650,13 +652,13 @@ public final class Trainer {
       return this;
     }
 
-    /** Loss reduction over an optimizer step; default SEQUENCE_MEAN (the paper's, im-spec §4). */
+    /** Loss reduction over an optimizer step; default SEQUENCE_MEAN (the paper's). */
     public Builder reduction(Reduction value) {
       this.reduction = value;
       return this;
     }
 
-    /** Passes over the training set; default 2 (im-spec §6). Ignored when maxSteps is set. */
+    /** Passes over the training set; default 2 (the paper's). Ignored when maxSteps is set. */
     public Builder epochs(int value) {
       checkArgument(value > 0, "epochs must be > 0 but was %s", value);
       this.epochs = value;
@@ -725,7 +727,10 @@ public final class Trainer {
       return this;
     }
 
-    /** Clip the global gradient L2 norm to this before AdamW; default 0 = off (im-spec §6). */
+    /**
+     * Clip the global gradient L2 norm to this before AdamW; default 0 = off (the paper clips
+     * nothing).
+     */
     public Builder maxGradNorm(float value) {
       checkArgument(
           Float.isFinite(value) && value >= 0, "maxGradNorm must be >= 0 but was %s", value);

@@ -124,7 +124,7 @@ public final class TrainingArtifactsBuilder {
    * Clips the global L2 norm of the accumulated gradients before AdamW: {@code g ← g · min(1,
    * maxNorm / (‖g‖₂ + 1e-6))}, {@code ‖g‖₂} over all trainable parameters together (PyTorch's
    * {@code clip_grad_norm_}); ORT's {@code com.microsoft} {@code InplaceClipGradNorm} in the
-   * optimizer model. Default 0: no clipping (im-spec §6).
+   * optimizer model. Default 0: no clipping (the paper clips nothing).
    */
   public TrainingArtifactsBuilder clipGradNorm(float maxNorm) {
     checkArgument(

@@ -1,6 +1,10 @@
 package dev.im4j.onnx.train;
 
-/** A NaN or infinite loss stopped training; the last good checkpoint is kept (invariant 22). */
+/**
+ * Training stopped as diverged: a NaN or infinite step loss, or a rule of {@link DivergenceLimits}
+ * broken; no checkpoint with diverged weights was written and the message names the last good one
+ * (docs/invariants.md, 22).
+ */
 public final class TrainingDivergedException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
