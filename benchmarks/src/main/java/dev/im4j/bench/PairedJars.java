@@ -26,8 +26,8 @@ import java.util.List;
  *
  * <p>Run: {@code java -cp benchmarks/target/benchmarks.jar dev.im4j.bench.PairedJars A.jar B.jar
  * seconds method layout examplesPerStep}, e.g. {@code old.jar new.jar 60 maskAndCollate grouped
- * 64}; the first 10 s are warm-up. Both jars must be benchmarks jars built from this module (any
- * commit since the benchmark had its {@code examplesPerStep} parameter).
+ * 64}; the first 10 s are warm-up. Both jars must be benchmarks jars built from this module, of
+ * commits whose {@link MaskCollateBenchmark} has the {@code examplesPerStep} parameter.
  */
 public final class PairedJars {
   private PairedJars() {}

@@ -424,7 +424,7 @@ final class TrainCommand implements Callable<Integer> {
     Flags.require(divergenceWindow >= 1, "--divergence-window", divergenceWindow, ">= 1");
     if (!runtime.equals("training-api")) {
       throw new IllegalArgumentException(
-          "--runtime must be training-api (the only runtime so far) but was '" + runtime + "'");
+          "--runtime must be training-api (the only runtime) but was '" + runtime + "'");
     }
     if (packing && !groupByLength) {
       throw new IllegalArgumentException(

@@ -159,8 +159,8 @@ public final class Batch {
   /**
    * Writes the input ids, position ids, segment ids, targets and weights into {@code buffers},
    * grown if this batch has more cells than they hold: one pass over the segments, each segment's
-   * tokens read once for all five columns (faster than the five {@code write...} calls,
-   * docs/benchmarks.md).
+   * tokens read once for all five columns, where the five {@code write...} calls read them once
+   * each.
    */
   public void writeTo(BatchBuffers buffers) {
     buffers.resize(cells());

@@ -63,8 +63,8 @@ public record CollatorConfig(
   public static final boolean DEFAULT_PACKING = false;
 
   /**
-   * Default row order: by decreasing length within each step. Cuts the padding of padded rows by
-   * about 40 % (docs/benchmarks.md) without changing any gradient.
+   * Default row order: by decreasing length within each step. Less padding than input order (cells
+   * per token of each layout: {@code LayoutCells} in docs/benchmarks.md) and the same gradient.
    */
   public static final boolean DEFAULT_GROUP_BY_LENGTH = true;
 

@@ -5,9 +5,8 @@ import java.util.Arrays;
 /**
  * Not API. {@code Arrays.fill}, but runs of the values a batch is mostly made of (0 and 1; for ints
  * also -100, {@code Batch.IGNORE}, the target of padding) are copied from shared constant arrays:
- * for the short and middling runs of weight columns, segment ids and padding the copy stub is about
- * a third faster than the fill loop (docs/benchmarks.md). Runs longer than {@link #CONSTANT_RUN}
- * are filled.
+ * for the short and middling runs of weight columns, segment ids and padding the array-copy stub
+ * costs less than the fill loop. Runs longer than {@link #CONSTANT_RUN} are filled.
  */
 public final class Fill {
   /** The longest run copied from a constant array. */

@@ -19,9 +19,9 @@ import java.util.concurrent.ConcurrentMap;
  * <p>Lenders are registered by class, so this package names none of them: the lending package
  * depends on this one and never the other way round (no package cycle).
  *
- * <p>Today one array is lent: an {@code Encoding}'s token ids, which a {@code TokenizedExample}
- * keeps as its own (both are immutable), so masking does not copy every token (mask + collate about
- * 1.1 times as fast, docs/benchmarks.md).
+ * <p>One array is lent: an {@code Encoding}'s token ids, which a {@code TokenizedExample} keeps as
+ * its own (both are immutable), so masking does not copy every token (docs/design.md, "Share
+ * immutable arrays").
  */
 public final class Shared {
   /**

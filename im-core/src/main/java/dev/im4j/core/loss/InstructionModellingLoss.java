@@ -62,7 +62,8 @@ public final class InstructionModellingLoss {
       double[] sums = new double[batch.segmentCount()];
       for (int s = 0; s < sums.length; s++) {
         sums[s] = batch.addSegmentTargetWeights(s, 0);
-        total = batch.addSegmentTargetWeights(s, total); // in cell order, as the sums always were
+        // weight by weight in cell order, as a sum over the step's weight columns would add them
+        total = batch.addSegmentTargetWeights(s, total);
         if (sums[s] > 0) {
           examples++;
         }

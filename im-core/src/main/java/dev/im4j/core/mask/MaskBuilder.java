@@ -300,7 +300,7 @@ public final class MaskBuilder {
    * The first token in {@code [from, to)} whose end lies after {@code position}, or {@code to} if
    * none; ends must not decrease (an ordered encoding). Gallops from {@code guess} (steps 1, 2, 4,
    * ..., up or down) and then bisects the last step. A good guess keeps the probes within a cache
-   * line or two of the answer: cold offsets are what masking waits for (docs/benchmarks.md).
+   * line or two of the answer: loading offsets not yet in cache is what masking waits for.
    */
   static int firstTokenEndingAfter(Encoding encoding, int from, int to, int position, int guess) {
     int g = Math.max(from, Math.min(to, guess));

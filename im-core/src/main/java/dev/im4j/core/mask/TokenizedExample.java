@@ -153,8 +153,8 @@ public final class TokenizedExample {
    *
    * <p>The whole range first gets the weight of its last run (usually the output's, which most
    * tokens share) in one bulk copy; then only the runs of another weight are written over it. Short
-   * copies cost far more per cell than one long one, so this is faster than a copy per run
-   * (docs/benchmarks.md).
+   * copies cost far more per cell than one long one, so one long copy and a few short ones beat a
+   * copy per run.
    */
   public void copyWeights(int from, float[] dest, int destPos, int length) {
     checkPositionIndexes(from, from + length, ids.length);

@@ -11,10 +11,10 @@ import java.util.Arrays;
 
 /**
  * Statistics of an instruction dataset, including the paper's length ratio (Shi et al., NeurIPS
- * 2024, §7 of im-spec): the dataset mean of instruction length divided by the dataset mean of
- * output length, lengths in whitespace-separated words, all turns of a role summed per example (a
- * ratio of means, not a mean of ratios). Instruction = system + user content; output = assistant
- * content.
+ * 2024; docs/user-guide.md, section 5): the dataset mean of instruction length divided by the
+ * dataset mean of output length, lengths in whitespace-separated words, all turns of a role summed
+ * per example (a ratio of means, not a mean of ratios). Instruction = system + user content; output
+ * = assistant content.
  *
  * @param examples number of conversations
  * @param messages messages per role, indexed by {@link Role#ordinal()}

@@ -23,8 +23,8 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
 
 /**
- * Loss properties: invariants 12 and 15 (layout and split invariance), 16, 17, and the reference
- * gradient against finite differences.
+ * Loss properties: invariants 12 and 15 (layout and split invariance), 16 and 17 of
+ * docs/invariants.md, and the reference gradient against finite differences.
  *
  * <p>Layout invariance trick: the logits of a cell are a deterministic function of (example id,
  * position within the example), so every layout of the same step shows each example the same

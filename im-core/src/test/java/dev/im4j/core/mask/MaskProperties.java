@@ -29,7 +29,10 @@ import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.IntRange;
 import net.jqwik.api.constraints.Size;
 
-/** Invariants 1, 4 and 6–10 of the masks, over generated conversations and every setup. */
+/**
+ * Invariants 1 to 10 of docs/invariants.md (encoding and masks), over generated conversations and
+ * every setup.
+ */
 class MaskProperties {
 
   /**
