@@ -273,6 +273,19 @@ public final class TrainingApiRuntime implements AutoCloseable {
       Files.createDirectories(dir);
       temp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
       session.saveCheckpoint(temp, includeOptimizerState);
+      // ORT keeps a checkpoint loaded with external data in that form: its tensors then sit in
+      // "<temp>.data", which must arrive as "<file>.data" before the checkpoint does.
+      Path tempData = dataFileOf(temp);
+      Files.deleteIfExists(file);
+      if (Files.exists(tempData)) {
+        Files.move(
+            tempData,
+            dataFileOf(file),
+            StandardCopyOption.ATOMIC_MOVE,
+            StandardCopyOption.REPLACE_EXISTING);
+      } else {
+        Files.deleteIfExists(dataFileOf(file));
+      }
       Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (OrtException | IOException e) {
       TrainingRuntimeException failure =
@@ -281,12 +294,20 @@ public final class TrainingApiRuntime implements AutoCloseable {
       if (temp != null) {
         try {
           Files.deleteIfExists(temp);
+          Files.deleteIfExists(dataFileOf(temp));
         } catch (IOException cleanup) {
           failure.addSuppressed(cleanup);
         }
       }
       throw failure;
     }
+  }
+
+  /**
+   * Where ONNX Runtime puts the external data of the checkpoint {@code file}: {@code file.data}.
+   */
+  private static Path dataFileOf(Path file) {
+    return file.resolveSibling(file.getFileName() + ".data");
   }
 
   /**

@@ -18,7 +18,6 @@ import dev.im4j.onnx.graph.OnnxIo;
 import dev.im4j.onnx.graph.Value;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.runtime.TrainingArtifacts;
-import dev.im4j.onnx.train.checkpoint.CheckpointException;
 import dev.im4j.onnx.train.checkpoint.OptimizerGroup;
 import dev.im4j.onnx.train.checkpoint.ParameterOptimizerState;
 import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
@@ -56,8 +55,9 @@ import java.util.Set;
  * <p>Size: parameters are graph inputs, not initializers, so the graphs usually hold only small
  * constants; initializers of 16 MiB or more are written as ONNX external data to {@code
  * training_model.onnx.data}, shared by the eval model, so no model hits protobuf's 2 GB. The
- * checkpoint is a flatbuffer, which cannot address 2 GiB or more: models beyond ~500M float32
- * parameters are not supported by this builder yet ({@link CheckpointException} from the writer).
+ * checkpoint is a flatbuffer, which cannot address 2 GiB: from {@link
+ * TrainingCheckpoint#DEFAULT_EXTERNAL_THRESHOLD} bytes of tensors on, they go to {@code
+ * checkpoint.data} in ONNX Runtime's external-data form.
  */
 public final class TrainingArtifactsBuilder {
   static final String MS_DOMAIN = "com.microsoft";
@@ -75,6 +75,7 @@ public final class TrainingArtifactsBuilder {
   private List<Value> evalOutputs = List.of();
   private float maxGradNorm = 0;
   private long externalThreshold = DEFAULT_EXTERNAL_THRESHOLD;
+  private long checkpointExternalThreshold = TrainingCheckpoint.DEFAULT_EXTERNAL_THRESHOLD;
 
   private TrainingArtifactsBuilder(TrainingGraph training, List<Tensor> weights) {
     this.training = training;
@@ -132,6 +133,12 @@ public final class TrainingArtifactsBuilder {
         "maxNorm must be finite and >= 0 (0 = off) but was %s",
         maxNorm);
     this.maxGradNorm = maxNorm;
+    return this;
+  }
+
+  /** Test hook: the tensor bytes from which the checkpoint keeps its tensors in a data file. */
+  TrainingArtifactsBuilder checkpointExternalThreshold(long bytes) {
+    this.checkpointExternalThreshold = bytes;
     return this;
   }
 
@@ -199,7 +206,7 @@ public final class TrainingArtifactsBuilder {
         .withOptimizerGroups(
             List.of(
                 new OptimizerGroup(OptimizerGroup.DEFAULT_NAME, 0, adamW.learningRate(), moments)))
-        .write(dir.resolve("checkpoint"));
+        .write(dir.resolve("checkpoint"), checkpointExternalThreshold);
     return TrainingArtifacts.inDirectory(dir);
   }
 

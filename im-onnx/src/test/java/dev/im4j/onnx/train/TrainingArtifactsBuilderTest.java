@@ -212,4 +212,41 @@ class TrainingArtifactsBuilderTest {
     }
     assertEquals(losses[0], losses[1]);
   }
+
+  /**
+   * A checkpoint in ONNX Runtime's external-data form: ORT loads what im4j writes and trains from
+   * it exactly as from the inline form, saves it again in that form, and im4j reads what ORT saved.
+   */
+  @org.junit.jupiter.api.Test
+  void externalDataCheckpointLoadsInOrtAndOrtsSaveReadsBack() {
+    TinyCausalLm model = TinyCausalLm.of(V, H, false, 6);
+    List<Batch> batches =
+        Collator.of(CollatorConfig.of(16))
+            .collate(Examples.random(LossPolicy.instructionModelling(), 3, V, 5), 3)
+            .batches();
+    StepCoefficients c = InstructionModellingLoss.of(Reduction.SEQUENCE_MEAN).coefficients(batches);
+    TrainingCheckpoint[] after = new TrainingCheckpoint[2];
+    for (int k = 0; k < 2; k++) {
+      TrainingArtifactsBuilder builder =
+          TrainingArtifactsBuilder.of(model.trainingGraph(Set.of()), model.initialWeights());
+      if (k == 1) {
+        builder.checkpointExternalThreshold(0);
+      }
+      Path out = dir.resolve("ckpt" + k);
+      var artifacts = builder.write(out);
+      assertEquals(k == 1, java.nio.file.Files.exists(out.resolve("checkpoint.data")));
+      try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, OPTIONS)) {
+        rt.lazyResetGrad();
+        rt.trainStep(new FeedBuffers(H, true).write(batches.get(0), c, 0, 0, null));
+        rt.optimizerStep();
+        Path saved = out.resolve("after");
+        rt.saveCheckpoint(saved, true);
+        // ORT keeps the form it loaded: the saved tensors are in after.data
+        assertEquals(k == 1, java.nio.file.Files.exists(out.resolve("after.data")));
+        after[k] = TrainingCheckpoint.read(saved);
+      }
+    }
+    assertEquals(after[0].trainable(), after[1].trainable());
+    assertEquals(after[0].optimizerGroups(), after[1].optimizerGroups());
+  }
 }

@@ -42,10 +42,22 @@ import java.util.Map;
 
 /** Decodes ONNX Runtime's checkpoint flatbuffer into a {@link TrainingCheckpoint}. */
 final class CheckpointReader {
+  /** Floats read at a time when scanning external data (1 M floats = 4 MiB of heap). */
+  private static final int SCAN_CHUNK = 1 << 20;
+
   private CheckpointReader() {}
 
   static TrainingCheckpoint read(Path file) {
     return decode(map(file), file);
+  }
+
+  /** Closes the external data file {@link #decode} or {@link #scanParameters} opened, if any. */
+  private static <T> T closing(FlatView v, java.util.function.Supplier<T> work) {
+    try {
+      return work.get();
+    } finally {
+      v.closeExternalData();
+    }
   }
 
   /** The file mapped read-only: tensors are copied out of it once, never the whole file. */
@@ -64,6 +76,10 @@ final class CheckpointReader {
 
   static TrainingCheckpoint decode(ByteBuffer bytes, Path file) {
     FlatView v = new FlatView(bytes, file);
+    return closing(v, () -> decode(v, file));
+  }
+
+  private static TrainingCheckpoint decode(FlatView v, Path file) {
     if (v.size() < 8) {
       throw v.error(
           "is "
@@ -98,7 +114,7 @@ final class CheckpointReader {
         throw v.error("is a nominal checkpoint (parameters without data); not supported");
       }
       if (v.boolField(module, MODULE_STATE_HAS_EXTERNAL_DATA, "ModuleState.has_external_data")) {
-        throw v.error("keeps its tensors in an external data file; not supported");
+        v.openExternalData(CheckpointWriter.dataFile(file));
       }
       trainable =
           tensors(v, module, MODULE_STATE_REQUIRES_GRAD, "ModuleState.requires_grad_params");
@@ -216,15 +232,30 @@ final class CheckpointReader {
 
   private static Tensor tensor(FlatView v, int table, String where) {
     TensorLocation at = locate(v, table, where);
-    float[] data = new float[Math.toIntExact(at.bytes() / Float.BYTES)];
+    if (at.bytes() / Float.BYTES > Integer.MAX_VALUE - 8) {
+      throw v.error("tensor " + at.name() + " holds more floats than one Java array");
+    }
+    float[] data = new float[(int) (at.bytes() / Float.BYTES)];
     if (at.bytes() > 0) {
-      v.slice(at.data(), at.bytes()).asFloatBuffer().get(data);
+      floats(v, at, 0, data.length).get(data);
     }
     return Tensor.of(at.name(), at.dims(), data);
   }
 
-  /** Where a float tensor's raw bytes lie in the buffer. */
-  private record TensorLocation(String name, long[] dims, int data, int bytes) {}
+  /** Floats {@code [from, from + n)} of a located tensor, inline or from the external file. */
+  private static java.nio.FloatBuffer floats(FlatView v, TensorLocation at, long from, int n) {
+    long bytes = (long) n * Float.BYTES;
+    return at.external() >= 0
+        ? v.readExternal(at.external() + from * Float.BYTES, Math.toIntExact(bytes)).asFloatBuffer()
+        : v.slice(Math.toIntExact(at.data() + from * Float.BYTES), Math.toIntExact(bytes))
+            .asFloatBuffer();
+  }
+
+  /**
+   * Where a float tensor's bytes lie: {@code data} in the flatbuffer, or at {@code external} (>= 0)
+   * in the external data file.
+   */
+  private record TensorLocation(String name, long[] dims, int data, long bytes, long external) {}
 
   private static TensorLocation locate(FlatView v, int table, String where) {
     String name = v.string(table, TENSOR_NAME, where + " name");
@@ -244,10 +275,6 @@ final class CheckpointReader {
     }
     long external =
         v.longField(table, TENSOR_EXTERNAL_DATA_OFFSET, -1, what + " external_data_offset");
-    if (external != -1) {
-      throw v.error(
-          what + " keeps its data in an external file (offset " + external + "); not supported");
-    }
     long[] dims = new long[0];
     int dimsVector = v.reference(table, TENSOR_DIMS, what + " dims");
     if (dimsVector >= 0) {
@@ -267,6 +294,13 @@ final class CheckpointReader {
       throw v.error(what + " dims overflow: " + Arrays.toString(dims), e);
     }
     int raw = v.reference(table, TENSOR_RAW_DATA, what + " raw_data");
+    if (external != -1) {
+      if (raw >= 0) {
+        throw v.error(what + " has both raw_data and an external_data_offset; it may have one");
+      }
+      v.checkExternalRange(what, external, elements * Float.BYTES);
+      return new TensorLocation(name, dims, -1, elements * Float.BYTES, external);
+    }
     int bytes = raw < 0 ? 0 : v.vectorLength(raw, 1, what + " raw_data");
     if (bytes != elements * Float.BYTES) {
       throw v.error(
@@ -281,7 +315,7 @@ final class CheckpointReader {
               + bytes
               + " bytes");
     }
-    return new TensorLocation(name, dims, raw + 4, bytes);
+    return new TensorLocation(name, dims, raw + 4, bytes, -1);
   }
 
   /**
@@ -291,8 +325,11 @@ final class CheckpointReader {
    * @throws CheckpointException as {@link #read} does
    */
   static TrainingCheckpoint.ParameterScan scanParameters(Path file) {
-    ByteBuffer bytes = map(file);
-    FlatView v = new FlatView(bytes, file);
+    FlatView v = new FlatView(map(file), file);
+    return closing(v, () -> scan(v, file));
+  }
+
+  private static TrainingCheckpoint.ParameterScan scan(FlatView v, Path file) {
     if (v.size() < 8 || !FILE_IDENTIFIER.equals(v.fileIdentifier())) {
       throw v.error("is not an ONNX Runtime training checkpoint (file identifier ODTC)");
     }
@@ -300,18 +337,25 @@ final class CheckpointReader {
     double sumOfSquares = 0;
     String nonFinite = null;
     if (module >= 0) {
+      if (v.boolField(module, MODULE_STATE_HAS_EXTERNAL_DATA, "ModuleState.has_external_data")) {
+        v.openExternalData(CheckpointWriter.dataFile(file));
+      }
       for (int slot : new int[] {MODULE_STATE_REQUIRES_GRAD, MODULE_STATE_FROZEN}) {
         int vector = v.reference(module, slot, "ModuleState parameters");
         int n = vector < 0 ? 0 : v.vectorLength(vector, 4, "ModuleState parameters");
         for (int i = 0; i < n; i++) {
           TensorLocation at = locate(v, v.tableAt(vector, i, "parameter " + i), "parameter " + i);
-          java.nio.FloatBuffer data = v.slice(at.data(), at.bytes()).asFloatBuffer();
-          for (int k = 0; k < data.limit(); k++) {
-            float x = data.get(k);
-            if (!Float.isFinite(x) && nonFinite == null) {
-              nonFinite = at.name() + " holds " + x + " at element " + k;
+          long count = at.bytes() / Float.BYTES;
+          for (long from = 0; from < count; from += SCAN_CHUNK) {
+            int chunk = (int) Math.min(SCAN_CHUNK, count - from);
+            java.nio.FloatBuffer data = floats(v, at, from, chunk);
+            for (int k = 0; k < chunk; k++) {
+              float x = data.get(k);
+              if (!Float.isFinite(x) && nonFinite == null) {
+                nonFinite = at.name() + " holds " + x + " at element " + (from + k);
+              }
+              sumOfSquares += (double) x * x;
             }
-            sumOfSquares += (double) x * x;
           }
         }
       }

@@ -10,6 +10,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -21,74 +23,147 @@ import java.util.Map;
 final class CheckpointWriter {
   private CheckpointWriter() {}
 
-  static void write(TrainingCheckpoint checkpoint, Path file) {
-    ByteBuffer bytes = encode(checkpoint, file);
-    Path dir = file.toAbsolutePath().getParent();
+  /** The external data file of {@code checkpoint}: ONNX Runtime's naming, {@code <name>.data}. */
+  static Path dataFile(Path checkpoint) {
+    return checkpoint.resolveSibling(checkpoint.getFileName() + ".data");
+  }
+
+  /**
+   * Writes {@code checkpoint} to {@code file}; if its tensor bytes reach {@code externalThreshold},
+   * every tensor (parameters and moments) goes to {@code file.data} in ONNX Runtime's external-data
+   * form (raw little-endian floats from offset 0, each tensor at a 4-byte-aligned offset) and the
+   * flatbuffer keeps only their names, dims, types and offsets. Both files are written under
+   * temporary names and renamed: an existing {@code file} is removed before its data file is
+   * replaced, so a {@code file} present always matches the data beside it.
+   */
+  static void write(TrainingCheckpoint checkpoint, Path file, long externalThreshold) {
+    Path absolute = file.toAbsolutePath();
+    Path dir = absolute.getParent();
+    boolean external = payload(checkpoint) >= externalThreshold;
+    Path tempData = null;
     Path temp = null;
     try {
       Files.createDirectories(dir);
-      temp = Files.createTempFile(dir, file.getFileName().toString(), ".tmp");
+      Map<Tensor, Long> offsets = new IdentityHashMap<>();
+      if (external) {
+        tempData = Files.createTempFile(dir, absolute.getFileName().toString(), ".data.tmp");
+        writeData(checkpoint, tempData, offsets);
+      }
+      ByteBuffer bytes = encode(checkpoint, file, external ? offsets : null);
+      temp = Files.createTempFile(dir, absolute.getFileName().toString(), ".tmp");
       try (FileChannel channel = FileChannel.open(temp, StandardOpenOption.WRITE)) {
         while (bytes.hasRemaining()) {
           channel.write(bytes);
         }
         channel.force(true);
       }
-      Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      Files.deleteIfExists(absolute);
+      Path data = dataFile(absolute);
+      if (external) {
+        Files.move(
+            tempData, data, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        tempData = null;
+      } else {
+        Files.deleteIfExists(data);
+      }
+      Files.move(
+          temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       temp = null;
       try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
         channel.force(true);
       }
     } catch (IOException e) {
       CheckpointException failure = new CheckpointException(file, "cannot write: " + e, e);
-      if (temp != null) {
-        try {
-          Files.deleteIfExists(temp);
-        } catch (IOException cleanup) {
-          failure.addSuppressed(cleanup);
+      for (Path leftover : new Path[] {temp, tempData}) {
+        if (leftover != null) {
+          try {
+            Files.deleteIfExists(leftover);
+          } catch (IOException cleanup) {
+            failure.addSuppressed(cleanup);
+          }
         }
       }
       throw failure;
     }
   }
 
-  /** The finished flatbuffer, positioned at its first byte. */
-  static ByteBuffer encode(TrainingCheckpoint checkpoint, Path file) {
-    long payload = 0;
-    for (Tensor t : checkpoint.trainable()) {
-      payload += 4L * t.numel();
-    }
-    for (Tensor t : checkpoint.frozen()) {
-      payload += 4L * t.numel();
-    }
+  /** Every tensor of the checkpoint in file order: trainable, frozen, then each moment. */
+  private static List<Tensor> allTensors(TrainingCheckpoint checkpoint) {
+    List<Tensor> all = new ArrayList<>(checkpoint.trainable());
+    all.addAll(checkpoint.frozen());
     for (OptimizerGroup g : checkpoint.optimizerGroups()) {
       for (ParameterOptimizerState p : g.parameters()) {
-        for (Tensor m : p.momentums()) {
-          payload += 4L * m.numel();
-        }
+        all.addAll(p.momentums());
       }
     }
-    long estimate = payload + 64 * 1024;
+    return all;
+  }
+
+  private static long payload(TrainingCheckpoint checkpoint) {
+    long payload = 0;
+    for (Tensor t : allTensors(checkpoint)) {
+      payload += (long) Float.BYTES * t.numel();
+    }
+    return payload;
+  }
+
+  /** Streams every tensor's floats into {@code data}, recording each one's offset. */
+  private static void writeData(TrainingCheckpoint checkpoint, Path data, Map<Tensor, Long> offsets)
+      throws IOException {
+    try (FileChannel channel = FileChannel.open(data, StandardOpenOption.WRITE)) {
+      long offset = 0;
+      ByteBuffer chunk = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+      for (Tensor t : allTensors(checkpoint)) {
+        offsets.put(t, offset); // floats: 4-byte alignment, which every offset here has
+        for (int i = 0; i < t.numel(); i++) {
+          if (!chunk.hasRemaining()) {
+            drain(chunk, channel);
+          }
+          chunk.putFloat(t.get(i));
+        }
+        offset += (long) Float.BYTES * t.numel();
+      }
+      drain(chunk, channel);
+      channel.force(true);
+    }
+  }
+
+  private static void drain(ByteBuffer chunk, FileChannel channel) throws IOException {
+    chunk.flip();
+    while (chunk.hasRemaining()) {
+      channel.write(chunk);
+    }
+    chunk.clear();
+  }
+
+  /**
+   * The finished flatbuffer, positioned at its first byte; tensors inline, or, with {@code
+   * offsets}, as references into the external data file.
+   */
+  static ByteBuffer encode(TrainingCheckpoint checkpoint, Path file, Map<Tensor, Long> offsets) {
+    long inline = offsets == null ? payload(checkpoint) : 0;
+    long estimate = inline + 64 * 1024 + 256L * allTensors(checkpoint).size();
     if (estimate > Integer.MAX_VALUE - 1024) {
       throw new CheckpointException(
           file,
           "holds "
-              + payload
-              + " bytes of tensor data but a flatbuffer addresses at most 2 GiB; external data"
-              + " files are not supported yet");
+              + inline
+              + " bytes of tensor data inline but a flatbuffer addresses at most 2 GiB; write it"
+              + " with external data (a lower threshold)");
     }
     FlatBufferBuilder b = new FlatBufferBuilder((int) estimate);
 
-    int trainable = tensors(b, checkpoint.trainable());
-    int frozen = tensors(b, checkpoint.frozen());
+    int trainable = tensors(b, checkpoint.trainable(), offsets);
+    int frozen = tensors(b, checkpoint.frozen(), offsets);
     b.startTable(CheckpointSchema.MODULE_STATE_FIELDS);
     b.addOffset(CheckpointSchema.MODULE_STATE_REQUIRES_GRAD, trainable, 0);
     b.addOffset(CheckpointSchema.MODULE_STATE_FROZEN, frozen, 0);
+    b.addBoolean(CheckpointSchema.MODULE_STATE_HAS_EXTERNAL_DATA, offsets != null, false);
     int moduleState = b.endTable();
 
     int[] groups = new int[checkpoint.optimizerGroups().size()];
     for (int i = 0; i < groups.length; i++) {
-      groups[i] = group(b, checkpoint.optimizerGroups().get(i));
+      groups[i] = group(b, checkpoint.optimizerGroups().get(i), offsets);
     }
     int optimizerGroups = b.createVectorOfTables(groups);
     int propertyBag = propertyBag(b, checkpoint);
@@ -103,15 +178,18 @@ final class CheckpointWriter {
     return b.dataBuffer().slice().order(ByteOrder.LITTLE_ENDIAN);
   }
 
-  private static int tensors(FlatBufferBuilder b, List<Tensor> tensors) {
-    int[] offsets = new int[tensors.size()];
-    for (int i = 0; i < offsets.length; i++) {
-      offsets[i] = tensor(b, tensors.get(i));
+  private static int tensors(FlatBufferBuilder b, List<Tensor> tensors, Map<Tensor, Long> offsets) {
+    int[] tables = new int[tensors.size()];
+    for (int i = 0; i < tables.length; i++) {
+      tables[i] = tensor(b, tensors.get(i), offsets);
     }
-    return b.createVectorOfTables(offsets);
+    return b.createVectorOfTables(tables);
   }
 
-  private static int tensor(FlatBufferBuilder b, Tensor t) {
+  /**
+   * A tensor table: inline raw data, or (never both, ORT checks them in either order) an offset.
+   */
+  private static int tensor(FlatBufferBuilder b, Tensor t, Map<Tensor, Long> offsets) {
     int name = b.createString(t.name());
     long[] dims = t.shape();
     b.startVector(Long.BYTES, dims.length, Long.BYTES);
@@ -119,22 +197,30 @@ final class CheckpointWriter {
       b.addLong(dims[i]);
     }
     int dimsVector = b.endVector();
-    ByteBuffer raw = b.createUnintializedVector(1, Float.BYTES * t.numel(), Float.BYTES);
-    raw.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(t.toArray());
-    int rawVector = b.endVector();
+    int rawVector = -1;
+    if (offsets == null) {
+      ByteBuffer raw = b.createUnintializedVector(1, Float.BYTES * t.numel(), Float.BYTES);
+      raw.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(t.toArray());
+      rawVector = b.endVector();
+    }
     b.startTable(CheckpointSchema.TENSOR_FIELDS);
     b.addOffset(CheckpointSchema.TENSOR_NAME, name, 0);
     b.addOffset(CheckpointSchema.TENSOR_DIMS, dimsVector, 0);
     b.addInt(CheckpointSchema.TENSOR_DATA_TYPE, CheckpointSchema.DATA_TYPE_FLOAT, 0);
-    b.addOffset(CheckpointSchema.TENSOR_RAW_DATA, rawVector, 0);
+    if (offsets == null) {
+      b.addOffset(CheckpointSchema.TENSOR_RAW_DATA, rawVector, 0);
+    } else {
+      // force: the field's default is -1, and offset 0 must be written too
+      b.addLong(CheckpointSchema.TENSOR_EXTERNAL_DATA_OFFSET, offsets.get(t), -1);
+    }
     return b.endTable();
   }
 
-  private static int group(FlatBufferBuilder b, OptimizerGroup g) {
+  private static int group(FlatBufferBuilder b, OptimizerGroup g, Map<Tensor, Long> offsets) {
     int[] states = new int[g.parameters().size()];
     for (int i = 0; i < states.length; i++) {
       ParameterOptimizerState p = g.parameters().get(i);
-      int momentums = tensors(b, p.momentums());
+      int momentums = tensors(b, p.momentums(), offsets);
       int paramName = b.createString(p.parameterName());
       b.startTable(CheckpointSchema.PARAM_STATE_FIELDS);
       b.addOffset(CheckpointSchema.PARAM_STATE_NAME, paramName, 0);

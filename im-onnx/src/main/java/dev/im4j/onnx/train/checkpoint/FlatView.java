@@ -21,6 +21,9 @@ import java.nio.file.Path;
 final class FlatView {
   private final ByteBuffer bytes;
   private final Path file;
+  private java.nio.channels.FileChannel externalData; // the checkpoint's .data file, if it has one
+  private Path externalPath;
+  private long externalSize;
 
   FlatView(ByteBuffer bytes, Path file) {
     this.bytes = bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN);
@@ -29,6 +32,73 @@ final class FlatView {
 
   int size() {
     return bytes.limit();
+  }
+
+  /** Opens the external data file that {@code ModuleState.has_external_data} announces. */
+  void openExternalData(Path data) {
+    try {
+      externalData =
+          java.nio.channels.FileChannel.open(data, java.nio.file.StandardOpenOption.READ);
+      externalPath = data;
+      externalSize = externalData.size();
+    } catch (java.io.IOException e) {
+      throw error(
+          "keeps its tensors in the external data file "
+              + data
+              + ", which cannot be read: "
+              + e
+              + (java.nio.file.Files.exists(data) ? "" : " (no such file)"),
+          e);
+    }
+  }
+
+  void closeExternalData() {
+    if (externalData != null) {
+      try {
+        externalData.close();
+      } catch (java.io.IOException ignored) {
+        // read-only channel: nothing is lost if closing fails
+      }
+      externalData = null;
+    }
+  }
+
+  /** Fails unless {@code [offset, offset + length)} lies inside the open external data file. */
+  void checkExternalRange(String what, long offset, long length) {
+    if (externalData == null) {
+      throw error(
+          what
+              + " has an external_data_offset but ModuleState.has_external_data is not set (no"
+              + " data file to read it from)");
+    }
+    if (offset < 0 || offset % Float.BYTES != 0 || offset > externalSize - length) {
+      throw error(
+          what
+              + " lies at ["
+              + offset
+              + ", "
+              + (offset + length)
+              + ") of "
+              + externalPath
+              + ", which holds "
+              + externalSize
+              + " bytes (the offset must be 4-byte aligned and the range inside the file)");
+    }
+  }
+
+  /** {@code length} bytes of the external data file at {@code offset}, little-endian. */
+  ByteBuffer readExternal(long offset, int length) {
+    ByteBuffer out = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);
+    try {
+      while (out.hasRemaining()) {
+        if (externalData.read(out, offset + out.position()) < 0) {
+          throw error(externalPath + " ends before byte " + (offset + length));
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw error("cannot read " + externalPath + ": " + e, e);
+    }
+    return out.flip();
   }
 
   CheckpointException error(String message) {

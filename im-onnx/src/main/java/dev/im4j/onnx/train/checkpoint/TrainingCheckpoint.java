@@ -22,8 +22,9 @@ import java.util.stream.Stream;
  * Runtime repository): a {@code ModuleState} with {@code requires_grad_params} and {@code
  * frozen_params} (both always written, possibly empty), tensors with name, int64 dims, data type
  * FLOAT (1) and little-endian raw bytes inline; optimizer groups with a step, the initial learning
- * rate and per-parameter moments; int64, float and string properties. Only float32 tensors with
- * inline data are supported; a file using external data or a "nominal" state is rejected.
+ * rate and per-parameter moments; int64, float and string properties. Only float32 tensors are
+ * supported, inline or in the external data file {@code <file>.data} (ONNX Runtime's form for
+ * checkpoints beyond a flatbuffer's 2 GiB); a "nominal" state is rejected.
  *
  * <p>Immutable. Names are unique across trainable and frozen parameters.
  *
@@ -96,7 +97,8 @@ public record TrainingCheckpoint(
    *
    * @throws CheckpointException naming the file if it cannot be read, is not an ORT training
    *     checkpoint of version {@value #FORMAT_VERSION}, is malformed, or uses an unsupported
-   *     feature (non-float tensors, external data, nominal state)
+   *     feature (non-float tensors, nominal state); also if its external data file is missing,
+   *     short, or a tensor's range lies outside it
    */
   public static TrainingCheckpoint read(Path file) {
     return CheckpointReader.read(file);
@@ -122,14 +124,27 @@ public record TrainingCheckpoint(
   public record ParameterScan(double l2Norm, Optional<String> firstNonFinite) {}
 
   /**
-   * Writes this checkpoint to {@code file} atomically: a temporary file in the same directory is
-   * written and synced, then renamed over {@code file}.
-   *
-   * @throws CheckpointException naming the file on an I/O error or if the checkpoint exceeds the 2
-   *     GiB a flatbuffer can address
+   * Tensor bytes from which {@link #write(Path)} puts the tensors in an external data file: 1,800
+   * MiB, ONNX Runtime's own threshold, a margin under the 2 GiB a flatbuffer can address.
    */
+  public static final long DEFAULT_EXTERNAL_THRESHOLD = 1800L << 20;
+
+  /** {@link #write(Path, long)} with {@link #DEFAULT_EXTERNAL_THRESHOLD}. */
   public void write(Path file) {
-    CheckpointWriter.write(this, file);
+    write(file, DEFAULT_EXTERNAL_THRESHOLD);
+  }
+
+  /**
+   * Writes this checkpoint to {@code file}, atomically; when its tensors hold {@code
+   * externalThreshold} bytes or more, all of them (parameters and optimizer moments) go to {@code
+   * <file>.data} in ONNX Runtime's external-data form (docs/runtimes.md), which ONNX Runtime loads
+   * and {@link #read} reads. The temporary files are synced and renamed; an existing {@code file}
+   * is removed before its data file is replaced.
+   *
+   * @throws CheckpointException naming the file on an I/O error
+   */
+  public void write(Path file, long externalThreshold) {
+    CheckpointWriter.write(this, file, externalThreshold);
   }
 
   private static <V> Map<String, V> copy(Map<String, V> map) {

@@ -255,4 +255,62 @@ class TrainingCheckpointTest {
         CheckpointException.class, () -> CheckpointReader.decode(ByteBuffer.wrap(bytes), file));
     return e;
   }
+
+  /**
+   * The external-data form: every tensor in {@code <file>.data} (4-byte-aligned raw floats), the
+   * flatbuffer holding names, dims and offsets only; read back equal, scanned the same, and
+   * rewritten inline without a stale data file.
+   */
+  @Test
+  void externalDataRoundTripsAndIsRemovedWhenWrittenInline() throws IOException {
+    TrainingCheckpoint checkpoint =
+        TrainingCheckpoint.of(List.of(W, B), List.of(SCALE))
+            .withOptimizerGroups(
+                List.of(
+                    new OptimizerGroup(
+                        OptimizerGroup.DEFAULT_NAME,
+                        3,
+                        0.01f,
+                        List.of(
+                            ParameterOptimizerState.adamW(
+                                "W",
+                                new long[] {3, 1},
+                                new float[] {1, 2, 3},
+                                new float[] {4, 5, 6}),
+                            ParameterOptimizerState.adamW(
+                                "b", new long[] {1}, new float[] {7}, new float[] {8})))));
+    Path file = dir.resolve("ext_checkpoint");
+    Path data = dir.resolve("ext_checkpoint.data");
+    checkpoint.write(file, 0);
+    assertEquals(4L * (3 + 1 + 1 + 3 + 3 + 1 + 1), Files.size(data), "every float, no padding");
+    assertTrue(Files.size(file) < 1024, "the flatbuffer holds no tensor data");
+    assertEquals(checkpoint, TrainingCheckpoint.read(file));
+    TrainingCheckpoint.ParameterScan scan = TrainingCheckpoint.scanParameters(file);
+    double expected = Math.sqrt(1.5 * 1.5 + 2 * 2 + 0.25 * 0.25 + 7 * 7 + 3 * 3);
+    assertEquals(expected, scan.l2Norm(), 1e-12);
+    assertTrue(scan.firstNonFinite().isEmpty());
+
+    checkpoint.write(file); // far below the default threshold: inline
+    assertTrue(!Files.exists(data), "no stale data file beside an inline checkpoint");
+    assertEquals(checkpoint, TrainingCheckpoint.read(file));
+  }
+
+  @Test
+  void aMissingOrShortDataFileIsNamed() throws IOException {
+    Path file = dir.resolve("short_checkpoint");
+    Path data = dir.resolve("short_checkpoint.data");
+    TrainingCheckpoint.of(List.of(W, B), List.of()).write(file, 0);
+    byte[] bytes = Files.readAllBytes(data);
+    Files.write(data, java.util.Arrays.copyOf(bytes, bytes.length - 4));
+    CheckpointException shortFile =
+        assertThrows(CheckpointException.class, () -> TrainingCheckpoint.read(file));
+    assertTrue(shortFile.getMessage().contains(data.toString()), shortFile.getMessage());
+    assertTrue(shortFile.getMessage().contains("which holds 12 bytes"), shortFile.getMessage());
+    Files.delete(data);
+    CheckpointException missing =
+        assertThrows(CheckpointException.class, () -> TrainingCheckpoint.read(file));
+    assertTrue(
+        missing.getMessage().contains(data + ", which cannot be read"), missing.getMessage());
+    assertTrue(missing.getMessage().endsWith("(no such file)"), missing.getMessage());
+  }
 }
