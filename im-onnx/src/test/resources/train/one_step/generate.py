@@ -18,7 +18,7 @@ Everything the Java side rebuilds is derived here independently of im4j:
     shift inside each segment, padding on the right to a multiple of 8;
   * coefficients (im-spec 4, SEQUENCE_MEAN): c = w / (E * sum of w over the example's predicted
     positions), E = examples with positive predicted weight in the step, computed in double and
-    rounded to float32 as InstructionModellingLoss does.
+    rounded to float32 as StepCoefficients.of does.
 
 AdamW: ONNX Runtime's AdamWOptimizer in mode 1 is not torch.optim.AdamW. ORT mode 1 (CPU kernel,
 training_ops/cpu/optimizer/adamw/adamw.cc), at step t:

@@ -3,7 +3,6 @@ package dev.im4j.cli;
 import dev.im4j.core.collate.Batch;
 import dev.im4j.core.collate.Collator;
 import dev.im4j.core.collate.CollatorConfig;
-import dev.im4j.core.loss.InstructionModellingLoss;
 import dev.im4j.core.loss.Reduction;
 import dev.im4j.core.loss.ReferenceLoss;
 import dev.im4j.core.loss.StepCoefficients;
@@ -42,7 +41,7 @@ record HeldOutLoss(
         longest = Math.max(longest, e.length());
       }
       List<Batch> rows = Collator.of(CollatorConfig.of(longest)).collate(weighed, 1).batches();
-      StepCoefficients c = InstructionModellingLoss.of(Reduction.TOKEN_MEAN).coefficients(rows);
+      StepCoefficients c = StepCoefficients.of(Reduction.TOKEN_MEAN, rows);
       for (int b = 0; b < rows.size(); b++) {
         Batch row = rows.get(b);
         float[][] logits = lm.logits(row.inputIds()); // [seqLen, vocab]

@@ -6,7 +6,6 @@ import dev.im4j.core.collate.Collator;
 import dev.im4j.core.collate.CollatorConfig;
 import dev.im4j.core.data.Conversation;
 import dev.im4j.core.data.Message;
-import dev.im4j.core.loss.InstructionModellingLoss;
 import dev.im4j.core.loss.Reduction;
 import dev.im4j.core.loss.ReferenceLoss;
 import dev.im4j.core.loss.StepCoefficients;
@@ -52,8 +51,7 @@ public final class CollateForYourBackend {
       // One optimizer step: pack into rows of 64 tokens, at most 8 rows per micro-batch.
       CollateResult collated =
           Collator.of(CollatorConfig.builder(64).packing(true).build()).collate(step, 8);
-      StepCoefficients c =
-          InstructionModellingLoss.of(Reduction.SEQUENCE_MEAN).coefficients(collated.batches());
+      StepCoefficients c = StepCoefficients.of(Reduction.SEQUENCE_MEAN, collated.batches());
 
       int vocab = tokenizer.vocabSize();
       Random random = new Random(0);

@@ -6,7 +6,7 @@ package dev.im4j.core.loss;
  * <p>Notation: the step holds examples {@code e}; {@code P(e)} is the set of predicted positions of
  * {@code e} (after truncation and the label shift, so never its first token), {@code w_t} the
  * target weight and {@code nll_t = logsumexp(z_t) - z_t[y_t]} the negative log-likelihood at
- * position {@code t}. Every mode is linear in the {@code nll}, so {@link InstructionModellingLoss}
+ * position {@code t}. Every mode is linear in the {@code nll}, so {@link StepCoefficients#of}
  * expresses it as coefficients {@code c_t} with {@code loss = Σ_t c_t · nll_t}; the normalisers are
  * computed over the whole step, so the result does not depend on how the step is split into
  * micro-batches, nor on padding or packing.

@@ -14,7 +14,7 @@ import dev.im4j.core.collate.Batch;
  * </pre>
  *
  * over the cells {@code i} of a batch, with logits {@code z}, targets {@code y} and coefficients
- * {@code c} from {@link InstructionModellingLoss}. The log-sum-exp subtracts the row maximum for
+ * {@code c} from {@link StepCoefficients#of}. The log-sum-exp subtracts the row maximum for
  * stability; accumulation is in double. A cell with {@code c_i == 0} contributes exactly 0 to loss
  * and gradient (its target may be {@link Batch#IGNORE} and its logits are not read).
  *

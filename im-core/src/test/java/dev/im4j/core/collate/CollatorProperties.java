@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.im4j.core.collate.CollateReport.Event;
 import dev.im4j.core.collate.CollateReport.Reason;
-import dev.im4j.core.loss.InstructionModellingLoss;
 import dev.im4j.core.loss.Reduction;
 import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.TokenizedExample;
@@ -350,7 +349,7 @@ class CollatorProperties {
     if (batches.isEmpty()) {
       return out;
     }
-    StepCoefficients c = InstructionModellingLoss.of(reduction).coefficients(batches);
+    StepCoefficients c = StepCoefficients.of(reduction, batches);
     for (int k = 0; k < batches.size(); k++) {
       Batch batch = batches.get(k);
       for (int s = 0; s < batch.segmentCount(); s++) {

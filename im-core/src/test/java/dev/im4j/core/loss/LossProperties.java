@@ -61,7 +61,7 @@ class LossProperties {
   record Outcome(double loss, Map<Long, float[]> gradient) {}
 
   private static Outcome run(List<Batch> batches, Reduction reduction) {
-    StepCoefficients c = InstructionModellingLoss.of(reduction).coefficients(batches);
+    StepCoefficients c = StepCoefficients.of(reduction, batches);
     double loss = 0;
     Map<Long, float[]> gradient = new HashMap<>();
     for (int b = 0; b < batches.size(); b++) {
@@ -180,7 +180,7 @@ class LossProperties {
             Reduction.TOKEN_MEAN, total > 0 ? weighted / total : 0.0,
             Reduction.SEQUENCE_MEAN, examples > 0 ? sequenceSum / examples : 0.0);
     for (Reduction reduction : Reduction.values()) {
-      StepCoefficients c = InstructionModellingLoss.of(reduction).coefficients(result.batches());
+      StepCoefficients c = StepCoefficients.of(reduction, result.batches());
       assertEquals(total, c.totalWeight(), 1e-9);
       assertEquals(examples, c.countedExamples());
       double want = expected.get(reduction);

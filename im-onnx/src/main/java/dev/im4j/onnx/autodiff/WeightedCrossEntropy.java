@@ -9,7 +9,7 @@ import dev.im4j.onnx.graph.Value;
  * The weighted token cross-entropy {@code loss = Σ_i c_i · nll_i} with its analytic gradient.
  *
  * <p>{@code nll_i = logsumexp(logits_i) − logits_i[target_i]}. The coefficients {@code c} carry
- * every loss policy and reduction (see {@code InstructionModellingLoss} in im-core), so this graph
+ * every loss policy and reduction (see {@code loss.StepCoefficients.of} in im-core), so this graph
  * only sums. The gradient is {@code d loss / d logits_i = c_i · (softmax(logits_i) −
  * onehot(target_i))}: finite for finite logits, and exactly zero where {@code c_i = 0}. A target of
  * {@link #IGNORE_INDEX} (or any negative id) is clamped to 0 before the lookup, so it must come

@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.im4j.core.collate.Batch;
 import dev.im4j.core.collate.Collator;
 import dev.im4j.core.collate.CollatorConfig;
-import dev.im4j.core.loss.InstructionModellingLoss;
 import dev.im4j.core.loss.Reduction;
 import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.ClassifiedExample;
@@ -184,7 +183,6 @@ public final class Trainer {
       artifacts =
           artifacts.withCheckpoint(resumeFrom.get().resolve(CheckpointStore.ORT_CHECKPOINT));
     }
-    InstructionModellingLoss loss = InstructionModellingLoss.of(b.reduction);
     double lastLoss = Double.NaN;
     Path last = resumeFrom.orElse(null);
     try (TrainingApiRuntime rt =
@@ -196,7 +194,8 @@ public final class Trainer {
         long done = s + 1;
         int epoch = (int) (s / stepsPerEpoch());
         List<Batch> batches = collator.collate(examplesOfStep(s), b.microBatchRows).batches();
-        StepCoefficients c = loss.coefficients(batches); // the whole step, before any run
+        StepCoefficients c =
+            StepCoefficients.of(b.reduction, batches); // the whole step, before any run
         float lr = b.schedule.at(b.adamW.learningRate(), s, total);
         double stepLoss = accumulate(rt, feeds, batches, c, s, lr);
         requireFinite(stepLoss, done, lr, last);
@@ -539,7 +538,7 @@ public final class Trainer {
     for (int p = 0; p < 2; p++) {
       List<TokenizedExample> set = weigh(policies.get(p), b.evalSet);
       List<Batch> batches = collator.collate(set, b.microBatchRows).batches();
-      StepCoefficients c = InstructionModellingLoss.of(Reduction.TOKEN_MEAN).coefficients(batches);
+      StepCoefficients c = StepCoefficients.of(Reduction.TOKEN_MEAN, batches);
       double sum = 0;
       for (int m = 0; m < batches.size(); m++) {
         sum +=

@@ -11,7 +11,6 @@ import dev.im4j.core.collate.CollatorConfig;
 import dev.im4j.core.data.Conversation;
 import dev.im4j.core.data.Message;
 import dev.im4j.core.data.Role;
-import dev.im4j.core.loss.InstructionModellingLoss;
 import dev.im4j.core.loss.Reduction;
 import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.ExampleEncoder;
@@ -96,7 +95,7 @@ class OneStepGoldenTest {
     // The data path: template, tokenizer, mask, collator and coefficients of im-core.
     LossPolicy policy = LossPolicy.fromName(policyName);
     List<Batch> batches = collate(policy);
-    StepCoefficients c = InstructionModellingLoss.of(Reduction.SEQUENCE_MEAN).coefficients(batches);
+    StepCoefficients c = StepCoefficients.of(Reduction.SEQUENCE_MEAN, batches);
     JsonNode golden = STEP.get("policies").get(policyName);
     assertEquals(golden.size(), batches.size(), "micro-batches");
     for (int b = 0; b < batches.size(); b++) {

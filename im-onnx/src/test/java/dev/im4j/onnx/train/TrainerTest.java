@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.im4j.core.collate.Batch;
 import dev.im4j.core.collate.Collator;
 import dev.im4j.core.collate.CollatorConfig;
-import dev.im4j.core.loss.InstructionModellingLoss;
 import dev.im4j.core.loss.Reduction;
 import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.LossPolicy;
@@ -312,7 +311,7 @@ class TrainerTest {
         set.add(policies.get(p).reweigh(e));
       }
       List<Batch> batches = Collator.of(CollatorConfig.of(16)).collate(set, 3).batches();
-      StepCoefficients c = InstructionModellingLoss.of(Reduction.TOKEN_MEAN).coefficients(batches);
+      StepCoefficients c = StepCoefficients.of(Reduction.TOKEN_MEAN, batches);
       for (int m = 0; m < batches.size(); m++) {
         expected[p] += ref.accumulate(batches.get(m), c.forBatch(m), null);
       }

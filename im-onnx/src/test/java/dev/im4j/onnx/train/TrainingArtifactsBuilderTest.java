@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.im4j.core.collate.Batch;
 import dev.im4j.core.collate.Collator;
 import dev.im4j.core.collate.CollatorConfig;
-import dev.im4j.core.loss.InstructionModellingLoss;
 import dev.im4j.core.loss.Reduction;
 import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.LossPolicy;
@@ -58,7 +57,7 @@ class TrainingArtifactsBuilderTest {
     List<TokenizedExample> examples = Examples.random(policy, 5, V, 3);
     List<Batch> batches =
         Collator.of(CollatorConfig.of(16)).collate(examples, 3).batches(); // micro-batches
-    StepCoefficients c = InstructionModellingLoss.of(reduction).coefficients(batches);
+    StepCoefficients c = StepCoefficients.of(reduction, batches);
     TinyLmReference ref = new TinyLmReference(model);
     try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, OPTIONS)) {
       assertEquals(
@@ -127,7 +126,7 @@ class TrainingArtifactsBuilderTest {
         Collator.of(CollatorConfig.of(16))
             .collate(Examples.random(LossPolicy.instructionModelling(), 3, V, 1), 3)
             .batches();
-    StepCoefficients c = InstructionModellingLoss.of(Reduction.SEQUENCE_MEAN).coefficients(batches);
+    StepCoefficients c = StepCoefficients.of(Reduction.SEQUENCE_MEAN, batches);
     try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, OPTIONS)) {
       rt.lazyResetGrad();
       Batch batch = batches.get(0);
@@ -184,7 +183,7 @@ class TrainingArtifactsBuilderTest {
         Collator.of(CollatorConfig.of(16))
             .collate(Examples.random(LossPolicy.outputOnly(), 3, V, 2), 3)
             .batches();
-    StepCoefficients c = InstructionModellingLoss.of(Reduction.TOKEN_MEAN).coefficients(batches);
+    StepCoefficients c = StepCoefficients.of(Reduction.TOKEN_MEAN, batches);
     Batch batch = batches.get(0);
     float[] losses = new float[2];
     for (int k = 0; k < 2; k++) {
@@ -224,7 +223,7 @@ class TrainingArtifactsBuilderTest {
         Collator.of(CollatorConfig.of(16))
             .collate(Examples.random(LossPolicy.instructionModelling(), 3, V, 5), 3)
             .batches();
-    StepCoefficients c = InstructionModellingLoss.of(Reduction.SEQUENCE_MEAN).coefficients(batches);
+    StepCoefficients c = StepCoefficients.of(Reduction.SEQUENCE_MEAN, batches);
     TrainingCheckpoint[] after = new TrainingCheckpoint[2];
     for (int k = 0; k < 2; k++) {
       TrainingArtifactsBuilder builder =

@@ -3,7 +3,6 @@ package dev.im4j.bench.onnx;
 import dev.im4j.core.collate.Batch;
 import dev.im4j.core.collate.Collator;
 import dev.im4j.core.collate.CollatorConfig;
-import dev.im4j.core.loss.InstructionModellingLoss;
 import dev.im4j.core.loss.Reduction;
 import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.TokenClass;
@@ -61,7 +60,6 @@ public class TrainerFeedBenchmark {
 
   private List<TokenizedExample> step;
   private Collator collator;
-  private InstructionModellingLoss loss;
   private FeedBuffers feeds;
 
   @Setup(Level.Trial)
@@ -84,14 +82,13 @@ public class TrainerFeedBenchmark {
       step.add(new TokenizedExample(ids, weights, classes, turns));
     }
     collator = Collator.of(CollatorConfig.of(maxLength));
-    loss = InstructionModellingLoss.of(Reduction.SEQUENCE_MEAN);
     feeds = new FeedBuffers(HIDDEN, neftuneAlpha > 0);
   }
 
   @Benchmark
   public void stepBeforeTheModel(Blackhole bh) {
     List<Batch> batches = collator.collate(step, ROWS).batches();
-    StepCoefficients c = loss.coefficients(batches);
+    StepCoefficients c = StepCoefficients.of(Reduction.SEQUENCE_MEAN, batches);
     SplittableRandom noise = new SplittableRandom(11);
     for (int m = 0; m < batches.size(); m++) {
       bh.consume(feeds.write(batches.get(m), c, m, neftuneAlpha, noise));

@@ -24,7 +24,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Hand-checkable coefficients and reference losses. */
-class InstructionModellingLossTest {
+class StepCoefficientsTest {
   private static final TokenizedExample A =
       example(
           new int[] {11, 12, 13, 14},
@@ -45,7 +45,7 @@ class InstructionModellingLossTest {
 
   @Test
   void sequenceMeanAveragesPerExampleThenOverExamples() {
-    StepCoefficients c = InstructionModellingLoss.of(Reduction.SEQUENCE_MEAN).coefficients(step());
+    StepCoefficients c = StepCoefficients.of(Reduction.SEQUENCE_MEAN, step());
     float a = 1f / 1.75f / 2f;
     assertArrayEquals(
         new float[] {0.25f * a, 0.5f * a, 1f * a, 0f, 0.5f, 0f, 0f, 0f}, c.forBatch(0), 1e-7f);
@@ -56,7 +56,7 @@ class InstructionModellingLossTest {
 
   @Test
   void tokenMeanDividesByTheStepsTotalWeight() {
-    StepCoefficients c = InstructionModellingLoss.of(Reduction.TOKEN_MEAN).coefficients(step());
+    StepCoefficients c = StepCoefficients.of(Reduction.TOKEN_MEAN, step());
     float t = 1f / 2.75f;
     assertArrayEquals(
         new float[] {0.25f * t, 0.5f * t, 1f * t, 0f, 1f * t, 0f, 0f, 0f}, c.forBatch(0), 1e-7f);
@@ -64,7 +64,7 @@ class InstructionModellingLossTest {
 
   @Test
   void coefficientBufferIsDirectNativeOrder() {
-    StepCoefficients c = InstructionModellingLoss.of(Reduction.SUM).coefficients(step());
+    StepCoefficients c = StepCoefficients.of(Reduction.SUM, step());
     FloatBuffer buffer = c.buffer(0);
     assertTrue(buffer.isDirect());
     assertEquals(ByteOrder.nativeOrder(), buffer.order());
@@ -75,7 +75,7 @@ class InstructionModellingLossTest {
 
   @Test
   void sumKeepsTheWeights() {
-    StepCoefficients c = InstructionModellingLoss.of(Reduction.SUM).coefficients(step());
+    StepCoefficients c = StepCoefficients.of(Reduction.SUM, step());
     assertArrayEquals(new float[] {0.25f, 0.5f, 1f, 0f, 1f, 0f, 0f, 0f}, c.forBatch(0));
     assertEquals(Reduction.SUM, c.reduction());
     assertEquals(1, c.batchCount());
@@ -100,7 +100,7 @@ class InstructionModellingLossTest {
     float[] logits = new float[6 * 7];
     Arrays.fill(logits, 3e4f);
     for (Reduction reduction : Reduction.values()) {
-      StepCoefficients c = InstructionModellingLoss.of(reduction).coefficients(List.of(batch));
+      StepCoefficients c = StepCoefficients.of(reduction, List.of(batch));
       assertFalse(c.hasTarget());
       assertEquals(0, c.countedExamples());
       assertArrayEquals(new float[6], c.forBatch(0));
@@ -108,8 +108,7 @@ class InstructionModellingLossTest {
       assertEquals(0.0, r.loss());
       assertArrayEquals(new float[logits.length], r.gradient());
     }
-    StepCoefficients empty =
-        InstructionModellingLoss.of(Reduction.TOKEN_MEAN).coefficients(List.of());
+    StepCoefficients empty = StepCoefficients.of(Reduction.TOKEN_MEAN, List.of());
     assertEquals(0, empty.batchCount());
     assertFalse(empty.hasTarget());
   }
@@ -117,8 +116,7 @@ class InstructionModellingLossTest {
   @Test
   void sequenceMeanCountsOnlyExamplesWithWeight() {
     Batch batch = batchWithWeights(new float[] {0f, 0f, 0f, 0.25f, 0.25f, 0f});
-    StepCoefficients c =
-        InstructionModellingLoss.of(Reduction.SEQUENCE_MEAN).coefficients(List.of(batch));
+    StepCoefficients c = StepCoefficients.of(Reduction.SEQUENCE_MEAN, List.of(batch));
     assertEquals(1, c.countedExamples());
     assertArrayEquals(new float[] {0f, 0f, 0f, 0.5f, 0.5f, 0f}, c.forBatch(0));
   }
