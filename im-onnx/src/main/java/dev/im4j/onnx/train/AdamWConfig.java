@@ -20,7 +20,8 @@ import static com.google.common.base.Preconditions.checkArgument;
  *
  * The legacy variant's ε acts as {@code ε / √(1 − β2^t)} on the bias-corrected scale (3.2e-7 at
  * step 1 for ε = 1e-8, β2 = 0.999), so early steps on small gradients differ visibly. Defaults per
- * The paper's recipe: lr 2e-5, β = (0.9, 0.999), ε = 1e-8, λ = 0, {@link Variant#TORCH}.
+ * The paper's recipe (docs/user-guide.md, section 8): lr 2e-5 and λ = 0, with the β = (0.9, 0.999)
+ * and ε = 1e-8 of its released code (its table says 0.98 and 1e-6), {@link Variant#TORCH}.
  *
  * @param learningRate the initial learning rate, stored in the checkpoint ({@code >= 0})
  * @param beta1 first-moment decay, in [0, 1)
@@ -92,7 +93,8 @@ public record AdamWConfig(
   }
 
   /**
-   * The paper's recipe: lr 2e-5, betas (0.9, 0.999), eps 1e-8, weight decay 0; torch.optim.AdamW.
+   * lr 2e-5, betas (0.9, 0.999), eps 1e-8, weight decay 0, torch.optim.AdamW: the paper's recipe
+   * with its released code's betas and eps.
    */
   public static AdamWConfig defaults() {
     return new AdamWConfig(2e-5f, 0.9f, 0.999f, 1e-8f, 0f, Variant.TORCH);
