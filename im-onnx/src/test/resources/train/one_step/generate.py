@@ -10,13 +10,13 @@ not copied).
 
 Everything the Java side rebuilds is derived here independently of im4j:
   * tokens: a hand-writable vocabulary (VOCAB), conversations rendered in the tulu format
-    (im-spec 5: "<|user|>\\n{content}\\n", "<|assistant|>\\n{content}</s>\\n", the whole string
+    (the paper's Tulu format, docs/user-guide.md: "<|user|>\\n{content}\\n", "<|assistant|>\\n{content}</s>\\n", the whole string
     stripped, BOS added by the tokenizer), each token labelled template/system/user/assistant/
     terminator;
   * weights: IT = 1 on assistant + terminator, IM = 1 on system + user + assistant + terminator;
   * layout: the rows are stated (ROWS), one row per micro-batch, segments packed in a row, the label
     shift inside each segment, padding on the right to a multiple of 8;
-  * coefficients (im-spec 4, SEQUENCE_MEAN): c = w / (E * sum of w over the example's predicted
+  * coefficients (the paper's SEQUENCE_MEAN): c = w / (E * sum of w over the example's predicted
     positions), E = examples with positive predicted weight in the step, computed in double and
     rounded to float32 as StepCoefficients.of does.
 
