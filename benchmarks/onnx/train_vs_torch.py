@@ -7,7 +7,9 @@ torch.optim.AdamW(lr=2e-5) with torch's defaults otherwise (betas (0.9, 0.999), 
 weight_decay 0.01: the decay costs the same either way), torch.set_num_threads(threads).
 Each step trains rows x seqLen seeded random ids; loss = mean cross-entropy over every
 next-token target (rows x (seqLen - 1)). Debian's torch 1.13 has no
-scaled_dot_product_attention, so attention is matmul + masked softmax.
+scaled_dot_product_attention, so attention is matmul + masked softmax. Debian's torch multiplies
+through OpenBLAS: run it with OPENBLAS_NUM_THREADS=threads and OMP_WAIT_POLICY=PASSIVE (as
+train_vs_torch.sh does), or OpenMP's spinning workers starve OpenBLAS's and a step takes ~2x.
 
 Usage:
   train_vs_torch.py <config.json> <steps> <rows> <seqLen> <threads>
@@ -143,6 +145,7 @@ class CausalLm(nn.Module):
                     nn.init.zeros_(m.bias)
 
     def forward(self, ids):
+        """Logits of the next token at positions 0..t-2 (the last position has no target)."""
         s = self.s
         t = ids.shape[1]
         inv_freq = 1.0 / (s.theta ** (torch.arange(0, s.head_dim, 2).float() / s.head_dim))
@@ -153,9 +156,9 @@ class CausalLm(nn.Module):
         x = self.embed(ids)  # [b, t, hidden]
         for block in self.blocks:
             x = block(x, cos, sin, mask)
-        x = self.norm(x)
+        x = self.norm(x[:, :-1])  # [b, t - 1, hidden]: slicing here, not the logits, saves a copy
         weight = self.embed.weight if self.head is None else self.head.weight  # [vocab, hidden]
-        return x @ weight.t()  # [b, t, vocab]
+        return x @ weight.t()  # [b, t - 1, vocab]
 
 
 def hwm_mib():
@@ -179,8 +182,8 @@ def train(config_path, steps, rows, seq_len, threads):
     init_s = step_start - START
     for _ in range(steps):
         ids = torch.randint(0, s.vocab, (rows, seq_len), generator=data)  # [rows, seqLen]
-        logits = model(ids)  # [rows, seqLen, vocab]
-        loss = F.cross_entropy(logits[:, :-1].reshape(-1, s.vocab), ids[:, 1:].reshape(-1))
+        logits = model(ids)  # [rows, seqLen - 1, vocab]
+        loss = F.cross_entropy(logits.reshape(-1, s.vocab), ids[:, 1:].reshape(-1))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
