@@ -38,7 +38,8 @@ import java.util.SplittableRandom;
  * random ids have no loss to watch), and the only checkpoint is the trainer's final one, written
  * after the last step is timed.
  *
- * <p>Prints one line, keys and values separated by {@code =}:
+ * <p>Checks that every step trained all {@code rows · (seqLen - 1)} next-token targets, then prints
+ * one line, keys and values separated by {@code =}:
  *
  * <pre>
  * RESULT im4j config=&lt;file name&gt; params=&lt;N&gt; steps= rows= seq= threads=
@@ -94,11 +95,13 @@ public final class TrainStepBench {
     List<ClassifiedExample> examples = examples(steps * rows, seqLen, config.vocabSize());
 
     long[] stepEnds = new long[steps]; // nanoTime at the end of each step
+    long[] targets = new long[steps]; // trained positions of each step: rows * (seqLen - 1)
     TrainingListener timer =
         new TrainingListener() {
           @Override
           public void onStep(StepMetrics m) {
             stepEnds[(int) m.step() - 1] = System.nanoTime();
+            targets[(int) m.step() - 1] = m.targets();
           }
         };
     Trainer trainer =
@@ -120,6 +123,17 @@ public final class TrainStepBench {
     Trainer.Result result = trainer.run();
     if (result.steps() != steps) {
       throw new IllegalStateException("ran " + result.steps() + " steps, expected " + steps);
+    }
+    for (int s = 0; s < steps; s++) {
+      if (targets[s] != rows * (seqLen - 1L)) {
+        throw new IllegalStateException(
+            "step "
+                + (s + 1)
+                + " trained "
+                + targets[s]
+                + " positions, not "
+                + rows * (seqLen - 1L));
+      }
     }
 
     double[] later = new double[steps - 1]; // seconds of steps 2..N
