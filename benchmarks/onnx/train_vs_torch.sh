@@ -16,6 +16,7 @@
 #
 # Usage: benchmarks/onnx/train_vs_torch.sh [shape...]   (default: llama-smoke-10m)
 #   env: STEPS (6) ROWS (2) SEQ (256) THREADS (2) REPEATS (2) IM4J_JAVA_OPTS (empty: JVM defaults)
+#        PEER_OPENBLAS_CORETYPE (empty: OpenBLAS detects the CPU; see torch_env below)
 #        BUILD (1: package benchmarks/onnx first; 0: use the jar as it is)
 #        RESULTS (a folder for the logs; default a new temporary one, printed at the end)
 # Commands used:
@@ -56,17 +57,27 @@ table="$results/runs.tsv"
 # torch: set_num_threads sizes its OpenMP pool, but Debian's torch multiplies through OpenBLAS
 # (openblas-pthread), whose own pool needs OPENBLAS_NUM_THREADS; and OpenMP's workers spin after
 # each parallel region and starve OpenBLAS's: on 2 cores PASSIVE halves the smoke shape's step
-# (0.55 s -> 0.26 s). ORT's thread pool reads neither variable.
-torch_env=(env OPENBLAS_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads" OMP_WAIT_POLICY=PASSIVE)
+# (0.55 s -> 0.26 s). An inherited OPENBLAS_CORETYPE is dropped: OpenBLAS picks its kernels for
+# this CPU unless PEER_OPENBLAS_CORETYPE names some (OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU
+# halves the peak and so understates both the peer and the MFU). ORT reads none of these.
+torch_env=(env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads"
+  OMP_WAIT_POLICY=PASSIVE)
+if [ -n "${PEER_OPENBLAS_CORETYPE:-}" ]; then
+  torch_env+=(OPENBLAS_CORETYPE="$PEER_OPENBLAS_CORETYPE")
+fi
 
 echo "date: $(date -u +%FT%TZ)  host: $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB," \
   "load: $(cut -d' ' -f1-3 /proc/loadavg)  java: $(java -version 2>&1 | head -1)" \
   " torch: $("$python" -c 'import torch; print(torch.__version__)')"
 echo "steps $steps, rows $rows, seqLen $seq_len, threads $threads, repeats $repeats," \
-  "IM4J_JAVA_OPTS='${java_opts}', logs $results"
+  "IM4J_JAVA_OPTS='${java_opts}', inherited OPENBLAS_CORETYPE '${OPENBLAS_CORETYPE:-}'" \
+  "(torch gets '${PEER_OPENBLAS_CORETYPE:-}'), logs $results"
 
 peak() {
-  "${torch_env[@]}" "$python" "$here/train_vs_torch.py" peak "$threads" | tee -a "$results/peak.txt"
+  local core
+  core="$("${torch_env[@]}" OPENBLAS_VERBOSE=2 "$python" -c 'import torch' 2>&1 | grep -o 'Core: .*' || true)"
+  echo "$("${torch_env[@]}" "$python" "$here/train_vs_torch.py" peak "$threads") (OpenBLAS ${core:-?})" \
+    | tee -a "$results/peak.txt"
 }
 
 # run_one <kind> <shape name> <repeat> <command...>: one run under /usr/bin/time -v; appends
