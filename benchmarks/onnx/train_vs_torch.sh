@@ -92,6 +92,8 @@ run_one() {
   if [ "$status" = failed ]; then
     if grep -q 'OutOfMemoryError' "$err"; then
       status="OOM($(grep -m1 -o 'OutOfMemoryError[^"]*' "$err" | cut -c1-60))"
+    elif grep -q 'terminated by signal' "$err"; then # 9: most likely the kernel's OOM killer
+      status="killed($(grep -m1 -o 'signal [0-9]*' "$err"))"
     else
       status="failed(rc $(grep -m1 -o 'non-zero status [0-9]*' "$err" | grep -o '[0-9]*$' || echo '?'))"
     fi
