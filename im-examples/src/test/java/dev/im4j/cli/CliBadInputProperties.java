@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.im4j.cli.Cli.Run;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -98,6 +99,24 @@ class CliBadInputProperties {
     return s.toString();
   }
 
+  /**
+   * UTF-8, except that a surrogate left alone by a mutation (one half of an emoji) becomes the byte
+   * 0xFF, which is never valid UTF-8: such files are bad input the readers must report.
+   */
+  static byte[] utf8WithInvalidBytes(String text) {
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+    text.codePoints()
+        .forEach(
+            c -> {
+              if (c >= Character.MIN_SURROGATE && c <= Character.MAX_SURROGATE) {
+                bytes.write(0xFF);
+              } else {
+                bytes.writeBytes(new String(Character.toChars(c)).getBytes(StandardCharsets.UTF_8));
+              }
+            });
+    return bytes.toByteArray();
+  }
+
   /** Control characters escaped, so a report shows the whole message. */
   static String printable(String s) {
     StringBuilder b = new StringBuilder();
@@ -123,7 +142,7 @@ class CliBadInputProperties {
       lines.add(r.nextInt(3) == 0 ? row : mutate(row, r));
     }
     Path data = dir.resolve("data-" + seed + ".jsonl");
-    Files.writeString(data, String.join("\n", lines) + "\n", StandardCharsets.UTF_8);
+    Files.write(data, utf8WithInvalidBytes(String.join("\n", lines) + "\n"));
     Path out = dir.resolve("out-" + seed + ".jsonl");
     String[][] commands = {
       {
