@@ -18,8 +18,6 @@ import dev.im4j.onnx.graph.OnnxIo;
 import dev.im4j.onnx.graph.Value;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.runtime.TrainingArtifacts;
-import dev.im4j.onnx.train.checkpoint.OptimizerGroup;
-import dev.im4j.onnx.train.checkpoint.ParameterOptimizerState;
 import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -190,22 +188,13 @@ public final class TrainingArtifactsBuilder {
     }
     List<Tensor> trainableWeights = new ArrayList<>();
     List<Tensor> frozenWeights = new ArrayList<>();
-    List<ParameterOptimizerState> moments = new ArrayList<>();
     for (Value p : training.parameters()) {
-      Tensor t = weights.get(p.name());
-      if (frozen.contains(p.name())) {
-        frozenWeights.add(t);
-      } else {
-        trainableWeights.add(t);
-        moments.add(
-            ParameterOptimizerState.adamW(
-                p.name(), t.shape(), new float[t.numel()], new float[t.numel()]));
-      }
+      (frozen.contains(p.name()) ? frozenWeights : trainableWeights).add(weights.get(p.name()));
     }
+    // No optimizer group: ONNX Runtime creates "group0" at step 0 with zero moments itself when
+    // the checkpoint has none, so the moments never exist as arrays here or in the file. The
+    // learning rate is fed before every step.
     TrainingCheckpoint.of(trainableWeights, frozenWeights)
-        .withOptimizerGroups(
-            List.of(
-                new OptimizerGroup(OptimizerGroup.DEFAULT_NAME, 0, adamW.learningRate(), moments)))
         .write(dir.resolve("checkpoint"), checkpointExternalThreshold);
     return TrainingArtifacts.inDirectory(dir);
   }
