@@ -119,6 +119,7 @@ public final class CausalLmParameters {
    * scales, zeros for biases, stored as {@code dtype} (values are rounded to it so that saving is
    * exact). Each tensor draws from its own {@link Random} seeded by {@code seed} and its name, so a
    * tensor's values do not depend on the others; equal arguments give equal weights on every JVM.
+   * Nothing is allocated: a tensor's values are generated again whenever they are read.
    *
    * <p>Simpler than transformers' own initialisation, which also zeroes the embedding row of {@code
    * pad_token_id} (LLaMA family) and scales GPT-2's {@code c_proj} weights by {@code 1/sqrt(2 *
@@ -138,19 +139,15 @@ public final class CausalLmParameters {
           "%s has %s elements, more than one float array holds",
           spec.name(),
           numel);
-      float[] data = new float[(int) numel];
-      switch (spec.init()) {
-        case ONES -> Arrays.fill(data, 1f);
-        case ZEROS -> {}
-        case NORMAL -> {
-          Random random = new Random(mix(seed, spec.name()));
-          float std = (float) config.initializerRange();
-          for (int i = 0; i < data.length; i++) {
-            data[i] = roundTo(dtype, (float) random.nextGaussian() * std);
-          }
-        }
-      }
-      tensors.add(Tensor.wrap(spec.name(), dtype, spec.shape(), data));
+      TensorValues values =
+          switch (spec.init()) {
+            case ONES -> new TensorValues.Constant(1f);
+            case ZEROS -> new TensorValues.Constant(0f);
+            case NORMAL ->
+                new TensorValues.Gaussian(
+                    mix(seed, spec.name()), (float) config.initializerRange(), dtype);
+          };
+      tensors.add(Tensor.lazy(spec.name(), dtype, spec.shape(), values));
     }
     return Weights.of(tensors);
   }
@@ -160,14 +157,6 @@ public final class CausalLmParameters {
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
     z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
     return z ^ (z >>> 31);
-  }
-
-  private static float roundTo(DType dtype, float x) {
-    return switch (dtype) {
-      case FLOAT16 -> HalfFloats.f16ToF32(HalfFloats.f32ToF16(x));
-      case BFLOAT16 -> HalfFloats.bf16ToF32(HalfFloats.f32ToBf16(x));
-      default -> x;
-    };
   }
 
   /**
@@ -247,20 +236,23 @@ public final class CausalLmParameters {
       throw new SafetensorsException(b.toString());
     }
     for (Tensor t : out) {
-      java.nio.FloatBuffer data = t.data();
-      for (int i = 0; i < data.limit(); i++) {
-        if (!Float.isFinite(data.get(i))) {
-          throw new SafetensorsException(
-              source
-                  + ": tensor "
-                  + t.name()
-                  + " holds "
-                  + data.get(i)
-                  + " at element "
-                  + i
-                  + "; weights must be finite (the checkpoint is corrupt or from a diverged run)");
-        }
-      }
+      t.forEachChunk(
+          (from, values, n) -> {
+            for (int i = 0; i < n; i++) {
+              if (!Float.isFinite(values[i])) {
+                throw new SafetensorsException(
+                    source
+                        + ": tensor "
+                        + t.name()
+                        + " holds "
+                        + values[i]
+                        + " at element "
+                        + (from + i)
+                        + "; weights must be finite (the checkpoint is corrupt or from a diverged"
+                        + " run)");
+              }
+            }
+          });
     }
     return Weights.of(out);
   }

@@ -1,5 +1,7 @@
 package dev.im4j.onnx.model;
 
+import dev.im4j.onnx.graph.DType;
+
 /**
  * Conversions between float32 and the two 16-bit float formats, exact where the value is
  * representable and round-to-nearest-even otherwise (Java 17 has no {@code Float.float16ToFloat}).
@@ -82,5 +84,14 @@ final class HalfFloats {
       m++; // 1024 is the smallest normal, which is correct
     }
     return (short) (sign | m);
+  }
+
+  /** {@code x} rounded to nearest-even in {@code dtype} and widened back (F32: {@code x}). */
+  static float roundTo(DType dtype, float x) {
+    return switch (dtype) {
+      case FLOAT16 -> f16ToF32(f32ToF16(x));
+      case BFLOAT16 -> bf16ToF32(f32ToBf16(x));
+      default -> x;
+    };
   }
 }

@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import dev.im4j.onnx.graph.DType;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -85,17 +86,22 @@ public final class Safetensors {
       writeFully(out, ByteBuffer.wrap(header));
       ByteBuffer buffer = ByteBuffer.allocate(ENCODE_CHUNK * 4).order(ByteOrder.LITTLE_ENDIAN);
       for (Tensor t : ordered) {
-        float[] data = t.rawData();
-        for (int start = 0; start < data.length; start += ENCODE_CHUNK) {
-          int end = Math.min(data.length, start + ENCODE_CHUNK);
-          buffer.clear();
-          encode(t.dtype(), data, start, end, buffer);
-          buffer.flip();
-          writeFully(out, buffer);
-        }
+        t.forEachChunk(
+            (from, data, n) -> {
+              for (int start = 0; start < n; start += ENCODE_CHUNK) {
+                buffer.clear();
+                encode(t.dtype(), data, start, Math.min(n, start + ENCODE_CHUNK), buffer);
+                buffer.flip();
+                try {
+                  writeFully(out, buffer);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+              }
+            });
       }
       out.force(true);
-    } catch (IOException e) {
+    } catch (IOException | UncheckedIOException e) {
       throw new SafetensorsException(file + ": cannot be written: " + e, e);
     }
   }

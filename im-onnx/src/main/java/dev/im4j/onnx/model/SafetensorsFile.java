@@ -510,14 +510,41 @@ public final class SafetensorsFile implements AutoCloseable {
     return out;
   }
 
-  /** Reads a floating tensor into a {@link Tensor} keeping its dtype. */
+  /**
+   * A floating tensor as a {@link Tensor} keeping its dtype, backed by this file: nothing is read
+   * now, and its values are read (F16 and BF16 widened chunk by chunk) whenever they are used, also
+   * after this file object is closed; the file must stay unchanged meanwhile.
+   *
+   * @throws SafetensorsException if it does not exist, is not F32/F16/BF16, or has more than {@link
+   *     #MAX_ARRAY_ELEMENTS} elements
+   */
   public Tensor tensor(String name) {
     TensorInfo t = info(name);
-    float[] values = floats(name);
-    return Tensor.wrap(name, t.dtype(), t.shape(), values);
+    if (!SafetensorsDTypes.isWeight(t.dtype())) {
+      throw fail(
+          path,
+          "tensor \""
+              + name
+              + "\" has dtype "
+              + SafetensorsDTypes.code(t.dtype())
+              + "; only F32, F16 and BF16 convert to float32");
+    }
+    if (t.numel() > MAX_ARRAY_ELEMENTS) {
+      throw fail(
+          path,
+          "tensor \""
+              + name
+              + "\" has "
+              + t.numel()
+              + " elements; a tensor holds at most "
+              + MAX_ARRAY_ELEMENTS);
+    }
+    checkState(!closed.get(), "%s is closed", path);
+    return Tensor.inFile(
+        name, t.dtype(), t.shape(), path.toAbsolutePath(), dataStart + t.begin(), t.dtype());
   }
 
-  /** Reads every tensor (all must be floating). */
+  /** Every tensor (all must be floating), backed by this file as {@link #tensor} is. */
   public Weights readAll() {
     List<Tensor> out = new ArrayList<>(tensors.size());
     for (TensorInfo t : tensors) {

@@ -1,10 +1,12 @@
 package dev.im4j.onnx.model;
 
 import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkElementIndex;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.im4j.onnx.graph.DType;
 import java.nio.FloatBuffer;
+import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
@@ -12,17 +14,39 @@ import java.util.Arrays;
  * FLOAT in an ONNX Runtime training checkpoint, whose parameters and moments are these too),
  * row-major; a scalar has no dims and one element.
  *
- * <p>Immutable: {@link #of} copies the data in; {@link #data()} is a read-only view and {@link
- * #toArray()} a copy. Writing an F16 or BF16 tensor rounds each value to nearest-even; values read
- * from such a file are exactly representable, so read-then-write is bit-exact.
+ * <p>Immutable. The values live on the Java heap ({@link #of}: copied in), or are produced when
+ * read: from a file region ({@link #inFile}, and the tensors {@link SafetensorsFile} and checkpoint
+ * readers return), a constant ({@link #zeros}) or a seeded generator ({@link
+ * CausalLmParameters#initialize}). Writers stream them with {@link #forEachChunk}, at most {@value
+ * #CHUNK_ELEMENTS} values at a time, so a model passes from its source to a file without a whole
+ * copy on the heap; {@link #toArray()} and {@link #data()} copy every value onto the heap. A
+ * file-backed tensor reads its file on each pass and fails (naming the file) if the file was
+ * changed or removed since the tensor was made.
+ *
+ * <p>Writing an F16 or BF16 tensor rounds each value to nearest-even; values read from such a file
+ * are exactly representable, so read-then-write is bit-exact.
  */
 public final class Tensor {
+  /** The most values {@link #forEachChunk} hands over at once: 256 Ki floats (1 MiB). */
+  public static final int CHUNK_ELEMENTS = 1 << 18;
+
+  /** Receives a tensor's values in order, a chunk at a time. */
+  @FunctionalInterface
+  public interface ChunkConsumer {
+    /**
+     * Values {@code [offset, offset + length)} of the tensor are {@code values[0, length)}; the
+     * array is reused for the next chunk, so copy what must outlive the call.
+     */
+    void accept(long offset, float[] values, int length);
+  }
+
   private final String name;
   private final DType dtype;
   private final long[] shape;
-  private final float[] data; // [numel], row-major over shape
+  private final int numel;
+  private final TensorValues values;
 
-  private Tensor(String name, DType dtype, long[] shape, float[] data) {
+  private Tensor(String name, DType dtype, long[] shape, TensorValues values) {
     checkNotNull(name, "tensor name must not be null");
     checkArgument(!name.isEmpty(), "tensor name must not be empty");
     checkNotNull(dtype, "dtype of %s must not be null", name);
@@ -31,28 +55,39 @@ public final class Tensor {
         "dtype of %s must be F32, F16 or BF16 but was %s; integer tensors are not weights",
         name,
         dtype);
-    long numel;
+    long n;
     try {
-      numel = elementCount(shape);
+      n = elementCount(shape);
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("tensor " + name + ": " + e.getMessage(), e);
     }
     checkArgument(
-        numel == data.length,
-        "tensor %s: dims %s hold %s elements but data has %s; pass exactly product(dims) values",
+        n <= SafetensorsFile.MAX_ARRAY_ELEMENTS,
+        "tensor %s: dims %s hold %s elements, more than %s",
         name,
         Arrays.toString(shape),
-        numel,
-        data.length);
+        n,
+        SafetensorsFile.MAX_ARRAY_ELEMENTS);
+    if (values instanceof TensorValues.Heap h) {
+      checkArgument(
+          n == h.values().length,
+          "tensor %s: dims %s hold %s elements but data has %s; pass exactly product(dims)"
+              + " values",
+          name,
+          Arrays.toString(shape),
+          n,
+          h.values().length);
+    }
     this.name = name;
     this.dtype = dtype;
     this.shape = shape;
-    this.data = data;
+    this.numel = (int) n;
+    this.values = values;
   }
 
   /** A tensor holding a copy of {@code data}, whose length must equal the product of the shape. */
   public static Tensor of(String name, DType dtype, long[] shape, float[] data) {
-    return new Tensor(name, dtype, shape.clone(), data.clone());
+    return new Tensor(name, dtype, shape.clone(), new TensorValues.Heap(data.clone()));
   }
 
   /** A float32 ({@link DType#FLOAT}) tensor holding a copy of {@code data}. */
@@ -60,12 +95,31 @@ public final class Tensor {
     return of(name, DType.FLOAT, shape, data);
   }
 
-  /** A float32 tensor of zeros (an optimizer moment's start). */
+  /** A float32 tensor of zeros (an optimizer moment's start); no array is allocated. */
   public static Tensor zeros(String name, long... shape) {
-    long n = elementCount(shape);
-    checkArgument(
-        n <= Integer.MAX_VALUE - 8, "tensor %s: %s elements exceed one Java array", name, n);
-    return new Tensor(name, DType.FLOAT, shape.clone(), new float[(int) n]);
+    return new Tensor(name, DType.FLOAT, shape.clone(), new TensorValues.Constant(0f));
+  }
+
+  /**
+   * A float32 tensor whose values are the little-endian floats at byte {@code offset} of {@code
+   * file}, read from the file whenever they are read (nothing is read now). The file must hold them
+   * and stay unchanged while the tensor is used.
+   *
+   * @throws java.io.UncheckedIOException if the file's size and time cannot be read
+   */
+  public static Tensor inFile(String name, long[] shape, Path file, long offset) {
+    return inFile(name, DType.FLOAT, shape, file, offset, DType.FLOAT);
+  }
+
+  /** {@link #inFile} for values stored in the file as {@code stored} (F32, F16 or BF16). */
+  static Tensor inFile(
+      String name, DType dtype, long[] shape, Path file, long offset, DType stored) {
+    return new Tensor(name, dtype, shape.clone(), TensorValues.FileRegion.of(file, offset, stored));
+  }
+
+  /** A tensor whose values {@code values} produces; takes ownership of {@code shape}. */
+  static Tensor lazy(String name, DType dtype, long[] shape, TensorValues values) {
+    return new Tensor(name, dtype, shape, values);
   }
 
   /**
@@ -81,11 +135,6 @@ public final class Tensor {
       n = Math.multiplyExact(n, d);
     }
     return n;
-  }
-
-  /** Takes ownership of both arrays; callers in this package must not keep or change them. */
-  static Tensor wrap(String name, DType dtype, long[] shape, float[] data) {
-    return new Tensor(name, dtype, shape, data);
   }
 
   public String name() {
@@ -104,56 +153,107 @@ public final class Tensor {
 
   /** Number of elements. */
   public int numel() {
-    return data.length;
+    return numel;
   }
 
-  /** The value at flat index {@code i}, without copying. */
+  /**
+   * Hands every value, in row-major order, to {@code consumer} in chunks of at most {@link
+   * #CHUNK_ELEMENTS}; a tensor not on the heap is read (or generated) once, into one reused array.
+   *
+   * @throws IllegalStateException if a file-backed tensor's file changed or is gone
+   * @throws java.io.UncheckedIOException if its file cannot be read
+   */
+  public void forEachChunk(ChunkConsumer consumer) {
+    float[] chunk = new float[Math.min(numel, CHUNK_ELEMENTS)];
+    try (TensorValues.Cursor cursor = values.open()) {
+      for (long from = 0; from < numel; from += chunk.length) {
+        int n = (int) Math.min(chunk.length, numel - from);
+        cursor.read(from, chunk, 0, n);
+        consumer.accept(from, chunk, n);
+      }
+    }
+  }
+
+  /**
+   * The value at flat index {@code i}: an array access on the heap, a read otherwise (use {@link
+   * #forEachChunk} to visit many).
+   */
   public float get(int i) {
-    return data[i];
+    checkElementIndex(i, numel, "element");
+    if (values instanceof TensorValues.Heap h) {
+      return h.values()[i];
+    }
+    float[] one = new float[1];
+    try (TensorValues.Cursor cursor = values.open()) {
+      cursor.read(i, one, 0, 1);
+    }
+    return one[0];
   }
 
-  /** A read-only view of the values, row-major. */
+  /** A read-only view of the values, row-major (a copy on the heap for a tensor not there). */
   public FloatBuffer data() {
+    float[] data = values instanceof TensorValues.Heap h ? h.values() : toArray();
     return FloatBuffer.wrap(data).asReadOnlyBuffer();
   }
 
-  /** A copy of the values, row-major. */
+  /** A copy of the values, row-major, on the heap. */
   public float[] toArray() {
-    return data.clone();
+    float[] out = new float[numel];
+    try (TensorValues.Cursor cursor = values.open()) {
+      cursor.read(0, out, 0, numel);
+    }
+    return out;
   }
 
   /** The same values under another name (no copy). */
   public Tensor withName(String newName) {
-    return new Tensor(newName, dtype, shape, data);
+    return new Tensor(newName, dtype, shape, values);
   }
 
   /** The same values, to be stored as {@code newDtype} (no copy). */
   public Tensor withDtype(DType newDtype) {
-    return new Tensor(name, newDtype, shape, data);
-  }
-
-  /** Direct access for writers in this package; never modified. */
-  float[] rawData() {
-    return data;
+    return new Tensor(name, newDtype, shape, values);
   }
 
   boolean hasShape(long[] expected) {
     return Arrays.equals(shape, expected);
   }
 
-  /** Equal names, dtypes, shapes and bit patterns (NaNs compare by {@code floatToIntBits}). */
+  /**
+   * Equal names, dtypes, shapes and bit patterns (NaNs compare by {@code floatToIntBits}); reads
+   * both tensors' values, chunk by chunk.
+   */
   @Override
   public boolean equals(Object o) {
-    return o instanceof Tensor t
+    if (!(o instanceof Tensor t
         && name.equals(t.name)
         && dtype == t.dtype
-        && Arrays.equals(shape, t.shape)
-        && Arrays.equals(data, t.data);
+        && Arrays.equals(shape, t.shape))) {
+      return false;
+    }
+    if (values == t.values) {
+      return true;
+    }
+    float[] a = new float[Math.min(numel, CHUNK_ELEMENTS)];
+    float[] b = new float[a.length];
+    try (TensorValues.Cursor x = values.open();
+        TensorValues.Cursor y = t.values.open()) {
+      for (long from = 0; from < numel; from += a.length) {
+        int n = (int) Math.min(a.length, numel - from);
+        x.read(from, a, 0, n);
+        y.read(from, b, 0, n);
+        if (!Arrays.equals(a, 0, n, b, 0, n)) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
+  /** From the name, dtype and shape only: hashing does not read the values. */
   @Override
   public int hashCode() {
-    return (name.hashCode() * 31 + Arrays.hashCode(shape)) * 31 + Arrays.hashCode(data);
+    return (name.hashCode() * 31 + dtype.hashCode()) * 31 + Arrays.hashCode(shape);
   }
 
   @Override

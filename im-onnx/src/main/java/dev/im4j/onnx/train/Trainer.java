@@ -1,6 +1,7 @@
 package dev.im4j.onnx.train;
 
 import static com.google.common.base.Preconditions.checkArgument;
+import static com.google.common.base.Preconditions.checkState;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.im4j.core.collate.Batch;
@@ -89,6 +90,8 @@ public final class Trainer {
     /**
      * {@code base} (the model the run started from) with the trained weights, each stored in its
      * base tensor's dtype; config and auxiliary files (tokenizer, chat template) are the base's.
+     * The weights are read from the final checkpoint when used (saving the directory streams them),
+     * so that checkpoint must stay in place meanwhile.
      *
      * @throws IllegalStateException if the final checkpoint lacks one of the base's tensors
      */
@@ -103,7 +106,13 @@ public final class Trainer {
                     () ->
                         new IllegalStateException(
                             "the final checkpoint lacks parameter " + t.name()));
-        tensors.add(Tensor.of(t.name(), t.dtype(), t.shape(), c.toArray()));
+        checkState(
+            java.util.Arrays.equals(c.shape(), t.shape()),
+            "the final checkpoint's %s has dims %s but the base model's has %s",
+            t.name(),
+            java.util.Arrays.toString(c.shape()),
+            java.util.Arrays.toString(t.shape()));
+        tensors.add(c.withDtype(t.dtype()));
       }
       return base.withWeights(Weights.of(tensors));
     }
@@ -378,13 +387,16 @@ public final class Trainer {
   }
 
   private static double l2Norm(List<Tensor> weights) {
-    double sum = 0;
+    double[] sum = {0};
     for (Tensor t : weights) {
-      for (float x : t.toArray()) {
-        sum += (double) x * x;
-      }
+      t.forEachChunk(
+          (from, values, n) -> {
+            for (int i = 0; i < n; i++) {
+              sum[0] += (double) values[i] * values[i];
+            }
+          });
     }
-    return Math.sqrt(sum);
+    return Math.sqrt(sum[0]);
   }
 
   private Map<String, String> identity() {

@@ -54,7 +54,7 @@ import java.util.Set;
  * constants; initializers of 16 MiB or more are written as ONNX external data to {@code
  * training_model.onnx.data}, shared by the eval model, so no model hits protobuf's 2 GB. The
  * checkpoint is a flatbuffer, which cannot address 2 GiB: from {@link
- * TrainingCheckpoint#DEFAULT_EXTERNAL_THRESHOLD} bytes of tensors on, they go to {@code
+ * #DEFAULT_CHECKPOINT_EXTERNAL_THRESHOLD} bytes of parameters on, they go to {@code
  * checkpoint.data} in ONNX Runtime's external-data form.
  */
 public final class TrainingArtifactsBuilder {
@@ -66,6 +66,13 @@ public final class TrainingArtifactsBuilder {
   /** Initializers of at least this many bytes go to {@code training_model.onnx.data}. */
   static final long DEFAULT_EXTERNAL_THRESHOLD = 16L << 20;
 
+  /**
+   * Parameter bytes from which the initial checkpoint keeps its tensors in {@code checkpoint.data}
+   * (16 MiB): its weights are then streamed to the file instead of built into a flatbuffer on the
+   * heap, and ONNX Runtime keeps that form in the checkpoints it saves.
+   */
+  static final long DEFAULT_CHECKPOINT_EXTERNAL_THRESHOLD = 16L << 20;
+
   private final TrainingGraph training;
   private final Map<String, Tensor> weights;
   private Set<String> frozen = Set.of();
@@ -73,7 +80,7 @@ public final class TrainingArtifactsBuilder {
   private List<Value> evalOutputs = List.of();
   private float maxGradNorm = 0;
   private long externalThreshold = DEFAULT_EXTERNAL_THRESHOLD;
-  private long checkpointExternalThreshold = TrainingCheckpoint.DEFAULT_EXTERNAL_THRESHOLD;
+  private long checkpointExternalThreshold = DEFAULT_CHECKPOINT_EXTERNAL_THRESHOLD;
 
   private TrainingArtifactsBuilder(TrainingGraph training, List<Tensor> weights) {
     this.training = training;

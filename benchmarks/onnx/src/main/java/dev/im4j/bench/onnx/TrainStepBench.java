@@ -85,6 +85,7 @@ public final class TrainStepBench {
     Path outDir =
         args.length == 6 ? Path.of(args[5]) : Files.createTempDirectory("im4j-train-step-bench");
 
+    MemorySampler memory = MemorySampler.start();
     CausalLmConfig config = CausalLmConfig.read(configFile);
     long params = 0;
     for (ParameterSpec p : CausalLmParameters.expected(config)) {
@@ -101,6 +102,11 @@ public final class TrainStepBench {
           @Override
           public void onStep(StepMetrics m) {
             stepEnds[(int) m.step() - 1] = System.nanoTime();
+            if (m.step() == steps) {
+              memory.phase(MemorySampler.Phase.FINAL_CHECKPOINT);
+            } else if (m.step() == 1) {
+              memory.phase(MemorySampler.Phase.STEPS);
+            }
             targets[(int) m.step() - 1] = m.targets();
           }
         };
@@ -119,8 +125,10 @@ public final class TrainStepBench {
             .overwrite(true)
             .listener(timer)
             .build();
+    memory.phase(MemorySampler.Phase.FIRST_STEP);
     long runStart = System.nanoTime();
     Trainer.Result result = trainer.run();
+    memory.stop();
     if (result.steps() != steps) {
       throw new IllegalStateException("ran " + result.steps() + " steps, expected " + steps);
     }
@@ -149,7 +157,7 @@ public final class TrainStepBench {
         Locale.ROOT,
         "RESULT im4j config=%s params=%d steps=%d rows=%d seq=%d threads=%d jvm_to_main_s=%.3f"
             + " init_s=%.3f first_step_s=%.3f first_step_run_s=%.3f median_step_s=%.4f"
-            + " tokens_per_s=%.1f hwm_mib=%d last_loss=%.4f%n",
+            + " tokens_per_s=%.1f hwm_mib=%d last_loss=%.4f %s%n",
         configFile.getFileName(),
         params,
         steps,
@@ -163,7 +171,8 @@ public final class TrainStepBench {
         median,
         rows * (double) seqLen / median,
         highWaterMarkMib(),
-        result.lastLoss());
+        result.lastLoss(),
+        memory.summary());
   }
 
   /**

@@ -60,7 +60,7 @@ final class CheckpointReader {
     }
   }
 
-  /** The file mapped read-only: tensors are copied out of it once, never the whole file. */
+  /** The file mapped read-only; only the flatbuffer's tables are read from the mapping. */
   private static ByteBuffer map(Path file) {
     try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
       long size = channel.size();
@@ -74,6 +74,7 @@ final class CheckpointReader {
     }
   }
 
+  /** Decodes {@code bytes}, which must be the contents of {@code file} (tensors refer to it). */
   static TrainingCheckpoint decode(ByteBuffer bytes, Path file) {
     FlatView v = new FlatView(bytes, file);
     return closing(v, () -> decode(v, file));
@@ -230,16 +231,18 @@ final class CheckpointReader {
     return tensors;
   }
 
+  /**
+   * A located tensor as a file-backed {@link Tensor}: its values stay in the checkpoint (inline:
+   * the flatbuffer, read from {@code v}'s file) or its data file, and are read when used.
+   */
   private static Tensor tensor(FlatView v, int table, String where) {
     TensorLocation at = locate(v, table, where);
     if (at.bytes() / Float.BYTES > Integer.MAX_VALUE - 8) {
       throw v.error("tensor " + at.name() + " holds more floats than one Java array");
     }
-    float[] data = new float[(int) (at.bytes() / Float.BYTES)];
-    if (at.bytes() > 0) {
-      floats(v, at, 0, data.length).get(data);
-    }
-    return Tensor.of(at.name(), at.dims(), data);
+    return at.external() >= 0
+        ? Tensor.inFile(at.name(), at.dims(), CheckpointWriter.dataFile(v.file()), at.external())
+        : Tensor.inFile(at.name(), at.dims(), v.file(), at.data());
   }
 
   /** Floats {@code [from, from + n)} of a located tensor, inline or from the external file. */

@@ -3,6 +3,7 @@ package dev.im4j.onnx.train.checkpoint;
 import com.google.flatbuffers.FlatBufferBuilder;
 import dev.im4j.onnx.model.Tensor;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -72,7 +73,7 @@ final class CheckpointWriter {
       try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
         channel.force(true);
       }
-    } catch (IOException e) {
+    } catch (IOException | UncheckedIOException e) {
       CheckpointException failure = new CheckpointException(file, "cannot write: " + e, e);
       for (Path leftover : new Path[] {temp, tempData}) {
         if (leftover != null) {
@@ -112,28 +113,31 @@ final class CheckpointWriter {
       throws IOException {
     try (FileChannel channel = FileChannel.open(data, StandardOpenOption.WRITE)) {
       long offset = 0;
-      ByteBuffer chunk = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+      ByteBuffer chunk =
+          ByteBuffer.allocate(Float.BYTES * Tensor.CHUNK_ELEMENTS).order(ByteOrder.LITTLE_ENDIAN);
       for (Tensor t : allTensors(checkpoint)) {
         offsets.put(t, offset); // floats: 4-byte alignment, which every offset here has
-        for (int i = 0; i < t.numel(); i++) {
-          if (!chunk.hasRemaining()) {
-            drain(chunk, channel);
-          }
-          chunk.putFloat(t.get(i));
-        }
+        t.forEachChunk(
+            (from, values, n) -> {
+              chunk.clear();
+              chunk.asFloatBuffer().put(values, 0, n);
+              chunk.limit(n * Float.BYTES);
+              drainUnchecked(chunk, channel);
+            });
         offset += (long) Float.BYTES * t.numel();
       }
-      drain(chunk, channel);
       channel.force(true);
     }
   }
 
-  private static void drain(ByteBuffer chunk, FileChannel channel) throws IOException {
-    chunk.flip();
-    while (chunk.hasRemaining()) {
-      channel.write(chunk);
+  private static void drainUnchecked(ByteBuffer chunk, FileChannel channel) {
+    try {
+      while (chunk.hasRemaining()) {
+        channel.write(chunk);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
-    chunk.clear();
   }
 
   /**
@@ -200,7 +204,8 @@ final class CheckpointWriter {
     int rawVector = -1;
     if (offsets == null) {
       ByteBuffer raw = b.createUnintializedVector(1, Float.BYTES * t.numel(), Float.BYTES);
-      raw.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(t.toArray());
+      java.nio.FloatBuffer floats = raw.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+      t.forEachChunk((from, values, n) -> floats.put(values, 0, n));
       rawVector = b.endVector();
     }
     b.startTable(CheckpointSchema.TENSOR_FIELDS);

@@ -34,6 +34,11 @@ final class FlatView {
     return bytes.limit();
   }
 
+  /** The checkpoint file these bytes are the contents of. */
+  Path file() {
+    return file;
+  }
+
   /** Opens the external data file that {@code ModuleState.has_external_data} announces. */
   void openExternalData(Path data) {
     try {

@@ -1,0 +1,200 @@
+package dev.im4j.onnx.model;
+
+import dev.im4j.onnx.graph.DType;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
+import java.util.Arrays;
+import java.util.Random;
+
+/**
+ * Where a {@link Tensor}'s float32 values come from: an array on the heap, a region of a file (read
+ * when needed, F16 and BF16 widened chunk by chunk), a constant, or a seeded generator. Only the
+ * heap form holds the values; the others produce them on each read, so a model's weights can pass
+ * from their source to a file without a whole copy on the Java heap.
+ *
+ * <p>Values are read through a {@link Cursor}, one per reader: cursors are cheap, not thread-safe,
+ * and fastest when read in ascending order (a generator restarts when read backwards).
+ */
+sealed interface TensorValues {
+  /** A reader of the values; close it to release its file. */
+  interface Cursor extends AutoCloseable {
+    /** Copies values {@code [from, from + length)} into {@code dst[offset...]}. */
+    void read(long from, float[] dst, int offset, int length);
+
+    @Override
+    void close();
+  }
+
+  Cursor open();
+
+  /** The values in a Java array (owned by the tensor, never modified). */
+  record Heap(float[] values) implements TensorValues, Cursor {
+    @Override
+    public Cursor open() {
+      return this;
+    }
+
+    @Override
+    public void read(long from, float[] dst, int offset, int length) {
+      System.arraycopy(values, Math.toIntExact(from), dst, offset, length);
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  /** Every value equal to {@code value} (zeros, ones). */
+  record Constant(float value) implements TensorValues, Cursor {
+    @Override
+    public Cursor open() {
+      return this;
+    }
+
+    @Override
+    public void read(long from, float[] dst, int offset, int length) {
+      Arrays.fill(dst, offset, offset + length, value);
+    }
+
+    @Override
+    public void close() {}
+  }
+
+  /**
+   * {@code std · Random(seed).nextGaussian()} for each element in order, rounded to {@code roundTo}
+   * (so that writing the values as that dtype is exact).
+   */
+  record Gaussian(long seed, float std, DType roundTo) implements TensorValues {
+    @Override
+    public Cursor open() {
+      return new Cursor() {
+        private Random random = new Random(seed);
+        private long position;
+
+        @Override
+        public void read(long from, float[] dst, int offset, int length) {
+          if (from < position) {
+            random = new Random(seed);
+            position = 0;
+          }
+          for (; position < from; position++) {
+            random.nextGaussian();
+          }
+          for (int i = 0; i < length; i++) {
+            dst[offset + i] = HalfFloats.roundTo(roundTo, (float) random.nextGaussian() * std);
+          }
+          position += length;
+        }
+
+        @Override
+        public void close() {}
+      };
+    }
+  }
+
+  /**
+   * Little-endian values of {@code stored} (F32, F16 or BF16) at byte {@code offset} of {@code
+   * file}. The file's size and modification time when the tensor was made are checked on every
+   * open: a file replaced or changed since then fails instead of giving other values.
+   */
+  record FileRegion(Path file, long offset, DType stored, long size, FileTime modified)
+      implements TensorValues {
+    /** Bytes read per call (1 MiB). */
+    static final int READ_BYTES = 1 << 20;
+
+    static FileRegion of(Path file, long offset, DType stored) {
+      try {
+        return new FileRegion(
+            file, offset, stored, Files.size(file), Files.getLastModifiedTime(file));
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+      }
+    }
+
+    @Override
+    public Cursor open() {
+      FileChannel channel;
+      try {
+        channel = FileChannel.open(file, StandardOpenOption.READ);
+        if (channel.size() != size || !Files.getLastModifiedTime(file).equals(modified)) {
+          channel.close();
+          throw new IllegalStateException(
+              file
+                  + " changed after tensors were read from it (size "
+                  + size
+                  + " -> "
+                  + Files.size(file)
+                  + "); its tensors' values are read from the file when needed, so it must"
+                  + " stay unchanged while they are used");
+        }
+      } catch (NoSuchFileException e) {
+        throw new IllegalStateException(
+            file
+                + " was removed after tensors were read from it; its tensors' values are read"
+                + " from the file when needed, so it must stay while they are used",
+            e);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+      }
+      int width = stored == DType.FLOAT ? Float.BYTES : Short.BYTES;
+      ByteBuffer buffer = ByteBuffer.allocate(READ_BYTES).order(ByteOrder.LITTLE_ENDIAN);
+      return new Cursor() {
+        @Override
+        public void read(long from, float[] dst, int at, int length) {
+          long position = offset + from * width;
+          int done = 0;
+          try {
+            while (done < length) {
+              int n = Math.min(length - done, READ_BYTES / width);
+              buffer.clear().limit(n * width);
+              while (buffer.hasRemaining()) {
+                if (channel.read(buffer, position + buffer.position()) < 0) {
+                  throw new IllegalStateException(
+                      file
+                          + " ended at byte "
+                          + (position + buffer.position())
+                          + " inside a tensor");
+                }
+              }
+              buffer.flip();
+              switch (stored) {
+                case FLOAT -> buffer.asFloatBuffer().get(dst, at + done, n);
+                case FLOAT16 -> {
+                  for (int i = 0; i < n; i++) {
+                    dst[at + done + i] = HalfFloats.f16ToF32(buffer.getShort());
+                  }
+                }
+                case BFLOAT16 -> {
+                  for (int i = 0; i < n; i++) {
+                    dst[at + done + i] = HalfFloats.bf16ToF32(buffer.getShort());
+                  }
+                }
+                default -> throw new IllegalStateException("not a float dtype: " + stored);
+              }
+              done += n;
+              position += (long) n * width;
+            }
+          } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
+          }
+        }
+
+        @Override
+        public void close() {
+          try {
+            channel.close();
+          } catch (IOException e) {
+            throw new UncheckedIOException("cannot close " + file + ": " + e.getMessage(), e);
+          }
+        }
+      };
+    }
+  }
+}
