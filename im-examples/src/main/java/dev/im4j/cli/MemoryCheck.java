@@ -13,12 +13,13 @@ import java.util.Locale;
  *
  * <p>Lower bounds, per float32 parameter: {@value #NATIVE_BYTES_PER_PARAMETER} bytes inside ONNX
  * Runtime (weights, gradient buffer and the two AdamW moments: the floor of full fine-tuning with
- * AdamW) and {@value #HEAP_BYTES_PER_PARAMETER} bytes of Java heap (the trainer path keeps the base
- * weights and, for the final model, reads the trained weights and moments back onto the heap).
+ * AdamW) and {@value #HEAP_BYTES_PER_PARAMETER} bytes of Java heap (weights and checkpoints stay in
+ * files or in ONNX Runtime; the one copy on the heap is the float32 weights of the inference export
+ * {@code model.onnx}, built in memory from the final checkpoint).
  */
 final class MemoryCheck {
   static final long NATIVE_BYTES_PER_PARAMETER = 16;
-  static final long HEAP_BYTES_PER_PARAMETER = 16;
+  static final long HEAP_BYTES_PER_PARAMETER = 4;
 
   private MemoryCheck() {}
 
