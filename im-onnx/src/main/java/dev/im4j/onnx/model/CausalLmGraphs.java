@@ -176,10 +176,13 @@ public final class CausalLmGraphs {
     Value targets = g.input(TARGETS, DType.INT64, Shape.of(b.batch, b.seq));
     Value coefficients = g.input(COEFFICIENTS, DType.FLOAT, Shape.of(b.batch, b.seq));
     boolean trainHead = trainable.contains(head);
+    // a tied head (the embedding matrix) also gets the embedding lookup's gradient from autodiff
+    boolean tiedHead = trainHead && !b.params.containsKey("lm_head.weight");
     int blocks = (maxSeqLen + chunk - 1) / chunk;
     Value loss = null; // []
-    Value headGrad = null; // [V, H]
     List<Value> hiddenGrads = new ArrayList<>(); // blocks x [B, chunk, H]
+    List<Value> logitGrads = new ArrayList<>(); // blocks x [B·chunk, V]
+    List<Value> blockHidden = new ArrayList<>(); // blocks x [B·chunk, H]
     for (int k = 0; k < blocks; k++) {
       long[] start = {(long) k * chunk};
       long[] end = {k == blocks - 1 ? Long.MAX_VALUE : (long) (k + 1) * chunk};
@@ -195,20 +198,30 @@ public final class CausalLmGraphs {
       loss = loss == null ? ce.loss() : g.add(loss, ce.loss());
       hiddenGrads.add(g.matMul(ce.logitsGradient(), head)); // [B, C, H]
       if (trainHead) {
-        Value gradFlat = g.flatten(ce.logitsGradient(), 2); // [B·C, V]
-        Value hFlat = g.flatten(h, 2); // [B·C, H]
-        Value w = g.matMul(g.transpose(gradFlat, 1, 0), hFlat); // [V, H]
-        headGrad = headGrad == null ? w : g.add(headGrad, w);
+        logitGrads.add(g.flatten(ce.logitsGradient(), 2));
+        blockHidden.add(g.flatten(h, 2));
       }
     }
     g.output(LOSS, loss);
     Value hiddenGrad = blocks == 1 ? hiddenGrads.get(0) : g.concat(1, hiddenGrads); // [B, T, H]
-    Map<Value, Value> grads = Autodiff.gradients(g, Map.of(hidden, hiddenGrad), trainable);
+    List<Value> body = new ArrayList<>(trainable);
+    if (trainHead && !tiedHead) {
+      body.remove(head); // an untied head is reached by the blocks' gradients only
+    }
+    Map<Value, Value> grads = Autodiff.gradients(g, Map.of(hidden, hiddenGrad), body);
     for (Value p : trainable) {
       Value grad = grads.get(p);
       if (p == head) {
-        // the hidden-state seed reaches a tied head only through the embedding lookup
-        grad = g.add(grad, headGrad);
+        // d W = Σ_k g_kᵀ·h_k as a chain of Gemms, each adding its block into the previous
+        // result (C), starting from the lookup's gradient if tied: two [V, H] buffers live at a
+        // time however many blocks, where products summed at the end would hold one per block
+        Value acc = tiedHead ? grad : null;
+        for (int k = 0; k < blocks; k++) {
+          acc =
+              g.gemm(
+                  logitGrads.get(k), blockHidden.get(k), acc, 1, acc == null ? 0 : 1, true, false);
+        }
+        grad = acc;
       }
       g.output(p.name() + GRAD_SUFFIX, grad);
     }

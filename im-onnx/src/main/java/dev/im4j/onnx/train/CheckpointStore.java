@@ -108,11 +108,16 @@ final class CheckpointStore {
   }
 
   /**
-   * Saves the runtime's state and {@code state} as checkpoint {@code state.step()}. {@code verify}
-   * sees the written ORT checkpoint file before the checkpoint is committed; if it throws, nothing
-   * is committed and the exception propagates.
+   * Saves the runtime's state and {@code state} as checkpoint {@code state.step()}, with the
+   * optimizer's moments and step if {@code optimizerState} (a checkpoint to resume from) or the
+   * parameters only. {@code verify} sees the written ORT checkpoint file before the checkpoint is
+   * committed; if it throws, nothing is committed and the exception propagates.
    */
-  Path save(TrainingApiRuntime runtime, TrainerState state, Consumer<Path> verify) {
+  Path save(
+      TrainingApiRuntime runtime,
+      TrainerState state,
+      boolean optimizerState,
+      Consumer<Path> verify) {
     String name = String.format("step-%08d", state.step());
     Path temp = dir.resolve(".tmp-" + name);
     Path target = dir.resolve(name);
@@ -120,7 +125,7 @@ final class CheckpointStore {
       deleteTree(temp);
       Files.createDirectories(temp);
       Path ort = temp.resolve(ORT_CHECKPOINT);
-      runtime.saveCheckpoint(ort, true);
+      runtime.saveCheckpoint(ort, optimizerState);
       try {
         verify.accept(ort);
       } catch (RuntimeException e) {

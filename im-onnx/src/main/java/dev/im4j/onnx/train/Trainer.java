@@ -56,6 +56,13 @@ import java.util.SplittableRandom;
 public final class Trainer {
   private static final ObjectMapper JSON = new ObjectMapper();
 
+  /**
+   * The most AdamW moment bytes a resumable checkpoint may hold: ONNX Runtime 1.24 writes moments
+   * inline in the checkpoint's flatbuffer, which is limited to 2 GiB; 64 MiB are left for names,
+   * shapes and the parameters written inline. About 260 M trainable fp32 parameters.
+   */
+  public static final long MAX_SAVED_MOMENT_BYTES = (1L << 31) - (64L << 20);
+
   private final Builder b;
   private final List<TokenizedExample> train;
   private int[] order; // example order of epoch orderEpoch, computed when a step first needs it
@@ -165,7 +172,8 @@ public final class Trainer {
    * @throws IllegalArgumentException if the output folder holds a previous run and neither {@link
    *     Builder#resume} nor {@link Builder#overwrite} is set, if a resume finds no checkpoint, or
    *     if the checkpoint was written by a run with other data, model or options (every differing
-   *     field is named)
+   *     field is named), or if checkpoints before the last step would hold more AdamW moments than
+   *     ONNX Runtime can save ({@link #MAX_SAVED_MOMENT_BYTES})
    * @throws TrainingDataException if no example has a trained target within the max length, or an
    *     id is outside the model's vocabulary
    * @throws TrainingDivergedException if a step's loss is NaN or infinite (nothing of that step is
@@ -179,6 +187,7 @@ public final class Trainer {
     requireTargets(collator);
     CheckpointStore store = prepareOutputFolder();
     List<Tensor> initial = b.model.initialWeights();
+    requireResumableCheckpoints(initial, total);
     double initialNorm = l2Norm(initial);
     TrainingArtifacts artifacts = writeArtifacts(initial);
     initial = null; // the weights now live in the artifacts' checkpoint
@@ -227,6 +236,7 @@ public final class Trainer {
               store.save(
                   rt,
                   state(done, total, identity),
+                  done < total, // a finished run is never resumed: its moments are not kept
                   file -> checkWeights(file, initialNorm, done, previous));
           Path saved = last;
           b.listeners.forEach(l -> l.onCheckpoint(done, saved));
@@ -237,6 +247,36 @@ public final class Trainer {
       throw new IllegalStateException("training finished without a final checkpoint");
     }
     return new Result(total, lastLoss, last);
+  }
+
+  /**
+   * Fails before any work if a checkpoint before the last step would need AdamW moments that ONNX
+   * Runtime cannot save: it writes them inside the checkpoint's flatbuffer, which stops at 2 GiB
+   * ({@link #MAX_SAVED_MOMENT_BYTES}), whatever the external-data form does for the parameters.
+   */
+  private void requireResumableCheckpoints(List<Tensor> weights, long total) {
+    if (b.checkpointEvery == 0 || b.checkpointEvery >= total) {
+      return; // only the final checkpoint, which holds no moments
+    }
+    long trainable = 0;
+    for (Tensor t : weights) {
+      if (!b.frozen.contains(t.name())) {
+        trainable += t.numel();
+      }
+    }
+    long momentBytes = 2 * Float.BYTES * trainable;
+    checkArgument(
+        momentBytes <= MAX_SAVED_MOMENT_BYTES,
+        "checkpoints every %s steps cannot be saved for this model: its %s trainable parameters"
+            + " have %s MiB of AdamW moments, and ONNX Runtime writes moments inside the"
+            + " checkpoint file, which holds at most %s MiB of them (about %s trainable"
+            + " parameters); use checkpoints(0, keep) (--save-every 0: only the final checkpoint,"
+            + " which holds no moments) or freeze parameters",
+        b.checkpointEvery,
+        trainable,
+        momentBytes >> 20,
+        MAX_SAVED_MOMENT_BYTES >> 20,
+        MAX_SAVED_MOMENT_BYTES / (2 * Float.BYTES));
   }
 
   /**
@@ -758,7 +798,11 @@ public final class Trainer {
     }
 
     /**
-     * Checkpoint every {@code every} steps (0: only at the end) keeping the newest; default 0, 2.
+     * Checkpoint every {@code every} steps (0: only at the end) keeping the newest {@code keep};
+     * default 0, 2. Checkpoints before the last step hold the AdamW moments, so a resume continues
+     * exactly; the final one holds the parameters only (a finished run is not resumed), which keeps
+     * it small. ONNX Runtime saves at most {@link #MAX_SAVED_MOMENT_BYTES} of moments, so {@code
+     * every > 0} needs at most about 260 M trainable parameters; {@link #run()} checks it first.
      */
     public Builder checkpoints(int every, int keep) {
       checkArgument(every >= 0 && keep >= 1, "every %s must be >= 0 and keep %s >= 1", every, keep);

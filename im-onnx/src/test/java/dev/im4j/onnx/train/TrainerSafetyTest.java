@@ -9,9 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.im4j.core.collate.CollatorConfig;
+import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenClass;
 import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.onnx.graph.DType;
+import dev.im4j.onnx.model.CausalLmConfig;
+import dev.im4j.onnx.model.CausalLmParameters;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,6 +58,37 @@ class TrainerSafetyTest {
     assertThrows(
         IllegalArgumentException.class,
         () -> tiny(d, dir).maxSteps(3).resume(true).overwrite(true).build().run());
+  }
+
+  @Test
+  void checkpointsWhoseMomentsOrtCannotSaveAreRefusedBeforeAnyWork() throws IOException {
+    // the Qwen2-0.5B shape: 494 M parameters, 3.7 GiB of AdamW moments; weights stay lazy
+    Path config = dir.resolve("config.json");
+    Files.writeString(
+        config,
+        "{\"model_type\": \"qwen2\", \"hidden_size\": 896, \"intermediate_size\": 4864,"
+            + " \"num_attention_heads\": 14, \"num_hidden_layers\": 24,"
+            + " \"num_key_value_heads\": 2, \"rms_norm_eps\": 1e-06, \"rope_theta\": 1000000.0,"
+            + " \"tie_word_embeddings\": true, \"vocab_size\": 151936,"
+            + " \"max_position_embeddings\": 32768}");
+    CausalLmConfig c = CausalLmConfig.read(config);
+    HfCausalLm model = HfCausalLm.of(c, CausalLmParameters.initialize(c, 1, DType.FLOAT));
+    List<ClassifiedExample> examples = Examples.classified(data(4, 1));
+    Path out = dir.resolve("out");
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () ->
+                Trainer.builder(model, examples, out)
+                    .collator(CollatorConfig.of(16))
+                    .batch(2, 1)
+                    .maxSteps(2)
+                    .checkpoints(1, 2)
+                    .build()
+                    .run());
+    assertTrue(e.getMessage().contains("494032768 trainable parameters"), e.getMessage());
+    assertTrue(e.getMessage().contains("3769 MiB of AdamW moments"), e.getMessage());
+    assertFalse(Files.exists(out.resolve("artifacts")), "nothing was written");
   }
 
   @Test
