@@ -12,9 +12,10 @@ through OpenBLAS: run it with OPENBLAS_NUM_THREADS=threads and OMP_WAIT_POLICY=P
 train_vs_torch.sh does), or OpenMP's spinning workers starve OpenBLAS's and a step takes ~2x.
 
 Usage:
-  train_vs_torch.py <config.json> <steps> <rows> <seqLen> <threads>
+  train_vs_torch.py <config.json> <steps> <rows> <seqLen> <threads> [--gradient-checkpointing]
     prints: RESULT torch config= params= steps= rows= seq= threads= init_s= first_step_s=
-            first_step_run_s= median_step_s= tokens_per_s= hwm_mib= last_loss=
+            first_step_run_s= median_step_s= tokens_per_s= hwm_mib= last_loss= recompute=
+    (--gradient-checkpointing: each block through torch.utils.checkpoint, keeping its input only)
     (init_s: from the script's first line, torch import included, to the start of step 1;
      first_step_s: to the end of step 1; median_step_s: median of steps 2..N)
   train_vs_torch.py peak <threads>
@@ -33,6 +34,7 @@ import sys  # noqa: E402
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+import torch.utils.checkpoint  # noqa: E402
 from torch import nn  # noqa: E402
 
 SEED = 1234
@@ -134,6 +136,7 @@ class CausalLm(nn.Module):
     def __init__(self, s):
         super().__init__()
         self.s = s
+        self.recompute = False
         self.embed = nn.Embedding(s.vocab, s.hidden)  # [vocab, hidden]
         self.blocks = nn.ModuleList(Block(s) for _ in range(s.layers))
         self.norm = RmsNorm(s.hidden, s.eps)
@@ -155,7 +158,10 @@ class CausalLm(nn.Module):
         mask = torch.full((t, t), float("-inf")).triu(1)  # [t, t]
         x = self.embed(ids)  # [b, t, hidden]
         for block in self.blocks:
-            x = block(x, cos, sin, mask)
+            if self.recompute:  # torch.utils.checkpoint: keep only the block's input
+                x = torch.utils.checkpoint.checkpoint(block, x, cos, sin, mask)
+            else:
+                x = block(x, cos, sin, mask)
         x = self.norm(x[:, :-1])  # [b, t - 1, hidden]: slicing here, not the logits, saves a copy
         weight = self.embed.weight if self.head is None else self.head.weight  # [vocab, hidden]
         return x @ weight.t()  # [b, t - 1, vocab]
@@ -165,7 +171,7 @@ def hwm_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
-def train(config_path, steps, rows, seq_len, threads):
+def train(config_path, steps, rows, seq_len, threads, recompute=False):
     if steps < 2:
         raise ValueError(f"steps must be >= 2 (step 1 is timed apart) but was {steps}")
     torch.set_num_threads(threads)
@@ -173,6 +179,7 @@ def train(config_path, steps, rows, seq_len, threads):
     with open(config_path) as f:
         s = Shape(json.load(f))
     model = CausalLm(s)
+    model.recompute = recompute
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
     data = torch.Generator().manual_seed(SEED)
@@ -194,7 +201,7 @@ def train(config_path, steps, rows, seq_len, threads):
         f" rows={rows} seq={seq_len} threads={threads} init_s={init_s:.3f}"
         f" first_step_s={ends[0] - START:.3f} first_step_run_s={ends[0] - step_start:.3f}"
         f" median_step_s={median:.4f} tokens_per_s={rows * seq_len / median:.1f}"
-        f" hwm_mib={hwm_mib()} last_loss={loss.item():.4f}",
+        f" hwm_mib={hwm_mib()} last_loss={loss.item():.4f} recompute={int(recompute)}",
         flush=True)
 
 
@@ -217,8 +224,8 @@ def peak(threads, n=2048, runs=10):
 def main(argv):
     if len(argv) == 3 and argv[1] == "peak":
         peak(int(argv[2]))
-    elif len(argv) == 6:
-        train(argv[1], int(argv[2]), int(argv[3]), int(argv[4]), int(argv[5]))
+    elif len(argv) in (6, 7) and argv[6:] in ([], ["--gradient-checkpointing"]):
+        train(argv[1], int(argv[2]), int(argv[3]), int(argv[4]), int(argv[5]), len(argv) == 7)
     else:
         sys.exit(__doc__)
 

@@ -195,6 +195,13 @@ final class TrainCommand implements Callable<Integer> {
   double neftuneAlpha;
 
   @Option(
+      names = "--gradient-checkpointing",
+      description =
+          "Recompute each decoder layer's forward pass in the backward pass: same gradients,"
+              + " fewer stored activations, about a third more compute (default: off).")
+  boolean gradientCheckpointing;
+
+  @Option(
       names = "--runtime",
       defaultValue = "training-api",
       description = "training-api (ONNX Runtime's training API) (default: ${DEFAULT-VALUE}).")
@@ -332,6 +339,7 @@ final class TrainCommand implements Callable<Integer> {
               .seed(seed)
               .shuffle(!noShuffle)
               .neftuneAlpha(neftuneAlpha)
+              .gradientCheckpointing(gradientCheckpointing)
               .checkpoints(saveEvery, 2)
               .resume(resume)
               .overwrite(overwrite)

@@ -61,6 +61,198 @@ public final class Autodiff {
    * @param seeds value -> its adjoint (same dtype and shape)
    */
   public static Map<Value, Value> gradients(Graph graph, Map<Value, Value> seeds, List<Value> wrt) {
+    requireFloatingPoint(wrt);
+    Backward b = new Backward(graph);
+    Map<Value, Value> found = walk(b, List.copyOf(graph.nodes()), seeds, wrt);
+    Map<Value, Value> result = new LinkedHashMap<>();
+    for (Value w : wrt) {
+      Value total = found.get(w);
+      result.put(w, total == null ? b.zerosLike(w) : total);
+    }
+    return result;
+  }
+
+  /**
+   * Gradients as {@link #gradients(Graph, Map, List)}, with activation recomputation (gradient
+   * checkpointing): of the forward pass between consecutive {@code checkpoints} only the
+   * checkpoints themselves are kept for the backward pass; each segment's forward nodes are emitted
+   * a second time, right before that segment's backward nodes, which use the copies. The results
+   * are the same values computed by the same ops.
+   *
+   * <p>The copy of segment {@code s} reads its checkpoint through {@code Reshape(x, Shape(dy))},
+   * where {@code dy} is the gradient arriving at the segment's output: an identity on the values
+   * that makes the copy depend on the backward pass, so a runtime neither schedules it before the
+   * gradient exists nor merges it with the original forward nodes (common-subexpression elimination
+   * sees different inputs).
+   *
+   * <p>A segment is the nodes after the producer of {@code checkpoints[s]} up to the producer of
+   * {@code checkpoints[s + 1]}; those that do not depend on {@code checkpoints[s]} (e.g. a
+   * transposed weight) are not copied. Nodes before the first and after the last checkpoint are
+   * differentiated once, as without recomputation.
+   *
+   * @param checkpoints at least two floating-point values of the same shape, each computed from the
+   *     previous one, in graph order (for a decoder: the residual stream before each layer and
+   *     after the last)
+   * @throws IllegalArgumentException if the checkpoints are not in graph order, or a segment reads
+   *     a value computed inside another segment (it would be kept, defeating the recomputation)
+   */
+  public static Map<Value, Value> gradientsRecomputing(
+      Graph graph, Map<Value, Value> seeds, List<Value> wrt, List<Value> checkpoints) {
+    requireFloatingPoint(wrt);
+    if (checkpoints.size() < 2) {
+      throw new IllegalArgumentException(
+          "recomputation needs at least two checkpoints but got " + checkpoints.size());
+    }
+    List<Node> nodes = List.copyOf(graph.nodes());
+    Map<Node, Integer> index = new HashMap<>();
+    for (int i = 0; i < nodes.size(); i++) {
+      index.put(nodes.get(i), i);
+    }
+    int[] bounds = new int[checkpoints.size()]; // index of each checkpoint's producer
+    for (int s = 0; s < bounds.length; s++) {
+      Node producer = graph.producer(checkpoints.get(s));
+      bounds[s] = producer == null ? -1 : index.get(producer);
+      if (s > 0 && bounds[s] <= bounds[s - 1]) {
+        throw new IllegalArgumentException(
+            "checkpoint "
+                + s
+                + " ("
+                + checkpoints.get(s)
+                + ") is not computed after checkpoint "
+                + (s - 1)
+                + " ("
+                + checkpoints.get(s - 1)
+                + ")");
+      }
+    }
+    // a phase is the nodes up to the first checkpoint (-1), a segment s, or those after the last;
+    // a differentiated value may cross into a phase only as its checkpoint, or its gradient from
+    // that phase would be lost
+    Set<Value> active = new HashSet<>(wrt);
+    for (Node n : nodes) {
+      if (n.inputs().stream().anyMatch(active::contains)) {
+        n.outputs().stream().filter(o -> o.dtype().isFloatingPoint()).forEach(active::add);
+      }
+    }
+    Set<Value> differentiated = new HashSet<>(wrt);
+    for (int i = 0; i < nodes.size(); i++) {
+      int phase = phaseOf(i, bounds);
+      for (Value v : nodes.get(i).inputs()) {
+        Node from = graph.producer(v);
+        if (from == null || !active.contains(v) || differentiated.contains(v)) {
+          continue;
+        }
+        int fromPhase = phaseOf(index.get(from), bounds);
+        if (fromPhase != phase && !(phase >= 0 && v == checkpoints.get(phase))) {
+          throw new IllegalArgumentException(
+              "node '"
+                  + nodes.get(i).name()
+                  + "' reads "
+                  + v
+                  + " across a checkpoint;"
+                  + " only the checkpoints may cross from one segment into the next");
+        }
+      }
+    }
+    List<List<Node>> dependent = new ArrayList<>(); // per segment: nodes that read its checkpoint
+    List<List<Node>> independent = new ArrayList<>(); // the rest (e.g. a transposed weight)
+    for (int s = 0; s + 1 < bounds.length; s++) {
+      Set<Value> inside = new HashSet<>(List.of(checkpoints.get(s)));
+      List<Node> dep = new ArrayList<>();
+      List<Node> ind = new ArrayList<>();
+      for (Node n : nodes.subList(bounds[s] + 1, bounds[s + 1] + 1)) {
+        if (n.inputs().stream().anyMatch(inside::contains)) {
+          dep.add(n);
+          inside.addAll(n.outputs());
+        } else {
+          ind.add(n);
+        }
+      }
+      if (!inside.contains(checkpoints.get(s + 1))) {
+        throw new IllegalArgumentException(
+            "checkpoint "
+                + (s + 1)
+                + " ("
+                + checkpoints.get(s + 1)
+                + ") is not computed from"
+                + " checkpoint "
+                + s
+                + " ("
+                + checkpoints.get(s)
+                + ")");
+      }
+      dependent.add(dep);
+      independent.add(ind);
+    }
+    Backward b = new Backward(graph);
+    Map<Value, List<Value>> sums = new LinkedHashMap<>(); // wrt -> contributions, phase by phase
+
+    // after the last checkpoint: as without recomputation, down to the last checkpoint
+    Value last = checkpoints.get(checkpoints.size() - 1);
+    List<Value> tailWrt = new ArrayList<>(wrt);
+    tailWrt.add(last);
+    Map<Value, Value> found =
+        walk(b, nodes.subList(bounds[bounds.length - 1] + 1, nodes.size()), seeds, tailWrt);
+    collect(found, wrt, sums);
+    Value dy = found.get(last);
+
+    for (int s = bounds.length - 2; s >= 0 && dy != null; s--) {
+      Value x = checkpoints.get(s);
+      Map<Value, Value> copies = new HashMap<>();
+      Value copiedX = graph.reshape(x, graph.shape(dy));
+      copies.put(x, copiedX);
+      List<Node> walked = new ArrayList<>(independent.get(s)); // walked, not copied
+      for (Node n : dependent.get(s)) {
+        List<Value> in = new ArrayList<>();
+        for (Value v : n.inputs()) {
+          in.add(copies.getOrDefault(v, v));
+        }
+        Node copy = graph.apply(n.op(), in, n.attributes(), n.outputs().size());
+        walked.add(copy);
+        for (int k = 0; k < n.outputs().size(); k++) {
+          copies.put(n.output(k), copy.output(k));
+        }
+      }
+      List<Value> segmentWrt = new ArrayList<>(wrt);
+      segmentWrt.add(copiedX);
+      found = walk(b, walked, Map.of(copies.get(checkpoints.get(s + 1)), dy), segmentWrt);
+      collect(found, wrt, sums);
+      dy = found.get(copiedX);
+    }
+
+    // before the first checkpoint: as without recomputation, from its gradient
+    if (dy != null) {
+      found = walk(b, nodes.subList(0, bounds[0] + 1), Map.of(checkpoints.get(0), dy), wrt);
+      collect(found, wrt, sums);
+    }
+    Map<Value, Value> result = new LinkedHashMap<>();
+    for (Value w : wrt) {
+      List<Value> c = sums.get(w);
+      result.put(w, c == null ? b.zerosLike(w) : b.sum(c));
+    }
+    return result;
+  }
+
+  /** -1 up to the first checkpoint's producer, s inside segment s, the segment count after. */
+  private static int phaseOf(int nodeIndex, int[] bounds) {
+    int phase = -1;
+    while (phase + 1 < bounds.length && nodeIndex > bounds[phase + 1]) {
+      phase++;
+    }
+    return phase;
+  }
+
+  private static void collect(
+      Map<Value, Value> found, List<Value> wrt, Map<Value, List<Value>> sums) {
+    for (Value w : wrt) {
+      Value g = found.get(w);
+      if (g != null) {
+        sums.computeIfAbsent(w, k -> new ArrayList<>()).add(g);
+      }
+    }
+  }
+
+  private static void requireFloatingPoint(List<Value> wrt) {
     for (Value w : wrt) {
       if (!w.dtype().isFloatingPoint()) {
         throw new IllegalArgumentException(
@@ -70,9 +262,15 @@ public final class Autodiff {
                 + w.dtype());
       }
     }
-    Backward b = new Backward(graph);
-    List<Node> nodes = new ArrayList<>(graph.nodes());
+  }
 
+  /**
+   * The reverse walk over {@code nodes} (a topologically ordered part of the graph; values made
+   * elsewhere are constants to it): for each of {@code wrt}, the summed adjoint, absent where
+   * nothing reached it.
+   */
+  private static Map<Value, Value> walk(
+      Backward b, List<Node> nodes, Map<Value, Value> seeds, List<Value> wrt) {
     // forward reachability from wrt, through floating-point values
     Set<Value> active = new HashSet<>(wrt);
     for (Node n : nodes) {
@@ -154,8 +352,7 @@ public final class Autodiff {
 
     Map<Value, Value> result = new LinkedHashMap<>();
     for (Value w : wrt) {
-      Value total = total(b, contributions, w);
-      result.put(w, total == null ? b.zerosLike(w) : total);
+      result.put(w, total(b, contributions, w));
     }
     return result;
   }

@@ -125,9 +125,16 @@ public final class CausalLmGraphs {
    *
    * @param frozen names of parameters not to train (each must be a parameter of the model)
    * @param embeddingNoise whether to declare the {@value #EMBEDDING_NOISE} input
+   * @param gradientCheckpointing keep only each decoder layer's input for the backward pass and
+   *     recompute the layer's forward there ({@link Autodiff#gradientsRecomputing}): the same
+   *     gradients for about one more forward pass of compute and a fraction of the activations
    * @throws IllegalArgumentException if a frozen name is not a parameter, or nothing is trainable
    */
-  public static Graph training(CausalLmConfig config, Set<String> frozen, boolean embeddingNoise) {
+  public static Graph training(
+      CausalLmConfig config,
+      Set<String> frozen,
+      boolean embeddingNoise,
+      boolean gradientCheckpointing) {
     checkNotNull(config, "config must not be null");
     checkNotNull(frozen, "frozen must not be null; use Set.of()");
     Builder b = new Builder(config, "causal_lm_training", null, embeddingNoise);
@@ -138,7 +145,7 @@ public final class CausalLmGraphs {
     WeightedCrossEntropy.Result ce = WeightedCrossEntropy.build(b.g, logits, targets, coefficients);
     b.g.output(LOSS, ce.loss());
     Map<Value, Value> grads =
-        Autodiff.gradients(b.g, Map.of(logits, ce.logitsGradient()), trainable);
+        gradients(b, Map.of(logits, ce.logitsGradient()), trainable, gradientCheckpointing);
     for (Value p : trainable) {
       b.g.output(p.name() + GRAD_SUFFIX, grads.get(p));
     }
@@ -159,9 +166,15 @@ public final class CausalLmGraphs {
    *
    * @param chunk positions per block, {@code > 0}
    * @param maxSeqLen the longest T the graph is meant for, {@code >= chunk}
+   * @param gradientCheckpointing as for {@link #training(CausalLmConfig, Set, boolean, boolean)}
    */
   public static Graph trainingChunked(
-      CausalLmConfig config, Set<String> frozen, boolean embeddingNoise, int chunk, int maxSeqLen) {
+      CausalLmConfig config,
+      Set<String> frozen,
+      boolean embeddingNoise,
+      int chunk,
+      int maxSeqLen,
+      boolean gradientCheckpointing) {
     checkNotNull(config, "config must not be null");
     checkNotNull(frozen, "frozen must not be null; use Set.of()");
     checkArgument(chunk > 0, "chunk must be > 0 but was %s", chunk);
@@ -208,7 +221,7 @@ public final class CausalLmGraphs {
     if (trainHead && !tiedHead) {
       body.remove(head); // an untied head is reached by the blocks' gradients only
     }
-    Map<Value, Value> grads = Autodiff.gradients(g, Map.of(hidden, hiddenGrad), body);
+    Map<Value, Value> grads = gradients(b, Map.of(hidden, hiddenGrad), body, gradientCheckpointing);
     for (Value p : trainable) {
       Value grad = grads.get(p);
       if (p == head) {
@@ -226,6 +239,14 @@ public final class CausalLmGraphs {
       g.output(p.name() + GRAD_SUFFIX, grad);
     }
     return g;
+  }
+
+  /** The gradients, recomputing each decoder layer's forward pass if {@code recompute}. */
+  private static Map<Value, Value> gradients(
+      Builder b, Map<Value, Value> seeds, List<Value> wrt, boolean recompute) {
+    return recompute
+        ? Autodiff.gradientsRecomputing(b.g, seeds, wrt, b.layerInputs)
+        : Autodiff.gradients(b.g, seeds, wrt);
   }
 
   private static List<Value> trainable(Builder b, Set<String> frozen) {
@@ -293,6 +314,8 @@ public final class CausalLmGraphs {
     final Value segments; // [B, T]
     final Value noise; // [B, T, H] or null
     Value headWeight; // [V, H], set by finalHidden()
+    // the residual stream [B, T, H] before each decoder layer and after the last
+    final List<Value> layerInputs = new ArrayList<>();
 
     Builder(CausalLmConfig c, String name, Weights baked, boolean embeddingNoise) {
       checkArgument(
@@ -416,6 +439,7 @@ public final class CausalLmGraphs {
       Value x = embed("model.embed_tokens.weight"); // [B, T, H]
       double eps = c.normEps();
       for (int l = 0; l < c.numLayers(); l++) {
+        layerInputs.add(x);
         String pre = "model.layers." + l + ".";
         Value h = Composite.rmsNorm(g, x, p(pre + "input_layernorm.weight"), eps); // [B, T, H]
         String a = pre + "self_attn.";
@@ -431,6 +455,7 @@ public final class CausalLmGraphs {
         Value act = g.mul(g.mul(gate, g.sigmoid(gate)), up); // [B, T, I]
         x = g.add(x, linear(act, pre + "mlp.down_proj", false)); // [B, T, H]
       }
+      layerInputs.add(x);
       headWeight = p(c.tieWordEmbeddings() ? "model.embed_tokens.weight" : "lm_head.weight");
       return Composite.rmsNorm(g, x, p("model.norm.weight"), eps); // [B, T, H]
     }
@@ -450,6 +475,7 @@ public final class CausalLmGraphs {
       double eps = c.normEps();
       long hidden = c.hiddenSize();
       for (int l = 0; l < c.numLayers(); l++) {
+        layerInputs.add(x);
         String b = pre + "h." + l + ".";
         Value h = layerNorm(x, b + "ln_1", eps); // [B, T, H]
         List<Value> qkv = g.split(conv1d(h, b + "attn.c_attn"), -1, hidden, hidden, hidden);
@@ -461,6 +487,7 @@ public final class CausalLmGraphs {
         Value act = Composite.geluTanh(g, conv1d(m, b + "mlp.c_fc")); // [B, T, I]
         x = g.add(x, conv1d(act, b + "mlp.c_proj")); // [B, T, H]
       }
+      layerInputs.add(x);
       headWeight = p(pre + "wte.weight");
       return layerNorm(x, pre + "ln_f", eps); // [B, T, H]
     }

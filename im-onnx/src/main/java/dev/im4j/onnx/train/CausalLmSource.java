@@ -41,6 +41,22 @@ public interface CausalLmSource {
     return trainingGraph(frozen, maxSeqLen);
   }
 
+  /**
+   * The graph the trainer trains: {@link #trainingGraph(Set, int, boolean)}, with activation
+   * recomputation (gradient checkpointing) if {@code gradientCheckpointing}: the same gradients
+   * from fewer stored activations. Default: without; a source that cannot recompute refuses it.
+   *
+   * @throws IllegalArgumentException if recomputation is asked of a source without it
+   */
+  default TrainingGraph trainingGraph(
+      Set<String> frozen, int maxSeqLen, boolean embeddingNoise, boolean gradientCheckpointing) {
+    if (gradientCheckpointing) {
+      throw new IllegalArgumentException(
+          getClass().getSimpleName() + " does not support gradient checkpointing");
+    }
+    return trainingGraph(frozen, maxSeqLen, embeddingNoise);
+  }
+
   /** Initial value of every parameter the forward pass declares. */
   List<Tensor> initialWeights();
 

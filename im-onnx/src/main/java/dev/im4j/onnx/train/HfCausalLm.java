@@ -82,7 +82,7 @@ public final class HfCausalLm implements CausalLmSource {
    */
   @Override
   public TrainingGraph trainingGraph(Set<String> frozen) {
-    return fromOutputs(CausalLmGraphs.training(config, frozen, true), frozen);
+    return fromOutputs(CausalLmGraphs.training(config, frozen, true, false), frozen);
   }
 
   /**
@@ -101,12 +101,24 @@ public final class HfCausalLm implements CausalLmSource {
    */
   @Override
   public TrainingGraph trainingGraph(Set<String> frozen, int maxSeqLen, boolean embeddingNoise) {
+    return trainingGraph(frozen, maxSeqLen, embeddingNoise, false);
+  }
+
+  /**
+   * As {@link #trainingGraph(Set, int, boolean)}, recomputing each decoder layer's forward pass in
+   * the backward pass if {@code gradientCheckpointing}.
+   */
+  @Override
+  public TrainingGraph trainingGraph(
+      Set<String> frozen, int maxSeqLen, boolean embeddingNoise, boolean gradientCheckpointing) {
     checkArgument(maxSeqLen > 0, "maxSeqLen must be > 0 but was %s", maxSeqLen);
     if (lossChunk == 0 || maxSeqLen <= lossChunk) {
-      return fromOutputs(CausalLmGraphs.training(config, frozen, embeddingNoise), frozen);
+      return fromOutputs(
+          CausalLmGraphs.training(config, frozen, embeddingNoise, gradientCheckpointing), frozen);
     }
     return fromOutputs(
-        CausalLmGraphs.trainingChunked(config, frozen, embeddingNoise, lossChunk, maxSeqLen),
+        CausalLmGraphs.trainingChunked(
+            config, frozen, embeddingNoise, lossChunk, maxSeqLen, gradientCheckpointing),
         frozen);
   }
 

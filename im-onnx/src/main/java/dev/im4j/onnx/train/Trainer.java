@@ -284,7 +284,9 @@ public final class Trainer {
    */
   private TrainingArtifacts writeArtifacts(List<Tensor> initial) {
     return TrainingArtifactsBuilder.of(
-            b.model.trainingGraph(b.frozen, b.collator.maxLength(), b.neftuneAlpha > 0), initial)
+            b.model.trainingGraph(
+                b.frozen, b.collator.maxLength(), b.neftuneAlpha > 0, b.gradientCheckpointing),
+            initial)
         .frozen(b.frozen)
         .adamW(b.adamW)
         .clipGradNorm(b.maxGradNorm)
@@ -670,6 +672,7 @@ public final class Trainer {
     private long seed = 42;
     private boolean shuffle = true;
     private double neftuneAlpha = 0;
+    private boolean gradientCheckpointing = false;
     private float maxGradNorm = 0;
     private List<ClassifiedExample> evalSet = List.of();
     private int evalEvery = 0;
@@ -775,6 +778,17 @@ public final class Trainer {
     public Builder neftuneAlpha(double value) {
       checkArgument(value >= 0 && Double.isFinite(value), "alpha must be >= 0 but was %s", value);
       this.neftuneAlpha = value;
+      return this;
+    }
+
+    /**
+     * Recompute each decoder layer's forward pass during the backward pass instead of keeping its
+     * activations (Hugging Face's {@code gradient_checkpointing}): the same gradients, about a
+     * third more compute per step, and only the layer inputs stored; default false. Not part of the
+     * run's identity, so a resume may switch it.
+     */
+    public Builder gradientCheckpointing(boolean value) {
+      this.gradientCheckpointing = value;
       return this;
     }
 

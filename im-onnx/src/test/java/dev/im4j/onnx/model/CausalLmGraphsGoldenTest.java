@@ -150,7 +150,7 @@ final class CausalLmGraphsGoldenTest {
   @ValueSource(strings = {"llama3_tied", "qwen2", "mistral", "gpt2"})
   void lossAndEveryGradientMatchAutograd(String variant) {
     Golden gold = Golden.load(variant);
-    checkTraining(variant, gold, CausalLmGraphs.training(gold.config(), Set.of(), false));
+    checkTraining(variant, gold, CausalLmGraphs.training(gold.config(), Set.of(), false, false));
   }
 
   /**
@@ -164,7 +164,7 @@ final class CausalLmGraphsGoldenTest {
     checkTraining(
         variant + " chunked",
         gold,
-        CausalLmGraphs.trainingChunked(gold.config(), Set.of(), false, 3, 9));
+        CausalLmGraphs.trainingChunked(gold.config(), Set.of(), false, 3, 9, false));
   }
 
   @Test
@@ -173,31 +173,65 @@ final class CausalLmGraphsGoldenTest {
     checkTraining(
         "qwen2 one block",
         gold,
-        CausalLmGraphs.trainingChunked(gold.config(), Set.of(), false, 16, 16));
+        CausalLmGraphs.trainingChunked(gold.config(), Set.of(), false, 16, 16, false));
+  }
+
+  /**
+   * Gradient checkpointing: recomputing every decoder layer in the backward pass gives the plain
+   * graph's loss and gradients (within 1e-6 relative; the same ops on the same values), both
+   * chunked and full-logits, and still matches autograd.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"llama3_tied", "qwen2", "mistral", "gpt2"})
+  void recomputedLayersGiveThePlainGraphsGradients(String variant) {
+    Golden gold = Golden.load(variant);
+    CausalLmConfig c = gold.config();
+    List<Graph[]> pairs =
+        List.of(
+            new Graph[] {
+              CausalLmGraphs.training(c, Set.of(), false, false),
+              CausalLmGraphs.training(c, Set.of(), false, true)
+            },
+            new Graph[] {
+              CausalLmGraphs.trainingChunked(c, Set.of(), false, 3, 9, false),
+              CausalLmGraphs.trainingChunked(c, Set.of(), false, 3, 9, true)
+            });
+    for (Graph[] pair : pairs) {
+      Map<String, double[]> plain = runTraining(gold, pair[0]);
+      Map<String, double[]> recomputed = runTraining(gold, pair[1]);
+      assertEquals(plain.keySet(), recomputed.keySet());
+      double worst = 0;
+      for (String name : plain.keySet()) {
+        worst = Math.max(worst, relativeError(recomputed.get(name), plain.get(name)));
+      }
+      System.out.printf(
+          "%s %s recomputed vs plain: worst error %.3g%n", variant, pair[0].name(), worst);
+      assertTrue(worst <= 1e-6, variant + " " + pair[0].name() + " recomputed vs plain " + worst);
+      checkTraining(variant + " recomputed", gold, pair[1]);
+    }
+  }
+
+  /**
+   * ONNX Runtime's optimisers keep the recomputation: after all of them, the recomputing graph runs
+   * every layer's attention softmax twice (forward, then again before the layer's backward), where
+   * common-subexpression elimination would have merged identical copies into one.
+   */
+  @Test
+  void onnxRuntimeDoesNotFoldTheRecomputationAway(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+    CausalLmConfig c = Golden.load("llama3_tied").config();
+    int plain =
+        Ort.optimizedOpCounts(CausalLmGraphs.trainingChunked(c, Set.of(), false, 3, 9, false), dir)
+            .getOrDefault("Softmax", 0);
+    int recomputed =
+        Ort.optimizedOpCounts(CausalLmGraphs.trainingChunked(c, Set.of(), false, 3, 9, true), dir)
+            .getOrDefault("Softmax", 0);
+    assertEquals(c.numLayers(), plain, "one attention softmax per layer");
+    assertEquals(2 * c.numLayers(), recomputed, "each layer's softmax once more in the backward");
   }
 
   private static void checkTraining(String variant, Golden gold, Graph graph) {
-    Map<String, Tensor> in = batchInputs();
-    in.put(CausalLmGraphs.TARGETS, longs(matrix("targets")));
-    double[][] coefficients = new double[3][];
-    JsonNode c = INPUTS.get("coefficients");
-    for (int i = 0; i < coefficients.length; i++) {
-      coefficients[i] = new double[c.get(i).size()];
-      for (int j = 0; j < coefficients[i].length; j++) {
-        coefficients[i][j] = c.get(i).get(j).asDouble();
-      }
-    }
-    in.put(CausalLmGraphs.COEFFICIENTS, floats(coefficients));
-    in.putAll(parameters(gold.weights()));
-    List<String> outputs = new ArrayList<>();
-    outputs.add(CausalLmGraphs.LOSS);
-    for (String name : gold.weights().names()) {
-      outputs.add(name + CausalLmGraphs.GRAD_SUFFIX);
-    }
-    Map<String, double[]> out;
-    try (Ort ort = Ort.session(graph)) {
-      out = ort.run(in, outputs);
-    }
+    Map<String, double[]> out = runTraining(gold, graph);
     double lossErr =
         relativeError(out.get(CausalLmGraphs.LOSS), doubles(gold.expected().get("loss")));
     assertTrue(lossErr <= TOLERANCE, variant + " loss relative error " + lossErr);
@@ -217,6 +251,30 @@ final class CausalLmGraphsGoldenTest {
         "%s loss error %.3g, worst gradient error %.3g (%s)%n", variant, lossErr, worst, worstName);
     assertTrue(
         worst <= TOLERANCE, variant + " gradient of " + worstName + " relative error " + worst);
+  }
+
+  /** Loss and every gradient of the golden batch through {@code graph}. */
+  private static Map<String, double[]> runTraining(Golden gold, Graph graph) {
+    Map<String, Tensor> in = batchInputs();
+    in.put(CausalLmGraphs.TARGETS, longs(matrix("targets")));
+    double[][] coefficients = new double[3][];
+    JsonNode c = INPUTS.get("coefficients");
+    for (int i = 0; i < coefficients.length; i++) {
+      coefficients[i] = new double[c.get(i).size()];
+      for (int j = 0; j < coefficients[i].length; j++) {
+        coefficients[i][j] = c.get(i).get(j).asDouble();
+      }
+    }
+    in.put(CausalLmGraphs.COEFFICIENTS, floats(coefficients));
+    in.putAll(parameters(gold.weights()));
+    List<String> outputs = new ArrayList<>();
+    outputs.add(CausalLmGraphs.LOSS);
+    for (String name : gold.weights().names()) {
+      outputs.add(name + CausalLmGraphs.GRAD_SUFFIX);
+    }
+    try (Ort ort = Ort.session(graph)) {
+      return ort.run(in, outputs);
+    }
   }
 
   /** Invariant 14: each packed segment's logits equal those of its example run alone. */
@@ -296,7 +354,7 @@ final class CausalLmGraphsGoldenTest {
   void frozenParametersGetNoGradientOutput() {
     CausalLmConfig config = Golden.load("gpt2").config();
     String frozen = "transformer.wpe.weight";
-    Graph graph = CausalLmGraphs.training(config, Set.of(frozen), false);
+    Graph graph = CausalLmGraphs.training(config, Set.of(frozen), false, false);
     List<String> outputs = graph.outputs().stream().map(Value::name).toList();
     assertFalse(outputs.contains(frozen + CausalLmGraphs.GRAD_SUFFIX));
     assertTrue(outputs.contains("transformer.wte.weight" + CausalLmGraphs.GRAD_SUFFIX));
@@ -304,7 +362,7 @@ final class CausalLmGraphsGoldenTest {
     IllegalArgumentException e =
         assertThrows(
             IllegalArgumentException.class,
-            () -> CausalLmGraphs.training(config, Set.of("lm_head.weight"), false));
+            () -> CausalLmGraphs.training(config, Set.of("lm_head.weight"), false, false));
     assertTrue(e.getMessage().contains("lm_head.weight"), e.getMessage());
   }
 }

@@ -54,7 +54,7 @@ final class CausalLmTrainingFiniteDifferenceTest {
         CausalLmGraphs.COEFFICIENTS,
         Tensor.ofFloats(dims, 0.5f, 1f, 0.25f, 2f, 0f, 1.5f, 0f, 0f, 0f, 0f));
     List<String> names = List.copyOf(values.keySet());
-    try (Ort ort = Ort.session(CausalLmGraphs.training(config, Set.of(), false))) {
+    try (Ort ort = Ort.session(CausalLmGraphs.training(config, Set.of(), false, false))) {
       List<String> outputs = new java.util.ArrayList<>();
       outputs.add(CausalLmGraphs.LOSS);
       names.forEach(n -> outputs.add(n + CausalLmGraphs.GRAD_SUFFIX));

@@ -37,6 +37,30 @@ public final class Ort implements AutoCloseable {
     }
   }
 
+  /**
+   * Op type -> node count of {@code graph} as ONNX Runtime runs it after all its graph
+   * optimisations (the level the trainer uses), read from the optimised model ORT writes.
+   */
+  public static Map<String, Integer> optimizedOpCounts(Graph graph, java.nio.file.Path dir) {
+    java.nio.file.Path file = dir.resolve(graph.name() + ".optimized.onnx");
+    try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {
+      opts.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+      opts.setIntraOpNumThreads(1);
+      opts.setOptimizedModelFilePath(file.toString());
+      ENV.createSession(OnnxIo.toBytes(graph), opts).close();
+      Map<String, Integer> counts = new java.util.TreeMap<>();
+      for (ai.onnx.proto.OnnxMl.NodeProto n :
+          ai.onnx.proto.OnnxMl.ModelProto.parseFrom(java.nio.file.Files.readAllBytes(file))
+              .getGraph()
+              .getNodeList()) {
+        counts.merge(n.getOpType(), 1, Integer::sum);
+      }
+      return counts;
+    } catch (OrtException | java.io.IOException e) {
+      throw new AssertionError("ONNX Runtime could not optimise " + graph.name() + ": " + e, e);
+    }
+  }
+
   /** A session for a model file (external data resolved beside it). */
   public static Ort session(java.nio.file.Path model) {
     try (OrtSession.SessionOptions opts = new OrtSession.SessionOptions()) {

@@ -1,5 +1,6 @@
 package dev.im4j.onnx.train;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,6 +25,10 @@ class HfCausalLmTest {
   @TempDir Path dir;
 
   static CausalLmConfig config(String type) {
+    return config(type, 1);
+  }
+
+  static CausalLmConfig config(String type, int layers) {
     String json =
         switch (type) {
           case "llama" ->
@@ -45,7 +50,10 @@ class HfCausalLmTest {
               """;
           default -> throw new IllegalArgumentException(type);
         };
-    return CausalLmConfig.parse(json, "tiny-" + type);
+    return CausalLmConfig.parse(
+        json.replace("\"num_hidden_layers\": 1", "\"num_hidden_layers\": " + layers)
+            .replace("\"n_layer\": 1", "\"n_layer\": " + layers),
+        "tiny-" + type);
   }
 
   @ParameterizedTest
@@ -192,5 +200,52 @@ class HfCausalLmTest {
     }
     System.out.printf(
         "%s packing=%s: chunked vs full weights, worst error %.3g%n", type, packing, worst);
+  }
+
+  /**
+   * Gradient checkpointing through the trainer (2 layers, chunked loss, accumulation): the same
+   * losses and final weights as without, bit for bit, since the recomputed forward runs the same
+   * ops on the same values.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"llama", "llama_tied", "gpt2"})
+  void gradientCheckpointingTrainsToTheSameWeights(String type) {
+    CausalLmConfig config = config(type, 2);
+    assertEquals(2, config.numLayers());
+    HfCausalLm model =
+        HfCausalLm.of(config, CausalLmParameters.initialize(config, 5, DType.FLOAT))
+            .withLossChunk(3);
+    var data = Examples.random(LossPolicy.instructionModelling(), 12, 13, 4);
+    List<List<Double>> losses = new ArrayList<>();
+    List<TrainingCheckpoint> weights = new ArrayList<>();
+    for (boolean recompute : new boolean[] {false, true}) {
+      List<Double> seen = new ArrayList<>();
+      weights.add(
+          Trainer.builder(model, Examples.classified(data), dir.resolve("recompute" + recompute))
+              .collator(CollatorConfig.of(16))
+              .batch(3, 2)
+              .maxSteps(3)
+              .gradientCheckpointing(recompute)
+              .runtimeOptions(RuntimeOptions.defaults().withThreads(1, 1))
+              .listener(
+                  new TrainingListener() {
+                    @Override
+                    public void onStep(StepMetrics m) {
+                      seen.add(m.loss());
+                    }
+                  })
+              .build()
+              .run()
+              .weights());
+      losses.add(seen);
+    }
+    assertEquals(3, losses.get(0).size());
+    assertEquals(losses.get(0), losses.get(1), type + " losses");
+    for (Tensor t : weights.get(0).trainable()) {
+      assertArrayEquals(
+          t.toArray(),
+          weights.get(1).parameter(t.name()).orElseThrow().toArray(),
+          type + " " + t.name());
+    }
   }
 }

@@ -30,9 +30,10 @@ import java.util.SplittableRandom;
  * Face {@code config.json} shape (a main; run by {@code benchmarks/onnx/train_vs_torch.sh}, which
  * runs {@code train_vs_torch.py}, the PyTorch peer, interleaved on the same shapes).
  *
- * <p>Usage: {@code TrainStepBench <config.json> <steps> <rows> <seqLen> <threads> [outDir]}. Every
- * step trains {@code rows} examples of exactly {@code seqLen} seeded random ids (one micro-batch,
- * no packing, no padding), every token a target ({@link LossPolicy#allTokens()}), AdamW lr 2e-5
+ * <p>Usage: {@code TrainStepBench <config.json> <steps> <rows> <seqLen> <threads> [outDir]
+ * [--gradient-checkpointing]} (the flag: {@link Trainer.Builder#gradientCheckpointing}). Every step
+ * trains {@code rows} examples of exactly {@code seqLen} seeded random ids (one micro-batch, no
+ * packing, no padding), every token a target ({@link LossPolicy#allTokens()}), AdamW lr 2e-5
  * constant (no warm-up, no decay, as the peer's {@code torch.optim.AdamW}), fp32, ORT with {@code
  * threads} intra-op threads and 1 inter-op thread. Divergence checks are off (random weights on
  * random ids have no loss to watch), and the only checkpoint is the trainer's final one, written
@@ -62,8 +63,11 @@ public final class TrainStepBench {
 
   private TrainStepBench() {}
 
-  public static void main(String[] args) throws IOException {
+  public static void main(String[] arguments) throws IOException {
     long mainStart = System.nanoTime();
+    String flag = "--gradient-checkpointing";
+    boolean recompute = Arrays.asList(arguments).contains(flag);
+    String[] args = Arrays.stream(arguments).filter(a -> !a.equals(flag)).toArray(String[]::new);
     long jvmToMainMs =
         System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
     if (args.length < 5 || args.length > 6) {
@@ -122,6 +126,7 @@ public final class TrainStepBench {
             .divergence(DivergenceLimits.off())
             .collator(CollatorConfig.builder(seqLen).packing(false).build())
             .runtimeOptions(RuntimeOptions.defaults().withThreads(threads, 1))
+            .gradientCheckpointing(recompute)
             .overwrite(true)
             .listener(timer)
             .build();
@@ -157,7 +162,7 @@ public final class TrainStepBench {
         Locale.ROOT,
         "RESULT im4j config=%s params=%d steps=%d rows=%d seq=%d threads=%d jvm_to_main_s=%.3f"
             + " init_s=%.3f first_step_s=%.3f first_step_run_s=%.3f median_step_s=%.4f"
-            + " tokens_per_s=%.1f hwm_mib=%d last_loss=%.4f %s%n",
+            + " tokens_per_s=%.1f hwm_mib=%d last_loss=%.4f recompute=%d %s%n",
         configFile.getFileName(),
         params,
         steps,
@@ -172,6 +177,7 @@ public final class TrainStepBench {
         rows * (double) seqLen / median,
         highWaterMarkMib(),
         result.lastLoss(),
+        recompute ? 1 : 0,
         memory.summary());
   }
 
