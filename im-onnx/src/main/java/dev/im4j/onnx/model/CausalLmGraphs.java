@@ -314,6 +314,7 @@ public final class CausalLmGraphs {
     final Value segments; // [B, T]
     final Value noise; // [B, T, H] or null
     Value headWeight; // [V, H], set by finalHidden()
+    Value rowShape; // [B, T] as int64, for reshaping Gemm rows back
     // the residual stream [B, T, H] before each decoder layer and after the last
     final List<Value> layerInputs = new ArrayList<>();
 
@@ -408,13 +409,28 @@ public final class CausalLmGraphs {
 
     /** x @ W^T (+ b) for a torch Linear weight [out, in]. */
     Value linear(Value x, String prefix, boolean bias) {
-      Value y = g.matMul(x, g.transpose(p(prefix + ".weight"), 1, 0));
-      return bias ? g.add(y, p(prefix + ".bias")) : y;
+      return rows(x, p(prefix + ".weight"), bias ? p(prefix + ".bias") : null, true);
     }
 
     /** x @ W + b for a GPT-2 Conv1D weight [in, out]. */
     Value conv1d(Value x, String prefix) {
-      return g.add(g.matMul(x, p(prefix + ".weight")), p(prefix + ".bias"));
+      return rows(x, p(prefix + ".weight"), p(prefix + ".bias"), false);
+    }
+
+    /**
+     * {@code x [B, T, in]} times a weight as one Gemm over the {@code B·T} rows (W transposed if
+     * {@code transB}), plus {@code bias} if not null: [B, T, out]. A batched MatMul against a
+     * shared weight would make its backward form one weight gradient per row, [B, in, out], and sum
+     * them; the Gemm's backward is one [out, in] product, in the weight's own layout.
+     */
+    Value rows(Value x, Value w, Value bias, boolean transB) {
+      long in = x.shape().dim(x.rank() - 1).size();
+      long out = w.shape().dim(transB ? 0 : 1).size();
+      Value y = g.gemm(g.reshape(x, -1, in), w, bias, 1, 1, false, transB); // [B·T, out]
+      if (rowShape == null) {
+        rowShape = g.shape(ids); // [B, T]
+      }
+      return g.reshape(y, g.concat(0, List.of(rowShape, g.longs(out))));
     }
 
     Value embed(String table) {

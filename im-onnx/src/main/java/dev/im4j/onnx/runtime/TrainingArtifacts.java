@@ -42,6 +42,11 @@ public record TrainingArtifacts(
     return new TrainingArtifacts(trainingModel, evalModel, optimizerModel, other);
   }
 
+  /** The same files without the eval graph, which ONNX Runtime then does not load. */
+  public TrainingArtifacts withoutEvalModel() {
+    return new TrainingArtifacts(trainingModel, Optional.empty(), optimizerModel, checkpoint);
+  }
+
   private static void exists(String what, Path file) {
     checkArgument(file != null, "%s path must be non-null", what);
     checkArgument(Files.isRegularFile(file), "%s %s does not exist or is not a file", what, file);

@@ -188,9 +188,19 @@ public final class Trainer {
     CheckpointStore store = prepareOutputFolder();
     List<Tensor> initial = b.model.initialWeights();
     requireResumableCheckpoints(initial, total);
-    double initialNorm = l2Norm(initial);
-    TrainingArtifacts artifacts = writeArtifacts(initial);
+    long graphStart = System.nanoTime();
+    TrainingGraph graph =
+        b.model.trainingGraph(
+            b.frozen, b.collator.maxLength(), b.neftuneAlpha > 0, b.gradientCheckpointing);
+    long artifactsStart = System.nanoTime();
+    TrainingArtifacts artifacts = writeArtifacts(graph, initial);
     initial = null; // the weights now live in the artifacts' checkpoint
+    // read back from the file: producing seeded or widened weights again costs as much as writing
+    double initialNorm = TrainingCheckpoint.scanParameters(artifacts.checkpoint()).l2Norm();
+    long artifactsEnd = System.nanoTime();
+    if (b.evalEvery == 0 || b.evalSet.isEmpty()) {
+      artifacts = artifacts.withoutEvalModel(); // a second session costs time and memory
+    }
     Map<String, String> identity = identity();
     LossRiseRule lossRule = new LossRiseRule(b.divergence);
     Optional<Path> resumeFrom = b.resume ? store.latest() : Optional.empty();
@@ -203,8 +213,15 @@ public final class Trainer {
     }
     double lastLoss = Double.NaN;
     Path last = resumeFrom.orElse(null);
+    long sessionStart = System.nanoTime();
     try (TrainingApiRuntime rt =
         TrainingApiRuntime.open(artifacts, b.runtimeOptions.withDeterminism(true, b.seed))) {
+      TrainingListener.StartMetrics times =
+          new TrainingListener.StartMetrics(
+              (artifactsStart - graphStart) / 1e9,
+              (artifactsEnd - artifactsStart) / 1e9,
+              (System.nanoTime() - sessionStart) / 1e9);
+      b.listeners.forEach(l -> l.onStart(times));
       FeedBuffers feeds =
           new FeedBuffers(
               b.model.hiddenSize(), rt.trainInputNames().contains(CausalLmGraphs.EMBEDDING_NOISE));
@@ -282,11 +299,8 @@ public final class Trainer {
   /**
    * Training, eval and optimizer models and the initial checkpoint, in {@code outputDir/artifacts}.
    */
-  private TrainingArtifacts writeArtifacts(List<Tensor> initial) {
-    return TrainingArtifactsBuilder.of(
-            b.model.trainingGraph(
-                b.frozen, b.collator.maxLength(), b.neftuneAlpha > 0, b.gradientCheckpointing),
-            initial)
+  private TrainingArtifacts writeArtifacts(TrainingGraph graph, List<Tensor> initial) {
+    return TrainingArtifactsBuilder.of(graph, initial)
         .frozen(b.frozen)
         .adamW(b.adamW)
         .clipGradNorm(b.maxGradNorm)
@@ -426,19 +440,6 @@ public final class Trainer {
     return checkpoint == null
         ? "No checkpoint from before the divergence is kept"
         : "The last checkpoint from before the divergence is " + checkpoint;
-  }
-
-  private static double l2Norm(List<Tensor> weights) {
-    double[] sum = {0};
-    for (Tensor t : weights) {
-      t.forEachChunk(
-          (from, values, n) -> {
-            for (int i = 0; i < n; i++) {
-              sum[0] += (double) values[i] * values[i];
-            }
-          });
-    }
-    return Math.sqrt(sum[0]);
   }
 
   private Map<String, String> identity() {

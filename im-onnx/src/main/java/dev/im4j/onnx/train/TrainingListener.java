@@ -4,6 +4,9 @@ import java.nio.file.Path;
 
 /** Receives progress from a {@link Trainer}, on the training thread; every method is optional. */
 public interface TrainingListener {
+  /** Once a run's native session is open, before its first step. */
+  default void onStart(StartMetrics metrics) {}
+
   /** After each optimizer step. */
   default void onStep(StepMetrics metrics) {}
 
@@ -12,6 +15,16 @@ public interface TrainingListener {
 
   /** After a checkpoint directory is complete and renamed into place. */
   default void onCheckpoint(long step, Path directory) {}
+
+  /**
+   * Where a run's time before its first step went, in seconds.
+   *
+   * @param graphSeconds building the training graph (forward, loss, backward)
+   * @param artifactsSeconds writing the training, eval and optimizer models and the initial
+   *     checkpoint, and reading the checkpoint back for the weights' norm
+   * @param sessionSeconds ONNX Runtime opening the training session on them
+   */
+  record StartMetrics(double graphSeconds, double artifactsSeconds, double sessionSeconds) {}
 
   /**
    * One optimizer step.

@@ -44,13 +44,15 @@ import java.util.SplittableRandom;
  *
  * <pre>
  * RESULT im4j config=&lt;file name&gt; params=&lt;N&gt; steps= rows= seq= threads=
- *   jvm_to_main_s= init_s= first_step_s= first_step_run_s= median_step_s= tokens_per_s= hwm_mib=
+ *   jvm_to_main_s= init_s= first_step_s= first_step_run_s= graph_s= artifacts_s= session_s=
+ *   median_step_s= tokens_per_s= hwm_mib=
  * </pre>
  *
  * <p>{@code first_step_s} is from the main's start to the end of step 1; {@code init_s} the part
  * before {@link Trainer#run()} (config, random weights, data); {@code first_step_run_s} the rest:
- * training graph, artifacts, session and step 1 together (the trainer has no hook between them).
- * {@code median_step_s} is the median of steps 2..N (each from the previous step's end), {@code
+ * training graph, artifacts, session and step 1, of which {@code graph_s}, {@code artifacts_s} and
+ * {@code session_s} are the first three ({@link TrainingListener.StartMetrics}). {@code
+ * median_step_s} is the median of steps 2..N (each from the previous step's end), {@code
  * tokens_per_s} is {@code rows · seqLen / median_step_s}, {@code hwm_mib} the process's {@code
  * VmHWM} at exit (the harness takes the peak RSS from {@code /usr/bin/time -v}).
  */
@@ -101,8 +103,16 @@ public final class TrainStepBench {
 
     long[] stepEnds = new long[steps]; // nanoTime at the end of each step
     long[] targets = new long[steps]; // trained positions of each step: rows * (seqLen - 1)
+    double[] start = new double[3]; // graph, artifacts, session seconds
     TrainingListener timer =
         new TrainingListener() {
+          @Override
+          public void onStart(StartMetrics m) {
+            start[0] = m.graphSeconds();
+            start[1] = m.artifactsSeconds();
+            start[2] = m.sessionSeconds();
+          }
+
           @Override
           public void onStep(StepMetrics m) {
             stepEnds[(int) m.step() - 1] = System.nanoTime();
@@ -161,7 +171,8 @@ public final class TrainStepBench {
     System.out.printf(
         Locale.ROOT,
         "RESULT im4j config=%s params=%d steps=%d rows=%d seq=%d threads=%d jvm_to_main_s=%.3f"
-            + " init_s=%.3f first_step_s=%.3f first_step_run_s=%.3f median_step_s=%.4f"
+            + " init_s=%.3f first_step_s=%.3f first_step_run_s=%.3f graph_s=%.3f artifacts_s=%.3f"
+            + " session_s=%.3f median_step_s=%.4f"
             + " tokens_per_s=%.1f hwm_mib=%d last_loss=%.4f recompute=%d %s%n",
         configFile.getFileName(),
         params,
@@ -173,6 +184,9 @@ public final class TrainStepBench {
         (runStart - mainStart) / 1e9,
         (stepEnds[0] - mainStart) / 1e9,
         (stepEnds[0] - runStart) / 1e9,
+        start[0],
+        start[1],
+        start[2],
         median,
         rows * (double) seqLen / median,
         highWaterMarkMib(),
