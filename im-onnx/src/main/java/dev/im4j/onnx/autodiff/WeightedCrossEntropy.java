@@ -62,7 +62,6 @@ public final class WeightedCrossEntropy {
               + " but were "
               + coefficients);
     }
-    DType dt = logits.dtype();
     Value flat = g.flatten(logits, rank - 1); // [N, V]
     Value t = g.reshape(targets, -1); // [N]
     Value c = g.reshape(coefficients, -1, 1); // [N, 1]
@@ -70,20 +69,15 @@ public final class WeightedCrossEntropy {
     Value safe = g.where(g.less(t, zero), zero, t); // [N], ignore ids -> 0
     Value safeCol = g.unsqueeze(safe, 1); // [N, 1]
 
-    Value max = g.reduceMax(flat, new long[] {1}, true); // [N, 1], a constant for the gradient
-    Value shifted = g.sub(flat, max); // [N, V]
-    Value sumExp = g.reduceSum(g.exp(shifted), new long[] {1}, true); // [N, 1]
-    Value lse = g.add(g.log(sumExp), max); // [N, 1]
-    Value picked = g.gatherElements(flat, safeCol, 1); // [N, 1]
-    Value nll = g.sub(lse, picked); // [N, 1]
-    Value loss = g.reduceSum(g.mul(c, nll), new long[] {0, 1}, false); // []
-
-    Value probs = g.exp(g.sub(flat, lse)); // [N, V]
-    Value vocab = g.shape(flat, 1, 2); // [1]
-    Value ids =
-        g.range(g.scalar(DType.INT64, 0), g.squeeze(vocab, 0), g.scalar(DType.INT64, 1)); // [V]
-    Value oneHot = g.cast(g.equal(g.unsqueeze(ids, 0), safeCol), dt); // [N, V]
-    Value grad = g.mul(c, g.sub(probs, oneHot)); // [N, V]
+    // One fused LogSoftmax (stable: max-shifted) feeds both the loss and the gradient, and the
+    // one-hot is never built: -c goes onto each target's entry in place (ScatterElements add).
+    // Per [N, V] element that is LogSoftmax, Exp and Mul, where max/shift/exp/sum/exp and an
+    // Equal + Cast one-hot took twice the passes and as many more [N, V] tensors.
+    Value logProbs = g.logSoftmax(flat, 1); // [N, V]
+    Value picked = g.gatherElements(logProbs, safeCol, 1); // [N, 1], -nll
+    Value loss = g.neg(g.reduceSum(g.mul(c, picked), new long[] {0, 1}, false)); // []
+    Value scaled = g.mul(c, g.exp(logProbs)); // [N, V], c · softmax
+    Value grad = g.scatterElements(scaled, safeCol, g.neg(c), 1, "add"); // c · (softmax - onehot)
     Value gradShaped = g.reshapeLiteral(grad, g.shape(logits)); // like logits, also when empty
     return new Result(loss, gradShaped);
   }
