@@ -29,6 +29,7 @@ public final class Graph {
   private final List<Value> inputs = new ArrayList<>();
   private final List<Value> outputs = new ArrayList<>();
   private final Map<Value, Tensor> initializers = new LinkedHashMap<>();
+  private final Map<Value, StreamedBytes> streamedInitializers = new LinkedHashMap<>();
   private final List<Node> nodes = new ArrayList<>();
   private final Map<String, Value> values = new HashMap<>();
   private final Set<String> nodeNames = new HashSet<>();
@@ -65,6 +66,14 @@ public final class Graph {
   /** Initializers in declaration order (unmodifiable view). */
   public Map<Value, Tensor> initializers() {
     return Collections.unmodifiableMap(initializers);
+  }
+
+  /**
+   * Initializers whose bytes the graph does not hold, in declaration order (unmodifiable view); see
+   * {@link #streamedInitializer}.
+   */
+  public Map<Value, StreamedBytes> streamedInitializers() {
+    return Collections.unmodifiableMap(streamedInitializers);
   }
 
   /** Nodes in topological (insertion) order (unmodifiable view). */
@@ -107,6 +116,26 @@ public final class Graph {
     if (value.dtype() == DType.INT64 && value.elementCount() <= 64) {
       constants.put(v, value);
     }
+    return v;
+  }
+
+  /**
+   * Declares an initializer whose bytes are produced by {@code bytes} when the graph is written
+   * (always as external data, see {@link OnnxIo#write}) and are never held by the graph: a weight
+   * of a large model. Its value is unknown while building, so no op folds it as a constant.
+   *
+   * @throws IllegalArgumentException if the name is taken or {@code shape} is not static
+   */
+  public Value streamedInitializer(String initName, DType dtype, Shape shape, StreamedBytes bytes) {
+    Objects.requireNonNull(bytes, "bytes");
+    for (Dim d : shape.dims()) {
+      if (!d.isStatic()) {
+        throw new IllegalArgumentException(
+            "initializer '" + initName + "' needs a static shape but was " + shape);
+      }
+    }
+    Value v = mint(initName, dtype, shape);
+    streamedInitializers.put(v, bytes);
     return v;
   }
 

@@ -6,6 +6,7 @@ import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -38,7 +39,8 @@ public final class OnnxIo {
   private OnnxIo() {}
 
   /**
-   * The model with every initializer inlined.
+   * The model with every initializer inlined, streamed ones ({@link Graph#streamedInitializer})
+   * included.
    *
    * @throws IllegalArgumentException if the initializers exceed protobuf's limit; write with
    *     external data instead
@@ -51,6 +53,9 @@ public final class OnnxIo {
     long total = 0;
     for (Tensor t : graph.initializers().values()) {
       total += t.data().remaining();
+    }
+    for (Value v : graph.streamedInitializers().keySet()) {
+      total += v.shape().elementCount() * v.dtype().byteSize();
     }
     if (total > maxInlineBytes) {
       throw new IllegalArgumentException(
@@ -65,10 +70,11 @@ public final class OnnxIo {
   }
 
   /**
-   * Writes {@code graph} to {@code model}; initializers of at least {@code externalThreshold} bytes
-   * go to {@code <model file name>.data} in the same directory. A failure or a kill at any moment
-   * leaves either no model file or a model file with its matching data file (an earlier model is
-   * removed before its data file is replaced).
+   * Writes {@code graph} to {@code model}; initializers of at least {@code externalThreshold}
+   * bytes, and every streamed one ({@link Graph#streamedInitializer}, written chunk by chunk as its
+   * source produces it), go to {@code <model file name>.data} in the same directory. A failure or a
+   * kill at any moment leaves either no model file or a model file with its matching data file (an
+   * earlier model is removed before its data file is replaced).
    *
    * @throws ModelFormatException on I/O failure
    */
@@ -226,6 +232,9 @@ public final class OnnxIo {
     for (Map.Entry<Value, Tensor> e : graph.initializers().entrySet()) {
       g.addInitializer(tensor(e.getKey().name(), e.getValue(), ext));
     }
+    for (Map.Entry<Value, StreamedBytes> e : graph.streamedInitializers().entrySet()) {
+      g.addInitializer(tensor(e.getKey(), e.getValue(), ext));
+    }
     for (Node n : graph.nodes()) {
       OnnxMl.NodeProto.Builder nb =
           OnnxMl.NodeProto.newBuilder().setOpType(n.op().onnxName()).setName(n.name());
@@ -270,36 +279,81 @@ public final class OnnxIo {
   }
 
   private static OnnxMl.TensorProto tensor(String name, Tensor t, ExternalWriter ext) {
-    OnnxMl.TensorProto.Builder b =
-        OnnxMl.TensorProto.newBuilder().setDataType(t.dtype().onnxCode());
+    ByteBuffer data = t.data();
+    boolean external = ext != null && data.remaining() >= ext.threshold && data.remaining() > 0;
+    return tensor(name, t.dtype(), t.dims(), sink -> sink.accept(data), external ? ext : null);
+  }
+
+  /** A streamed initializer: external data when writing a file, inline bytes otherwise. */
+  private static OnnxMl.TensorProto tensor(Value v, StreamedBytes bytes, ExternalWriter ext) {
+    long[] dims = v.shape().dims().stream().mapToLong(Dim::size).toArray();
+    return tensor(v.name(), v.dtype(), dims, bytes, ext);
+  }
+
+  /**
+   * A TensorProto whose {@code bytes} go to {@code ext}'s data file, or inline if {@code ext} is
+   * null; fails, naming the tensor, unless they add up to exactly its size.
+   */
+  private static OnnxMl.TensorProto tensor(
+      String name, DType dtype, long[] dims, StreamedBytes bytes, ExternalWriter ext) {
+    OnnxMl.TensorProto.Builder b = OnnxMl.TensorProto.newBuilder().setDataType(dtype.onnxCode());
     if (name != null) {
       b.setName(name);
     }
-    for (long d : t.dims()) {
+    long expected = dtype.byteSize();
+    for (long d : dims) {
       b.addDims(d);
+      expected = Math.multiplyExact(expected, d);
     }
-    ByteBuffer data = t.data();
-    if (ext != null && data.remaining() >= ext.threshold && data.remaining() > 0) {
-      long length = data.remaining();
+    long[] written = {0};
+    if (ext != null) {
+      long start = ext.offset;
       try {
-        long pos = ext.offset;
-        while (data.hasRemaining()) {
-          pos += ext.channel.write(data, pos);
-        }
-      } catch (IOException e) {
+        bytes.writeTo(
+            chunk -> {
+              ByteBuffer c = chunk.duplicate();
+              written[0] += c.remaining();
+              try {
+                while (c.hasRemaining()) {
+                  ext.channel.write(c, start + written[0] - c.remaining());
+                }
+              } catch (IOException e) {
+                throw new UncheckedIOException(e);
+              }
+            });
+      } catch (UncheckedIOException e) {
         throw new ModelFormatException(
-            "cannot write external data for initializer '" + name + "': " + e, e);
+            "cannot write external data for initializer '" + name + "': " + e.getCause(),
+            e.getCause());
       }
+      checkSize(name, expected, written[0]);
       b.setDataLocation(OnnxMl.TensorProto.DataLocation.EXTERNAL)
           .addExternalData(entry("location", ext.location))
-          .addExternalData(entry("offset", Long.toString(ext.offset)))
-          .addExternalData(entry("length", Long.toString(length)));
+          .addExternalData(entry("offset", Long.toString(start)))
+          .addExternalData(entry("length", Long.toString(expected)));
       // keep offsets page aligned so runtimes can memory-map each tensor
-      ext.offset = (ext.offset + length + 4095) & ~4095L;
+      ext.offset = (start + expected + 4095) & ~4095L;
     } else {
-      b.setRawData(ByteString.copyFrom(data));
+      ByteString.Output out = ByteString.newOutput((int) Math.min(expected, Integer.MAX_VALUE));
+      bytes.writeTo(
+          chunk -> {
+            ByteBuffer c = chunk.duplicate();
+            written[0] += c.remaining();
+            byte[] a = new byte[c.remaining()];
+            c.get(a);
+            out.write(a, 0, a.length);
+          });
+      checkSize(name, expected, written[0]);
+      b.setRawData(out.toByteString());
     }
     return b.build();
+  }
+
+  private static void checkSize(String name, long expected, long written) {
+    if (written != expected) {
+      throw new IllegalStateException(
+          "initializer '" + name + "' needs " + expected + " bytes but its source gave " + written);
+    }
   }
 
   private static OnnxMl.StringStringEntryProto entry(String k, String v) {

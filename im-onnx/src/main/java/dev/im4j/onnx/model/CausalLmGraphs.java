@@ -104,7 +104,11 @@ public final class CausalLmGraphs {
 
   /**
    * The forward graph with {@code weights} baked as initializers (an inference export). Outputs
-   * {@value #LOGITS}; inputs are the three id tensors only.
+   * {@value #LOGITS}; inputs are the three id tensors only. The weights are {@linkplain
+   * Graph#streamedInitializer streamed}: read from {@code weights} (a file, for a loaded or trained
+   * model) each time the graph is written, never copied into it, so write it with {@link
+   * dev.im4j.onnx.graph.OnnxIo#write} (external data, any size) and keep the weights' files until
+   * then.
    *
    * @throws IllegalArgumentException if {@code weights} do not match {@code config}
    */
@@ -339,8 +343,10 @@ public final class CausalLmGraphs {
         if (baked == null) {
           v = g.input(p.name(), DType.FLOAT, Shape.of(p.shape()));
         } else {
-          float[] data = baked.get(p.name()).toArray();
-          v = g.initializer(p.name(), Tensor.ofFloats(p.shape(), data));
+          // streamed from its source when the graph is written: no copy of the model here
+          v =
+              g.streamedInitializer(
+                  p.name(), DType.FLOAT, Shape.of(p.shape()), baked.get(p.name()).float32Bytes());
         }
         params.put(p.name(), v);
       }

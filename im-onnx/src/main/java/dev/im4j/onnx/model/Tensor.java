@@ -5,6 +5,9 @@ import static com.google.common.base.Preconditions.checkElementIndex;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.im4j.onnx.graph.DType;
+import dev.im4j.onnx.graph.StreamedBytes;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -206,6 +209,26 @@ public final class Tensor {
   public FloatBuffer data() {
     float[] data = values instanceof TensorValues.Heap h ? h.values() : toArray();
     return FloatBuffer.wrap(data).asReadOnlyBuffer();
+  }
+
+  /**
+   * The values as little-endian float32 bytes, produced chunk by chunk ({@link #forEachChunk}) each
+   * time they are written: how a weight enters a graph ({@link
+   * dev.im4j.onnx.graph.Graph#streamedInitializer}) without a copy of the whole tensor.
+   */
+  public StreamedBytes float32Bytes() {
+    return sink -> {
+      ByteBuffer bytes =
+          ByteBuffer.allocate(Math.min(numel, CHUNK_ELEMENTS) * Float.BYTES)
+              .order(ByteOrder.LITTLE_ENDIAN);
+      forEachChunk(
+          (offset, chunk, length) -> {
+            bytes.clear();
+            bytes.asFloatBuffer().put(chunk, 0, length);
+            bytes.limit(length * Float.BYTES);
+            sink.accept(bytes);
+          });
+    };
   }
 
   /** A copy of the values, row-major, on the heap. */

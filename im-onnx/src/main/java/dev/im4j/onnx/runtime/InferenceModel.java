@@ -8,11 +8,17 @@ import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import com.google.common.io.MoreFiles;
+import com.google.common.io.RecursiveDeleteOption;
 import dev.im4j.onnx.generate.LogitsFunction;
 import dev.im4j.onnx.graph.OnnxIo;
 import dev.im4j.onnx.model.CausalLmGraphs;
 import dev.im4j.onnx.model.ModelDirectory;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.LongBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 
 /**
@@ -23,9 +29,13 @@ import java.util.Map;
  * <p>The sequence is one segment at positions {@code 0 .. T-1}, the layout of a single unpadded
  * row; every call runs the whole sequence (no KV cache), so generation with it is for quick checks.
  *
- * <p>Ownership: the instance owns its ONNX Runtime session and session options and releases both on
- * {@link #close()}, which is idempotent. The graph is serialised once when the session is created
- * and not kept; ONNX Runtime holds its own copy of the weights, so the {@link ModelDirectory} may
+ * <p>Size: {@link #open} streams the weights from the model's files into an ONNX export with
+ * external data in a temporary folder ({@value #TEMP_PREFIX}* under {@code java.io.tmpdir}, deleted
+ * on {@link #close()}) and opens the session from that file, so no copy of the model is made on the
+ * Java heap and no size limit applies; ONNX Runtime holds the weights in native memory.
+ *
+ * <p>Ownership: the instance owns its ONNX Runtime session, its session options and its temporary
+ * folder and releases them on {@link #close()}, which is idempotent. The {@link ModelDirectory} may
  * be dropped after {@link #open}.
  *
  * <p>Thread-safety: {@link #logits} and {@link #nextTokenLogits} may be called from several threads
@@ -35,39 +45,84 @@ public final class InferenceModel implements LogitsFunction, AutoCloseable {
   private final OrtEnvironment env;
   private final OrtSession.SessionOptions options;
   private final OrtSession session;
+  private final Path folder;
   private final int vocabSize;
   private volatile boolean closed;
 
+  /** Name prefix of the temporary folder that holds a model's export while it is open. */
+  public static final String TEMP_PREFIX = "im4j-inference-";
+
+  /** Weights of at least this many bytes go to the export's external data file. */
+  private static final long EXTERNAL_THRESHOLD = 1L << 10;
+
   private InferenceModel(
-      OrtEnvironment env, OrtSession.SessionOptions options, OrtSession session, int vocabSize) {
+      OrtEnvironment env,
+      OrtSession.SessionOptions options,
+      OrtSession session,
+      Path folder,
+      int vocabSize) {
     this.env = env;
     this.options = options;
     this.session = session;
+    this.folder = folder;
     this.vocabSize = vocabSize;
   }
 
   /**
-   * Builds {@code model}'s inference graph and opens it in a session on the process's ONNX Runtime
-   * environment ({@link Ort#environment()}), with ONNX Runtime's default session options.
+   * Builds {@code model}'s inference graph, writes it with its weights into a temporary folder and
+   * opens it in a session on the process's ONNX Runtime environment ({@link Ort#environment()}),
+   * with ONNX Runtime's default session options.
    *
    * @throws TrainingRuntimeException if ONNX Runtime cannot be loaded or rejects the graph
+   * @throws UncheckedIOException if the temporary folder cannot be created
+   * @throws dev.im4j.onnx.graph.ModelFormatException if the export cannot be written
    */
   public static InferenceModel open(ModelDirectory model) {
     checkNotNull(model, "model");
     OrtEnvironment env = Ort.environment();
-    byte[] graph = OnnxIo.toBytes(CausalLmGraphs.inference(model.config(), model.weights()));
-    OrtSession.SessionOptions options = new OrtSession.SessionOptions();
+    Path folder;
     try {
+      folder = Files.createTempDirectory(TEMP_PREFIX);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create a temporary folder for the inference model", e);
+    }
+    OrtSession.SessionOptions options = null;
+    try {
+      Path file = folder.resolve("model.onnx");
+      OnnxIo.write(
+          CausalLmGraphs.inference(model.config(), model.weights()), file, EXTERNAL_THRESHOLD);
+      options = new OrtSession.SessionOptions();
       return new InferenceModel(
-          env, options, env.createSession(graph, options), model.config().vocabSize());
+          env,
+          options,
+          env.createSession(file.toString(), options),
+          folder,
+          model.config().vocabSize());
     } catch (OrtException e) {
       options.close();
+      deleteQuietly(folder);
       throw new TrainingRuntimeException(
           "ONNX Runtime could not open the inference graph of the model: " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      options.close();
+    } catch (RuntimeException | Error e) {
+      if (options != null) {
+        options.close();
+      }
+      deleteQuietly(folder);
       throw e;
     }
+  }
+
+  private static void deleteQuietly(Path folder) {
+    try {
+      MoreFiles.deleteRecursively(folder, RecursiveDeleteOption.ALLOW_INSECURE);
+    } catch (IOException e) {
+      // a leftover temporary folder is not worth failing for; its name says what it is
+    }
+  }
+
+  /** The temporary folder holding the export while the model is open. */
+  Path folder() {
+    return folder;
   }
 
   /** The vocabulary size {@code V}: the length of each row of logits; ids lie in {@code [0, V)}. */
@@ -135,7 +190,7 @@ public final class InferenceModel implements LogitsFunction, AutoCloseable {
   }
 
   /**
-   * Releases the session and its options; later calls do nothing.
+   * Releases the session and its options and deletes the temporary folder; later calls do nothing.
    *
    * @throws TrainingRuntimeException if ONNX Runtime fails to release the session
    */
@@ -152,6 +207,7 @@ public final class InferenceModel implements LogitsFunction, AutoCloseable {
           "ONNX Runtime could not close the inference session: " + e.getMessage(), e);
     } finally {
       options.close();
+      deleteQuietly(folder);
     }
   }
 }

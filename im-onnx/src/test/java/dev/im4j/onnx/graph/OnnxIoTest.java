@@ -157,4 +157,75 @@ class OnnxIoTest {
     assertTrue(e.getMessage().contains("external data"), e.getMessage());
     assertEquals(OnnxIo.toBytes(g).length, OnnxIo.toBytes(g, 256).length);
   }
+
+  /** A [rows, 3] float initializer streamed in chunks of one row: 1, 2, 3, ... row-major. */
+  private static StreamedBytes counting(int rows, int extraBytes) {
+    return sink -> {
+      java.nio.ByteBuffer row =
+          java.nio.ByteBuffer.allocate(3 * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      for (int r = 0; r < rows; r++) {
+        row.clear();
+        for (int k = 0; k < 3; k++) {
+          row.putFloat(3 * r + k + 1);
+        }
+        row.flip();
+        sink.accept(row);
+      }
+      sink.accept(java.nio.ByteBuffer.allocate(extraBytes));
+    };
+  }
+
+  /** Counting values (1, 2, 3, ...) of length n. */
+  private static float[] countingValues(int n) {
+    float[] v = new float[n];
+    for (int i = 0; i < n; i++) {
+      v[i] = i + 1;
+    }
+    return v;
+  }
+
+  /**
+   * A streamed initializer goes to the external data file whatever the threshold, is read back as
+   * the values its source produced, runs in ONNX Runtime, and is inlined by toBytes.
+   */
+  @Test
+  void streamedInitializersAreWrittenAsTheirSourceProducesThem(@TempDir Path dir) {
+    Graph g = Graph.create("streamed");
+    Value w = g.streamedInitializer("w", DType.FLOAT, Shape.of(5, 3), counting(5, 0));
+    Value x = g.input("x", DType.FLOAT, Shape.of(Dim.sym("B"), Dim.of(5)));
+    g.output("y", g.matMul(x, w));
+    assertTrue(g.initializers().isEmpty(), "the graph holds no bytes of it");
+    Path model = dir.resolve("s.onnx");
+    OnnxIo.write(g, model, Long.MAX_VALUE);
+    assertTrue(Files.exists(dir.resolve("s.onnx.data")), "streamed weights are external");
+    Graph back = OnnxIo.read(model);
+    Tensor expected = Tensor.ofFloats(new long[] {5, 3}, countingValues(15));
+    assertEquals(expected, back.initializers().get(back.value("w")));
+    Graph inline = OnnxIo.fromBytes(OnnxIo.toBytes(g));
+    assertEquals(expected, inline.initializers().get(inline.value("w")));
+    try (Ort ort = Ort.session(model)) {
+      float[] ones = {1, 1, 1, 1, 1};
+      double[] y =
+          ort.run(Map.of("x", Tensor.ofFloats(new long[] {1, 5}, ones)), List.of("y")).get("y");
+      // column k sums 3r + k + 1 over r = 0..4: 30 + 5(k + 1)
+      assertArrayEquals(new double[] {35, 40, 45}, y);
+    }
+  }
+
+  @Test
+  void aStreamedSourceOfTheWrongSizeIsNamed(@TempDir Path dir) {
+    Graph g = Graph.create("streamed");
+    g.output(
+        "y", g.identity(g.streamedInitializer("w", DType.FLOAT, Shape.of(2, 3), counting(2, 4))));
+    var e =
+        assertThrows(IllegalStateException.class, () -> OnnxIo.write(g, dir.resolve("m.onnx"), 1));
+    assertTrue(
+        e.getMessage().contains("'w' needs 24 bytes but its source gave 28"), e.getMessage());
+    assertThrows(IllegalStateException.class, () -> OnnxIo.toBytes(g));
+    var symbolic =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> g.streamedInitializer("v", DType.FLOAT, Shape.of(Dim.sym("n")), counting(1, 0)));
+    assertTrue(symbolic.getMessage().contains("static shape"), symbolic.getMessage());
+  }
 }

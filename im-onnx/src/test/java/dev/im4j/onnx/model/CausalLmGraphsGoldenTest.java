@@ -330,6 +330,10 @@ final class CausalLmGraphsGoldenTest {
     Golden gold = Golden.load("qwen2");
     Graph graph = CausalLmGraphs.inference(gold.config(), gold.weights());
     assertEquals(3, graph.inputs().size(), "only the id tensors are inputs");
+    assertEquals(
+        CausalLmParameters.expected(gold.config()).size(),
+        graph.streamedInitializers().size(),
+        "every weight is streamed from its source, none copied into the graph");
     double[] logits = forward(graph, batchInputs());
     assertTrue(relativeError(logits, doubles(gold.expected().get("logits"))) <= TOLERANCE);
   }

@@ -97,7 +97,12 @@ final class InferenceModelTest {
   @Test
   void closeIsIdempotentAndAClosedModelRefusesToRun() {
     InferenceModel model = InferenceModel.open(golden("llama"));
+    java.nio.file.Path folder = model.folder();
+    assertTrue(
+        java.nio.file.Files.isRegularFile(folder.resolve("model.onnx.data")),
+        "the weights are external data while the model is open");
     model.close();
+    assertTrue(!java.nio.file.Files.exists(folder), "close deletes the export");
     model.close();
     IllegalStateException e =
         assertThrows(IllegalStateException.class, () -> model.logits(new int[] {1}));
