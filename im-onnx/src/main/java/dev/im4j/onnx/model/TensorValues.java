@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.util.Arrays;
-import java.util.Random;
 
 /**
  * Where a {@link Tensor}'s float32 values come from: an array on the heap, a region of a file (read
@@ -68,27 +67,28 @@ sealed interface TensorValues {
   }
 
   /**
-   * {@code std · Random(seed).nextGaussian()} for each element in order, rounded to {@code roundTo}
-   * (so that writing the values as that dtype is exact).
+   * {@code std · new Random(seed).nextGaussian()} for each element in order ({@link
+   * SeededGaussian}), rounded to {@code roundTo} (so that writing the values as that dtype is
+   * exact).
    */
   record Gaussian(long seed, float std, DType roundTo) implements TensorValues {
     @Override
     public Cursor open() {
       return new Cursor() {
-        private Random random = new Random(seed);
+        private SeededGaussian random = new SeededGaussian(seed);
         private long position;
 
         @Override
         public void read(long from, float[] dst, int offset, int length) {
           if (from < position) {
-            random = new Random(seed);
+            random = new SeededGaussian(seed);
             position = 0;
           }
           for (; position < from; position++) {
-            random.nextGaussian();
+            random.next();
           }
           for (int i = 0; i < length; i++) {
-            dst[offset + i] = HalfFloats.roundTo(roundTo, (float) random.nextGaussian() * std);
+            dst[offset + i] = HalfFloats.roundTo(roundTo, (float) random.next() * std);
           }
           position += length;
         }

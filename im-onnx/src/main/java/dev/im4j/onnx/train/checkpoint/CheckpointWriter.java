@@ -12,9 +12,14 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 /**
  * Encodes a {@link TrainingCheckpoint} as ONNX Runtime's checkpoint flatbuffer and writes it
@@ -108,35 +113,102 @@ final class CheckpointWriter {
     return payload;
   }
 
-  /** Streams every tensor's floats into {@code data}, recording each one's offset. */
+  /**
+   * Streams every tensor's floats into {@code data}, recording each one's offset. Tensors are
+   * written in parallel, one per thread at a time (up to {@link #writerThreads()}), largest first,
+   * each to its own region: producing seeded or widened values is CPU-bound, and a tensor's values
+   * are produced in order by its own cursor, so tensors are the unit of parallel work. Each thread
+   * holds one chunk buffer, so memory stays bounded whatever the model's size.
+   */
   private static void writeData(TrainingCheckpoint checkpoint, Path data, Map<Tensor, Long> offsets)
       throws IOException {
+    List<Tensor> tensors = allTensors(checkpoint);
+    long offset = 0;
+    for (Tensor t : tensors) {
+      offsets.put(t, offset); // floats: 4-byte alignment, which every offset here has
+      offset += (long) Float.BYTES * t.numel();
+    }
+    List<Tensor> largestFirst = new ArrayList<>(tensors);
+    largestFirst.sort(Comparator.comparingInt(Tensor::numel).reversed());
+    int threads = Math.min(writerThreads(), Math.max(1, tensors.size()));
     try (FileChannel channel = FileChannel.open(data, StandardOpenOption.WRITE)) {
-      long offset = 0;
-      ByteBuffer chunk =
-          ByteBuffer.allocate(Float.BYTES * Tensor.CHUNK_ELEMENTS).order(ByteOrder.LITTLE_ENDIAN);
-      for (Tensor t : allTensors(checkpoint)) {
-        offsets.put(t, offset); // floats: 4-byte alignment, which every offset here has
-        t.forEachChunk(
-            (from, values, n) -> {
-              chunk.clear();
-              chunk.asFloatBuffer().put(values, 0, n);
-              chunk.limit(n * Float.BYTES);
-              drainUnchecked(chunk, channel);
-            });
-        offset += (long) Float.BYTES * t.numel();
+      ExecutorService pool =
+          Executors.newFixedThreadPool(
+              threads,
+              r -> {
+                Thread thread = new Thread(r, "im4j-checkpoint-writer");
+                thread.setDaemon(true);
+                return thread;
+              });
+      try {
+        List<Future<?>> written = new ArrayList<>();
+        for (Tensor t : largestFirst) {
+          long at = offsets.get(t);
+          written.add(pool.submit(() -> writeTensor(t, channel, at)));
+        }
+        for (Future<?> f : written) {
+          awaitWrite(f);
+        }
+      } finally {
+        pool.shutdownNow();
       }
       channel.force(true);
     }
   }
 
-  private static void drainUnchecked(ByteBuffer chunk, FileChannel channel) {
+  /** Threads that write a checkpoint's data: one per available processor. */
+  private static int writerThreads() {
+    return Runtime.getRuntime().availableProcessors();
+  }
+
+  private static void writeTensor(Tensor t, FileChannel channel, long offset) {
+    ByteBuffer chunk =
+        ByteBuffer.allocate(Float.BYTES * Math.min(t.numel(), Tensor.CHUNK_ELEMENTS))
+            .order(ByteOrder.LITTLE_ENDIAN);
+    t.forEachChunk(
+        (from, values, n) -> {
+          chunk.clear();
+          chunk.asFloatBuffer().put(values, 0, n);
+          chunk.limit(n * Float.BYTES);
+          long position = offset + from * Float.BYTES;
+          try {
+            while (chunk.hasRemaining()) {
+              position += channel.write(chunk, position);
+            }
+          } catch (IOException e) {
+            throw new WriteFailure(e);
+          }
+        });
+  }
+
+  /** A failed write of the data file, carried out of a writer thread. */
+  private static final class WriteFailure extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    WriteFailure(IOException cause) {
+      super(cause);
+    }
+  }
+
+  /** Waits for one tensor's write, rethrowing its failure as it was thrown. */
+  private static void awaitWrite(Future<?> f) throws IOException {
     try {
-      while (chunk.hasRemaining()) {
-        channel.write(chunk);
+      f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while writing a checkpoint");
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof WriteFailure w) {
+        throw (IOException) w.getCause();
       }
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      if (cause instanceof RuntimeException r) {
+        throw r;
+      }
+      if (cause instanceof Error err) {
+        throw err;
+      }
+      throw new IllegalStateException(cause);
     }
   }
 
