@@ -11,10 +11,10 @@ import java.util.Locale;
  * Refuses, before anything is allocated, a model that cannot fit this machine, with the estimate
  * and the remedy; what passes may still run out of memory later (then {@link Im4jCli} reports it).
  *
- * <p>The lower bound is {@value #NATIVE_BYTES_PER_PARAMETER} bytes per float32 parameter inside ONNX
- * Runtime (weights, gradient buffer and the two AdamW moments: the floor of full fine-tuning with
- * AdamW). The Java heap holds no per-parameter data: weights go from their files to ONNX Runtime,
- * to checkpoints and to the exports in bounded chunks, so the heap is not checked.
+ * <p>The lower bound is {@value #NATIVE_BYTES_PER_PARAMETER} bytes per float32 parameter inside
+ * ONNX Runtime (weights, gradient buffer and the two AdamW moments: the floor of full fine-tuning
+ * with AdamW). The Java heap holds no per-parameter data: weights go from their files to ONNX
+ * Runtime, to checkpoints and to the exports in bounded chunks, so the heap is not checked.
  */
 final class MemoryCheck {
   static final long NATIVE_BYTES_PER_PARAMETER = 16;

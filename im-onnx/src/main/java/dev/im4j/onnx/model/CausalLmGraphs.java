@@ -161,12 +161,13 @@ public final class CausalLmGraphs {
    * loss computed over blocks of {@code chunk} positions along T: block {@code k} covers positions
    * {@code [k·chunk, (k+1)·chunk)} for {@code k < ceil(maxSeqLen / chunk) - 1} and the last block
    * covers everything after, so any T is correct; {@code maxSeqLen} only sets the block count. Per
-   * block: logits {@code [B, chunk, V]}, loss, d loss / d logits, then at once d hidden = g·W and d
-   * W += gᵀ·h, so a block's {@code [B, chunk, V]} tensors are dead before the next block starts.
-   * Peak extra memory for the head is then about {@code 4 · B · chunk · V} floats (logits,
-   * exp/probabilities, one-hot and gradient of one block) plus one {@code [V, H]} accumulator, when
-   * the runtime executes nodes in graph order (ONNX Runtime's sequential executor follows the
-   * graph's topological order; not measured here). Same inputs and outputs as the unchunked graph.
+   * block, on its {@code B·chunk} rows as one matrix: logits {@code [B·chunk, V]}, loss, d loss / d
+   * logits, then at once d hidden = g·W and d W += gᵀ·h (each one GEMM), so a block's {@code
+   * [B·chunk, V]} tensors are dead before the next block starts. Peak extra memory for the head is
+   * then about {@code 4 · B · chunk · V} floats (logits, exp/probabilities, one-hot and gradient of
+   * one block) plus one {@code [V, H]} accumulator, when the runtime executes nodes in graph order
+   * (ONNX Runtime's sequential executor follows the graph's topological order; not measured here).
+   * Same inputs and outputs as the unchunked graph.
    *
    * @param chunk positions per block, {@code > 0}
    * @param maxSeqLen the longest T the graph is meant for, {@code >= chunk}
@@ -189,7 +190,6 @@ public final class CausalLmGraphs {
     Graph g = b.g;
     Value hidden = b.finalHidden(); // [B, T, H]
     Value head = b.headWeight; // [V, H]
-    Value headT = g.transpose(head, 1, 0); // [H, V]
     Value targets = g.input(TARGETS, DType.INT64, Shape.of(b.batch, b.seq));
     Value coefficients = g.input(COEFFICIENTS, DType.FLOAT, Shape.of(b.batch, b.seq));
     boolean trainHead = trainable.contains(head);
@@ -205,18 +205,22 @@ public final class CausalLmGraphs {
       long[] end = {k == blocks - 1 ? Long.MAX_VALUE : (long) (k + 1) * chunk};
       long[] axis = {1};
       Value h = g.slice(hidden, start, end, axis, null); // [B, C, H]
-      Value logits = g.matMul(h, headT); // [B, C, V]
+      // the block's rows as one matrix: each product below is one GEMM, which runs faster than
+      // MatMul's batched form of the same product
+      Value rows = g.flatten(h, 2); // [B·C, H]
+      Value logits = g.gemm(rows, head, null, 1, 0, false, true); // [B·C, V]
       WeightedCrossEntropy.Result ce =
           WeightedCrossEntropy.build(
               g,
               logits,
-              g.slice(targets, start, end, axis, null), // [B, C]
-              g.slice(coefficients, start, end, axis, null)); // [B, C]
+              g.reshape(g.slice(targets, start, end, axis, null), -1), // [B·C]
+              g.reshape(g.slice(coefficients, start, end, axis, null), -1)); // [B·C]
       loss = loss == null ? ce.loss() : g.add(loss, ce.loss());
-      hiddenGrads.add(g.matMul(ce.logitsGradient(), head)); // [B, C, H]
+      Value rowGrads = g.gemm(ce.logitsGradient(), head, null, 1, 0, false, false); // [B·C, H]
+      hiddenGrads.add(g.reshapeLiteral(rowGrads, g.shape(h))); // [B, C, H]; C may be 0
       if (trainHead) {
-        logitGrads.add(g.flatten(ce.logitsGradient(), 2));
-        blockHidden.add(g.flatten(h, 2));
+        logitGrads.add(ce.logitsGradient());
+        blockHidden.add(rows);
       }
     }
     g.output(LOSS, loss);
