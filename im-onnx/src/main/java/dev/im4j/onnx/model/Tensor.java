@@ -30,8 +30,13 @@ import java.util.Arrays;
  * are exactly representable, so read-then-write is bit-exact.
  */
 public final class Tensor {
-  /** The most values {@link #forEachChunk} hands over at once: 256 Ki floats (1 MiB). */
-  public static final int CHUNK_ELEMENTS = 1 << 18;
+  /**
+   * The most values {@link #forEachChunk} hands over at once: 64 Ki floats (256 KiB). Buffers of
+   * this size stay below G1's humongous-object threshold (half a region; regions are 1 MiB for
+   * heaps of a few GiB), so streaming a model allocates only short-lived young objects instead of
+   * humongous regions that make the heap grow.
+   */
+  public static final int CHUNK_ELEMENTS = 1 << 16;
 
   /** Receives a tensor's values in order, a chunk at a time. */
   @FunctionalInterface

@@ -106,8 +106,8 @@ sealed interface TensorValues {
    */
   record FileRegion(Path file, long offset, DType stored, long size, FileTime modified)
       implements TensorValues {
-    /** Bytes read per call (1 MiB). */
-    static final int READ_BYTES = 1 << 20;
+    /** Bytes read per call (256 KiB: below G1's humongous threshold, see Tensor#CHUNK_ELEMENTS). */
+    static final int READ_BYTES = 1 << 18;
 
     static FileRegion of(Path file, long offset, DType stored) {
       try {

@@ -42,8 +42,8 @@ import java.util.Map;
 
 /** Decodes ONNX Runtime's checkpoint flatbuffer into a {@link TrainingCheckpoint}. */
 final class CheckpointReader {
-  /** Floats read at a time when scanning external data (1 M floats = 4 MiB of heap). */
-  private static final int SCAN_CHUNK = 1 << 20;
+  /** Floats read at a time when scanning external data: {@link Tensor#CHUNK_ELEMENTS}. */
+  private static final int SCAN_CHUNK = Tensor.CHUNK_ELEMENTS;
 
   private CheckpointReader() {}
 

@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Encodes a {@link TrainingCheckpoint} as ONNX Runtime's checkpoint flatbuffer and writes it
@@ -115,10 +116,10 @@ final class CheckpointWriter {
 
   /**
    * Streams every tensor's floats into {@code data}, recording each one's offset. Tensors are
-   * written in parallel, one per thread at a time (up to {@link #writerThreads()}), largest first,
-   * each to its own region: producing seeded or widened values is CPU-bound, and a tensor's values
-   * are produced in order by its own cursor, so tensors are the unit of parallel work. Each thread
-   * holds one chunk buffer, so memory stays bounded whatever the model's size.
+   * written in parallel by {@link #writerThreads()} workers, each taking the largest tensor not yet
+   * taken and writing it to its own region with one reused chunk buffer: producing seeded or
+   * widened values is CPU-bound, and a tensor's values are produced in order by its own cursor, so
+   * tensors are the unit of parallel work. Memory stays bounded whatever the model's size.
    */
   private static void writeData(TrainingCheckpoint checkpoint, Path data, Map<Tensor, Long> offsets)
       throws IOException {
@@ -131,6 +132,7 @@ final class CheckpointWriter {
     List<Tensor> largestFirst = new ArrayList<>(tensors);
     largestFirst.sort(Comparator.comparingInt(Tensor::numel).reversed());
     int threads = Math.min(writerThreads(), Math.max(1, tensors.size()));
+    AtomicInteger next = new AtomicInteger();
     try (FileChannel channel = FileChannel.open(data, StandardOpenOption.WRITE)) {
       ExecutorService pool =
           Executors.newFixedThreadPool(
@@ -141,12 +143,23 @@ final class CheckpointWriter {
                 return thread;
               });
       try {
-        List<Future<?>> written = new ArrayList<>();
-        for (Tensor t : largestFirst) {
-          long at = offsets.get(t);
-          written.add(pool.submit(() -> writeTensor(t, channel, at)));
+        List<Future<?>> workers = new ArrayList<>();
+        for (int w = 0; w < threads; w++) {
+          workers.add(
+              pool.submit(
+                  () -> {
+                    ByteBuffer chunk =
+                        ByteBuffer.allocate(Float.BYTES * Tensor.CHUNK_ELEMENTS)
+                            .order(ByteOrder.LITTLE_ENDIAN);
+                    for (int i = next.getAndIncrement();
+                        i < largestFirst.size();
+                        i = next.getAndIncrement()) {
+                      Tensor t = largestFirst.get(i);
+                      writeTensor(t, channel, offsets.get(t), chunk);
+                    }
+                  }));
         }
-        for (Future<?> f : written) {
+        for (Future<?> f : workers) {
           awaitWrite(f);
         }
       } finally {
@@ -161,10 +174,7 @@ final class CheckpointWriter {
     return Runtime.getRuntime().availableProcessors();
   }
 
-  private static void writeTensor(Tensor t, FileChannel channel, long offset) {
-    ByteBuffer chunk =
-        ByteBuffer.allocate(Float.BYTES * Math.min(t.numel(), Tensor.CHUNK_ELEMENTS))
-            .order(ByteOrder.LITTLE_ENDIAN);
+  private static void writeTensor(Tensor t, FileChannel channel, long offset, ByteBuffer chunk) {
     t.forEachChunk(
         (from, values, n) -> {
           chunk.clear();
@@ -190,7 +200,7 @@ final class CheckpointWriter {
     }
   }
 
-  /** Waits for one tensor's write, rethrowing its failure as it was thrown. */
+  /** Waits for one worker, rethrowing its failure as it was thrown. */
   private static void awaitWrite(Future<?> f) throws IOException {
     try {
       f.get();
