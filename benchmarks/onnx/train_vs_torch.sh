@@ -8,7 +8,8 @@
 # / the higher of the two (params: every parameter, a tied head counted once).
 #
 # Shapes: the names of benchmarks/onnx/configs/*.json (published SmolLM2-135M, SmolLM2-360M and
-# Qwen2-0.5B configs, and llama-smoke-10m, a ~9.6M LLaMA for a quick check); or paths to files.
+# Qwen2-0.5B configs; llama-smoke-10m, a ~9.6M LLaMA for a quick check; llama-51m, ~51M: vocab
+# 32k, hidden 512, 12 layers); or paths to files.
 #
 # Needs: JDK 17+, Maven (offline works once dependencies are cached), /usr/bin/time and Debian's
 # /usr/bin/python3 with torch: apt-get install -y python3-torch libopenblas0-pthread time
@@ -20,10 +21,7 @@
 #        PEER_OPENBLAS_CORETYPE (empty: OpenBLAS detects the CPU; see torch_env below)
 #        BUILD (1: package benchmarks/onnx first; 0: use the jar as it is)
 #        RESULTS (a folder for the logs; default a new temporary one, printed at the end)
-# Commands used:
-#   STEPS=6 ROWS=2 SEQ=256 THREADS=2 REPEATS=2 benchmarks/onnx/train_vs_torch.sh llama-smoke-10m
-#   STEPS=4 REPEATS=1 benchmarks/onnx/train_vs_torch.sh smollm2-135m
-#   STEPS=4 REPEATS=1 IM4J_JAVA_OPTS=-Xmx16g benchmarks/onnx/train_vs_torch.sh smollm2-135m
+# Commands used for docs/benchmarks.md: see its section "Training against PyTorch".
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
