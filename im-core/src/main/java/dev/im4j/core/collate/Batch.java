@@ -4,6 +4,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkElementIndex;
 import static dev.im4j.core.internal.Fill.fill;
 
+import dev.im4j.core.internal.Fill;
 import dev.im4j.core.mask.TokenizedExample;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -45,7 +46,7 @@ import java.util.Arrays;
  */
 public final class Batch {
   /** The target written where nothing is predicted: the last token of a segment and padding. */
-  public static final int IGNORE = -100;
+  public static final int IGNORE = Fill.IGNORE;
 
   private static volatile int[] iota = new int[0]; // see positions(int)
 

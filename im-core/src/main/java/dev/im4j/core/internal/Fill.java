@@ -12,9 +12,12 @@ public final class Fill {
   /** The longest run copied from a constant array. */
   static final int CONSTANT_RUN = 4096;
 
-  // Batch.IGNORE, written here rather than referred to (collate depends on this package); were
-  // they to differ, runs of it would only be filled instead of copied
-  private static final int IGNORE = -100;
+  /**
+   * The target written where nothing is predicted; defined here, below {@code collate}, so that
+   * {@code Batch.IGNORE} (which is this constant) and the runs copied here cannot differ.
+   */
+  public static final int IGNORE = -100;
+
   private static final int[] ZEROS = new int[CONSTANT_RUN];
   private static final int[] ONES = new int[CONSTANT_RUN];
   private static final int[] IGNORES = new int[CONSTANT_RUN];
