@@ -17,7 +17,10 @@ cp="$here/target/benchmarks-onnx.jar"
 echo "date: $(date -u +%FT%TZ)  host: $(nproc) cores, load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for size in ${sizes[*]}; do
   java -Xmx4g -cp "$cp" dev.im4j.bench.onnx.ForwardBenchmark "$size" "$threads" | tee -a "$out"
-  OPENBLAS_NUM_THREADS="$threads" /usr/bin/python3 "$here/bench_forward.py" "$size" "$threads" \
+  # torch's environment as in train_vs_torch.sh: OpenBLAS's own pool sized, OpenMP's workers
+  # passive (spinning ones starve OpenBLAS's on 2 cores), OpenBLAS's kernels chosen for this CPU
+  env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS="$threads" OMP_NUM_THREADS="$threads" \
+    OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 "$here/bench_forward.py" "$size" "$threads" \
     | tee -a "$out"
 done
 echo "size shape java_tok/s torch_tok/s java/torch java_rss_MiB torch_rss_MiB"
