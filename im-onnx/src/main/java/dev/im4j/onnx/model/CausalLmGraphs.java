@@ -165,9 +165,10 @@ public final class CausalLmGraphs {
    * logits, then at once d hidden = g·W and d W += gᵀ·h (each one GEMM), so a block's {@code
    * [B·chunk, V]} tensors are dead before the next block starts. Peak extra memory for the head is
    * then about {@code 4 · B · chunk · V} floats (logits, exp/probabilities, one-hot and gradient of
-   * one block) plus one {@code [V, H]} accumulator, when the runtime executes nodes in graph order
-   * (ONNX Runtime's sequential executor follows the graph's topological order; not measured here).
-   * Same inputs and outputs as the unchunked graph.
+   * one block) plus the {@code [V, H]} weight gradient, which each block's GEMM adds into the
+   * previous blocks' sum (so the runtime never holds one product per block, whatever order it runs
+   * independent nodes in; ONNX Runtime's is in docs/runtimes.md). Same inputs and outputs as the
+   * unchunked graph.
    *
    * @param chunk positions per block, {@code > 0}
    * @param maxSeqLen the longest T the graph is meant for, {@code >= chunk}
