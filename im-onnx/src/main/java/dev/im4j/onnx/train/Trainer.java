@@ -304,6 +304,7 @@ public final class Trainer {
         .frozen(b.frozen)
         .adamW(b.adamW)
         .clipGradNorm(b.maxGradNorm)
+        .syncCheckpoint(false) // written anew by every run, resumed ones included
         .write(b.outputDir.resolve("artifacts"));
   }
 

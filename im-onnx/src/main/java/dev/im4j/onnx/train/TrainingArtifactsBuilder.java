@@ -81,6 +81,7 @@ public final class TrainingArtifactsBuilder {
   private float maxGradNorm = 0;
   private long externalThreshold = DEFAULT_EXTERNAL_THRESHOLD;
   private long checkpointExternalThreshold = DEFAULT_CHECKPOINT_EXTERNAL_THRESHOLD;
+  private boolean syncCheckpoint = true;
 
   private TrainingArtifactsBuilder(TrainingGraph training, List<Tensor> weights) {
     this.training = training;
@@ -138,6 +139,17 @@ public final class TrainingArtifactsBuilder {
         "maxNorm must be finite and >= 0 (0 = off) but was %s",
         maxNorm);
     this.maxGradNorm = maxNorm;
+    return this;
+  }
+
+  /**
+   * Whether the initial checkpoint is synced to disk (default true: artifacts kept for later use
+   * survive a crash of the machine). A caller that writes the artifacts anew on every run, as the
+   * {@link Trainer} does, turns it off: the checkpoint is still replaced atomically, and the start
+   * does not wait for gigabytes of weights to reach the disk.
+   */
+  public TrainingArtifactsBuilder syncCheckpoint(boolean sync) {
+    this.syncCheckpoint = sync;
     return this;
   }
 
@@ -201,8 +213,12 @@ public final class TrainingArtifactsBuilder {
     // No optimizer group: ONNX Runtime creates "group0" at step 0 with zero moments itself when
     // the checkpoint has none, so the moments never exist as arrays here or in the file. The
     // learning rate is fed before every step.
-    TrainingCheckpoint.of(trainableWeights, frozenWeights)
-        .write(dir.resolve("checkpoint"), checkpointExternalThreshold);
+    TrainingCheckpoint initial = TrainingCheckpoint.of(trainableWeights, frozenWeights);
+    if (syncCheckpoint) {
+      initial.write(dir.resolve("checkpoint"), checkpointExternalThreshold);
+    } else {
+      initial.writeWithoutSync(dir.resolve("checkpoint"), checkpointExternalThreshold);
+    }
     return TrainingArtifacts.inDirectory(dir);
   }
 

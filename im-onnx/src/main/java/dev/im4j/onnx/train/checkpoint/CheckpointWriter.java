@@ -41,9 +41,12 @@ final class CheckpointWriter {
    * form (raw little-endian floats from offset 0, each tensor at a 4-byte-aligned offset) and the
    * flatbuffer keeps only their names, dims, types and offsets. Both files are written under
    * temporary names and renamed: an existing {@code file} is removed before its data file is
-   * replaced, so a {@code file} present always matches the data beside it.
+   * replaced, so a {@code file} present always matches the data beside it. With {@code sync}, both
+   * files and the directory are synced before and after the renames, so the checkpoint survives a
+   * crash of the machine; without it the write is atomic for other processes but not durable.
    */
-  static void write(TrainingCheckpoint checkpoint, Path file, long externalThreshold) {
+  static void write(
+      TrainingCheckpoint checkpoint, Path file, long externalThreshold, boolean sync) {
     Path absolute = file.toAbsolutePath();
     Path dir = absolute.getParent();
     boolean external = payload(checkpoint) >= externalThreshold;
@@ -54,7 +57,7 @@ final class CheckpointWriter {
       Map<Tensor, Long> offsets = new IdentityHashMap<>();
       if (external) {
         tempData = Files.createTempFile(dir, absolute.getFileName().toString(), ".data.tmp");
-        writeData(checkpoint, tempData, offsets);
+        writeData(checkpoint, tempData, offsets, sync);
       }
       ByteBuffer bytes = encode(checkpoint, file, external ? offsets : null);
       temp = Files.createTempFile(dir, absolute.getFileName().toString(), ".tmp");
@@ -62,7 +65,9 @@ final class CheckpointWriter {
         while (bytes.hasRemaining()) {
           channel.write(bytes);
         }
-        channel.force(true);
+        if (sync) {
+          channel.force(true);
+        }
       }
       Files.deleteIfExists(absolute);
       Path data = dataFile(absolute);
@@ -76,8 +81,10 @@ final class CheckpointWriter {
       Files.move(
           temp, absolute, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
       temp = null;
-      try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
-        channel.force(true);
+      if (sync) {
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+          channel.force(true);
+        }
       }
     } catch (IOException | UncheckedIOException e) {
       CheckpointException failure = new CheckpointException(file, "cannot write: " + e, e);
@@ -121,7 +128,8 @@ final class CheckpointWriter {
    * widened values is CPU-bound, and a tensor's values are produced in order by its own cursor, so
    * tensors are the unit of parallel work. Memory stays bounded whatever the model's size.
    */
-  private static void writeData(TrainingCheckpoint checkpoint, Path data, Map<Tensor, Long> offsets)
+  private static void writeData(
+      TrainingCheckpoint checkpoint, Path data, Map<Tensor, Long> offsets, boolean sync)
       throws IOException {
     List<Tensor> tensors = allTensors(checkpoint);
     long offset = 0;
@@ -165,7 +173,9 @@ final class CheckpointWriter {
       } finally {
         pool.shutdownNow();
       }
-      channel.force(true);
+      if (sync) {
+        channel.force(true);
+      }
     }
   }
 

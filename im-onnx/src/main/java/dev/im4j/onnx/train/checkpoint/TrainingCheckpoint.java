@@ -144,7 +144,19 @@ public record TrainingCheckpoint(
    * @throws CheckpointException naming the file on an I/O error
    */
   public void write(Path file, long externalThreshold) {
-    CheckpointWriter.write(this, file, externalThreshold);
+    CheckpointWriter.write(this, file, externalThreshold, true);
+  }
+
+  /**
+   * {@link #write(Path, long)} without syncing: as atomic for other processes, but a crash of the
+   * machine may leave the files incomplete. For checkpoints that are written again from their
+   * source whenever they are needed, such as the initial checkpoint of training artifacts, where
+   * syncing gigabytes would only delay the start.
+   *
+   * @throws CheckpointException naming the file on an I/O error
+   */
+  public void writeWithoutSync(Path file, long externalThreshold) {
+    CheckpointWriter.write(this, file, externalThreshold, false);
   }
 
   private static <V> Map<String, V> copy(Map<String, V> map) {

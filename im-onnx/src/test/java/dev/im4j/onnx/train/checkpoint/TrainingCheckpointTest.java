@@ -295,6 +295,30 @@ class TrainingCheckpointTest {
     assertEquals(checkpoint, TrainingCheckpoint.read(file));
   }
 
+  /** Without syncing, the same files: only durability across a machine crash differs. */
+  @Test
+  void writingWithoutSyncGivesTheSameFiles() throws IOException {
+    TrainingCheckpoint checkpoint = TrainingCheckpoint.of(List.of(W, B), List.of(SCALE));
+    Path synced = dir.resolve("synced");
+    Path unsynced = dir.resolve("unsynced");
+    for (long threshold : new long[] {0, Long.MAX_VALUE}) {
+      checkpoint.write(synced, threshold);
+      checkpoint.writeWithoutSync(unsynced, threshold);
+      assertArrayEquals(Files.readAllBytes(synced), Files.readAllBytes(unsynced));
+      assertEquals(
+          Files.exists(dir.resolve("synced.data")), Files.exists(dir.resolve("unsynced.data")));
+      if (threshold == 0) {
+        assertArrayEquals(
+            Files.readAllBytes(dir.resolve("synced.data")),
+            Files.readAllBytes(dir.resolve("unsynced.data")));
+      }
+      assertEquals(checkpoint, TrainingCheckpoint.read(unsynced));
+    }
+    try (var left = Files.list(dir)) {
+      assertTrue(left.noneMatch(f -> f.toString().endsWith(".tmp")), "no temporary file is left");
+    }
+  }
+
   @Test
   void aMissingOrShortDataFileIsNamed() throws IOException {
     Path file = dir.resolve("short_checkpoint");
