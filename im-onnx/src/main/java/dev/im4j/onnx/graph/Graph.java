@@ -128,11 +128,9 @@ public final class Graph {
    */
   public Value streamedInitializer(String initName, DType dtype, Shape shape, StreamedBytes bytes) {
     Objects.requireNonNull(bytes, "bytes");
-    for (Dim d : shape.dims()) {
-      if (!d.isStatic()) {
-        throw new IllegalArgumentException(
-            "initializer '" + initName + "' needs a static shape but was " + shape);
-      }
+    if (!shape.isStatic()) {
+      throw new IllegalArgumentException(
+          "initializer '" + initName + "' needs a static shape but was " + shape);
     }
     Value v = mint(initName, dtype, shape);
     streamedInitializers.put(v, bytes);

@@ -286,8 +286,7 @@ public final class OnnxIo {
 
   /** A streamed initializer: external data when writing a file, inline bytes otherwise. */
   private static OnnxMl.TensorProto tensor(Value v, StreamedBytes bytes, ExternalWriter ext) {
-    long[] dims = v.shape().dims().stream().mapToLong(Dim::size).toArray();
-    return tensor(v.name(), v.dtype(), dims, bytes, ext);
+    return tensor(v.name(), v.dtype(), v.shape().sizes(), bytes, ext);
   }
 
   /**

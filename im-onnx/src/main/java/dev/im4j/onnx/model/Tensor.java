@@ -11,6 +11,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.function.Consumer;
 
 /**
  * A named float32 tensor with the dtype it is stored as (F32, F16 or BF16 in a safetensors file;
@@ -222,18 +223,32 @@ public final class Tensor {
    * dev.im4j.onnx.graph.Graph#streamedInitializer}) without a copy of the whole tensor.
    */
   public StreamedBytes float32Bytes() {
-    return sink -> {
-      ByteBuffer bytes =
-          ByteBuffer.allocate(Math.min(numel, CHUNK_ELEMENTS) * Float.BYTES)
-              .order(ByteOrder.LITTLE_ENDIAN);
-      forEachChunk(
-          (offset, chunk, length) -> {
-            bytes.clear();
-            bytes.asFloatBuffer().put(chunk, 0, length);
-            bytes.limit(length * Float.BYTES);
-            sink.accept(bytes);
-          });
-    };
+    return sink ->
+        writeFloat32(
+            ByteBuffer.allocate(Math.min(numel, CHUNK_ELEMENTS) * Float.BYTES)
+                .order(ByteOrder.LITTLE_ENDIAN),
+            sink);
+  }
+
+  /**
+   * Hands the values to {@code sink} as little-endian float32 bytes, row-major, a chunk at a time
+   * through {@code buffer} (little-endian, at least {@code min(numel(), CHUNK_ELEMENTS) * 4}
+   * bytes), which is reused for each chunk: a writer of many tensors passes one buffer for all of
+   * them.
+   */
+  public void writeFloat32(ByteBuffer buffer, Consumer<ByteBuffer> sink) {
+    checkArgument(
+        buffer.order() == ByteOrder.LITTLE_ENDIAN
+            && buffer.capacity() >= Math.min(numel, CHUNK_ELEMENTS) * Float.BYTES,
+        "buffer must be little-endian with room for one chunk of %s",
+        this);
+    forEachChunk(
+        (offset, chunk, length) -> {
+          buffer.clear();
+          buffer.asFloatBuffer().put(chunk, 0, length);
+          buffer.limit(length * Float.BYTES);
+          sink.accept(buffer);
+        });
   }
 
   /** A copy of the values, row-major, on the heap. */

@@ -184,16 +184,18 @@ final class CheckpointWriter {
     return Runtime.getRuntime().availableProcessors();
   }
 
+  /**
+   * Writes {@code t}'s little-endian floats into {@code channel} from byte {@code offset}, through
+   * the worker's reused {@code chunk} (one buffer per tensor kept the JVM heap growing).
+   */
   private static void writeTensor(Tensor t, FileChannel channel, long offset, ByteBuffer chunk) {
-    t.forEachChunk(
-        (from, values, n) -> {
-          chunk.clear();
-          chunk.asFloatBuffer().put(values, 0, n);
-          chunk.limit(n * Float.BYTES);
-          long position = offset + from * Float.BYTES;
+    long[] position = {offset};
+    t.writeFloat32(
+        chunk,
+        bytes -> {
           try {
-            while (chunk.hasRemaining()) {
-              position += channel.write(chunk, position);
+            while (bytes.hasRemaining()) {
+              position[0] += channel.write(bytes, position[0]);
             }
           } catch (IOException e) {
             throw new WriteFailure(e);
