@@ -2,6 +2,8 @@ package dev.im4j.onnx.runtime;
 
 import static com.google.common.base.Preconditions.checkArgument;
 
+import java.nio.file.Path;
+import java.util.Optional;
 import java.util.OptionalLong;
 
 /**
@@ -13,6 +15,10 @@ import java.util.OptionalLong;
  * @param deterministic ask kernels for deterministic results (slower on some GPUs)
  * @param seed the seed of ONNX Runtime's random generators (dropout); process-wide in ONNX Runtime
  * @param provider where to run
+ * @param profile where ONNX Runtime writes its profile of every session: a JSON file named from
+ *     this prefix and the second the session started (sessions started in the same second share the
+ *     name, the later replacing the earlier), with each node's kernel time and input shapes; empty
+ *     for none (the default: profiling costs time)
  */
 public record RuntimeOptions(
     int intraOpThreads,
@@ -20,7 +26,8 @@ public record RuntimeOptions(
     GraphOptimization optimization,
     boolean deterministic,
     OptionalLong seed,
-    ExecutionProvider provider) {
+    ExecutionProvider provider,
+    Optional<Path> profile) {
 
   /** ONNX Runtime's graph optimisation levels. */
   public enum GraphOptimization {
@@ -34,18 +41,29 @@ public record RuntimeOptions(
   public RuntimeOptions {
     checkArgument(intraOpThreads >= 0, "intraOpThreads must be >= 0 but was %s", intraOpThreads);
     checkArgument(interOpThreads >= 0, "interOpThreads must be >= 0 but was %s", interOpThreads);
-    checkArgument(optimization != null && seed != null && provider != null, "no null settings");
+    checkArgument(
+        optimization != null && seed != null && provider != null && profile != null,
+        "no null settings");
   }
 
-  /** CPU, ONNX Runtime's thread defaults, all optimisations, not deterministic, no seed. */
+  /**
+   * CPU, ONNX Runtime's thread defaults, all optimisations, not deterministic, no seed, no profile.
+   */
   public static RuntimeOptions defaults() {
     return new RuntimeOptions(
-        0, 0, GraphOptimization.ALL, false, OptionalLong.empty(), ExecutionProvider.cpu());
+        0,
+        0,
+        GraphOptimization.ALL,
+        false,
+        OptionalLong.empty(),
+        ExecutionProvider.cpu(),
+        Optional.empty());
   }
 
   /** These options with the given thread counts. */
   public RuntimeOptions withThreads(int intraOp, int interOp) {
-    return new RuntimeOptions(intraOp, interOp, optimization, deterministic, seed, provider);
+    return new RuntimeOptions(
+        intraOp, interOp, optimization, deterministic, seed, provider, profile);
   }
 
   /** These options with deterministic kernels and the given seed. */
@@ -56,17 +74,37 @@ public record RuntimeOptions(
         optimization,
         deterministicCompute,
         OptionalLong.of(randomSeed),
-        provider);
+        provider,
+        profile);
   }
 
   /** These options with the given optimisation level. */
   public RuntimeOptions withOptimization(GraphOptimization level) {
-    return new RuntimeOptions(intraOpThreads, interOpThreads, level, deterministic, seed, provider);
+    return new RuntimeOptions(
+        intraOpThreads, interOpThreads, level, deterministic, seed, provider, profile);
   }
 
   /** These options on the given execution provider. */
   public RuntimeOptions withProvider(ExecutionProvider executionProvider) {
     return new RuntimeOptions(
-        intraOpThreads, interOpThreads, optimization, deterministic, seed, executionProvider);
+        intraOpThreads,
+        interOpThreads,
+        optimization,
+        deterministic,
+        seed,
+        executionProvider,
+        profile);
+  }
+
+  /** These options with ONNX Runtime's profiler writing to files named from {@code prefix}. */
+  public RuntimeOptions withProfile(Path prefix) {
+    return new RuntimeOptions(
+        intraOpThreads,
+        interOpThreads,
+        optimization,
+        deterministic,
+        seed,
+        provider,
+        Optional.of(prefix));
   }
 }

@@ -129,6 +129,9 @@ public final class TrainingApiRuntime implements AutoCloseable {
     // second copy of the activations (measured: +1.4 GB at the SmolLM2-135M shape, 2 x 256 tokens,
     // and no faster), and every new batch shape plans another.
     so.setMemoryPatternOptimization(false);
+    if (options.profile().isPresent()) {
+      so.enableProfiling(options.profile().get().toString());
+    }
     if (options.provider().kind() == ExecutionProvider.Kind.CUDA) {
       try {
         so.addCUDA(options.provider().deviceId());

@@ -86,6 +86,32 @@ class TrainingApiRuntimeTest {
     return TrainingCheckpoint.read(file);
   }
 
+  /** With a profile prefix, ONNX Runtime writes profiles naming the kernels run. */
+  @Test
+  void aProfilePrefixGivesProfilesOfTheKernelsRun() throws IOException {
+    Path prefix = dir.resolve("profile");
+    try (TrainingApiRuntime runtime =
+        TrainingApiRuntime.open(
+            ToyRegression.write(dir.resolve("profiled"), D, W0, B0, ADAMW),
+            OPTIONS.withProfile(prefix))) {
+      runtime.trainStep(batch(0, N));
+      runtime.optimizerStep();
+    }
+    List<Path> profiles;
+    try (var files = java.nio.file.Files.list(dir)) {
+      profiles =
+          files.filter(f -> f.getFileName().toString().startsWith("profile_")).sorted().toList();
+    }
+    // one file per session, named by the second it started in: sessions of this toy model start
+    // within one second and share a name
+    assertTrue(!profiles.isEmpty(), "no profile written");
+    boolean kernels = false;
+    for (Path p : profiles) {
+      kernels |= java.nio.file.Files.readString(p).contains("_kernel_time");
+    }
+    assertTrue(kernels, "the profiles hold kernel times");
+  }
+
   @Test
   void graphInputNamesAreTheUserInputs() throws IOException {
     try (TrainingApiRuntime runtime = open("names", ADAMW)) {

@@ -31,7 +31,9 @@ import java.util.SplittableRandom;
  * runs {@code train_vs_torch.py}, the PyTorch peer, interleaved on the same shapes).
  *
  * <p>Usage: {@code TrainStepBench <config.json> <steps> <rows> <seqLen> <threads> [outDir]
- * [--gradient-checkpointing]} (the flag: {@link Trainer.Builder#gradientCheckpointing}). Every step
+ * [--gradient-checkpointing] [--optimization=LEVEL] [--ort-profile=PREFIX]} (the flag: {@link
+ * Trainer.Builder#gradientCheckpointing}; the graph optimisation level, default ALL; ONNX Runtime's
+ * profiler, one JSON file per session, summarised by {@code ort_profile_summary.py}). Every step
  * trains {@code rows} examples of exactly {@code seqLen} seeded random ids (one micro-batch, no
  * packing, no padding), every token a target ({@link LossPolicy#allTokens()}), AdamW lr 2e-5
  * constant (no warm-up, no decay, as the peer's {@code torch.optim.AdamW}), fp32, ORT with {@code
@@ -69,7 +71,13 @@ public final class TrainStepBench {
     long mainStart = System.nanoTime();
     String flag = "--gradient-checkpointing";
     boolean recompute = Arrays.asList(arguments).contains(flag);
-    String[] args = Arrays.stream(arguments).filter(a -> !a.equals(flag)).toArray(String[]::new);
+    RuntimeOptions.GraphOptimization level =
+        RuntimeOptions.GraphOptimization.valueOf(option(arguments, "--optimization=", "ALL"));
+    String profile = option(arguments, "--ort-profile=", null);
+    String[] args =
+        Arrays.stream(arguments)
+            .filter(a -> !a.equals(flag) && !a.startsWith("--"))
+            .toArray(String[]::new);
     long jvmToMainMs =
         System.currentTimeMillis() - ManagementFactory.getRuntimeMXBean().getStartTime();
     if (args.length < 5 || args.length > 6) {
@@ -135,7 +143,7 @@ public final class TrainStepBench {
             .schedule(new LearningRateSchedule(LearningRateSchedule.Kind.CONSTANT, 0))
             .divergence(DivergenceLimits.off())
             .collator(CollatorConfig.builder(seqLen).packing(false).build())
-            .runtimeOptions(RuntimeOptions.defaults().withThreads(threads, 1))
+            .runtimeOptions(runtime(threads, level, profile))
             .gradientCheckpointing(recompute)
             .overwrite(true)
             .listener(timer)
@@ -193,6 +201,22 @@ public final class TrainStepBench {
         result.lastLoss(),
         recompute ? 1 : 0,
         memory.summary());
+  }
+
+  /** The value of {@code --name=value} among {@code arguments}, or {@code otherwise}. */
+  private static String option(String[] arguments, String prefix, String otherwise) {
+    return Arrays.stream(arguments)
+        .filter(a -> a.startsWith(prefix))
+        .map(a -> a.substring(prefix.length()))
+        .reduce((a, b) -> b)
+        .orElse(otherwise);
+  }
+
+  private static RuntimeOptions runtime(
+      int threads, RuntimeOptions.GraphOptimization level, String profile) {
+    RuntimeOptions options =
+        RuntimeOptions.defaults().withThreads(threads, 1).withOptimization(level);
+    return profile == null ? options : options.withProfile(Path.of(profile));
   }
 
   /**
