@@ -45,11 +45,11 @@ import java.util.Set;
  * embeddings, pre-norm blocks with LayerNorm, fused {@code c_attn} in Conv1D layout ({@code x @ W},
  * {@code W} is {@code [in, out]}), tanh GELU, tied LM head.
  *
- * <p><b>Large vocabularies.</b> {@link #training(CausalLmConfig, Set, boolean)} materialises the
- * {@code [B, T, V]} logits and their gradient (several fp32 tensors of {@code B·T·V} elements
- * inside the loss). {@link #trainingChunked} runs the LM head, the loss and the LM head's backward
- * over blocks of {@code chunk} positions instead, so no tensor has more than {@code B·chunk·V}
- * elements; the head's weight gradient is accumulated block by block.
+ * <p><b>Large vocabularies.</b> {@link #training(CausalLmConfig, Set, boolean, boolean)}
+ * materialises the {@code [B, T, V]} logits and their gradient (several fp32 tensors of {@code
+ * B·T·V} elements inside the loss). {@link #trainingChunked} runs the LM head, the loss and the LM
+ * head's backward over blocks of {@code chunk} positions instead, so no tensor has more than {@code
+ * B·chunk·V} elements; the head's weight gradient is accumulated block by block.
  *
  * <p>Stateless and thread-safe; each call returns a new {@link Graph}.
  */
@@ -157,18 +157,18 @@ public final class CausalLmGraphs {
   }
 
   /**
-   * The training graph of {@link #training(CausalLmConfig, Set, boolean)} with the LM head and the
-   * loss computed over blocks of {@code chunk} positions along T: block {@code k} covers positions
-   * {@code [k·chunk, (k+1)·chunk)} for {@code k < ceil(maxSeqLen / chunk) - 1} and the last block
-   * covers everything after, so any T is correct; {@code maxSeqLen} only sets the block count. Per
-   * block, on its {@code B·chunk} rows as one matrix: logits {@code [B·chunk, V]}, loss, d loss / d
-   * logits, then at once d hidden = g·W and d W += gᵀ·h (each one GEMM), so a block's {@code
-   * [B·chunk, V]} tensors are dead before the next block starts. Peak extra memory for the head is
-   * then about {@code 4 · B · chunk · V} floats (logits, exp/probabilities, one-hot and gradient of
-   * one block) plus the {@code [V, H]} weight gradient, which each block's GEMM adds into the
-   * previous blocks' sum (so the runtime never holds one product per block, whatever order it runs
-   * independent nodes in; ONNX Runtime's is in docs/runtimes.md). Same inputs and outputs as the
-   * unchunked graph.
+   * The training graph of {@link #training(CausalLmConfig, Set, boolean, boolean)} with the LM head
+   * and the loss computed over blocks of {@code chunk} positions along T: block {@code k} covers
+   * positions {@code [k·chunk, (k+1)·chunk)} for {@code k < ceil(maxSeqLen / chunk) - 1} and the
+   * last block covers everything after, so any T is correct; {@code maxSeqLen} only sets the block
+   * count. Per block, on its {@code B·chunk} rows as one matrix: logits {@code [B·chunk, V]}, loss,
+   * d loss / d logits, then at once d hidden = g·W and d W += gᵀ·h (each one GEMM), so a block's
+   * {@code [B·chunk, V]} tensors are dead before the next block starts. Peak extra memory for the
+   * head is then about {@code 4 · B · chunk · V} floats (logits, exp/probabilities, one-hot and
+   * gradient of one block) plus the {@code [V, H]} weight gradient, which each block's GEMM adds
+   * into the previous blocks' sum (so the runtime never holds one product per block, whatever order
+   * it runs independent nodes in; ONNX Runtime's is in docs/runtimes.md). Same inputs and outputs
+   * as the unchunked graph.
    *
    * @param chunk positions per block, {@code > 0}
    * @param maxSeqLen the longest T the graph is meant for, {@code >= chunk}

@@ -1,6 +1,5 @@
 package dev.im4j.onnx.train;
 
-import dev.im4j.onnx.graph.Value;
 import dev.im4j.onnx.model.Tensor;
 import java.util.List;
 import java.util.Map;
@@ -73,30 +72,5 @@ public interface CausalLmSource {
    */
   default Map<String, String> identity() {
     return Map.of("class", getClass().getName());
-  }
-
-  /**
-   * The per-batch inputs of the graph (see {@code Batch} in im-core).
-   *
-   * @param inputIds [B, T] int64 token ids
-   * @param positionIds [B, T] int64, restarting at 0 in each packed segment
-   * @param segmentIds [B, T] int64, 1..k per example of a row, 0 in padding: attention must only
-   *     connect equal non-zero segments, causally
-   * @param embeddingNoise [B, T, H] float, to be added to the token embeddings before anything else
-   *     (NEFTune; zeros when not training)
-   */
-  record Inputs(Value inputIds, Value positionIds, Value segmentIds, Value embeddingNoise) {}
-
-  /**
-   * What {@link #forward} built.
-   *
-   * @param logits [B, T, V] float
-   * @param parameters the parameter inputs
-   */
-  record Forward(Value logits, List<Value> parameters) {
-    /** Copies the list. */
-    public Forward {
-      parameters = List.copyOf(parameters);
-    }
   }
 }

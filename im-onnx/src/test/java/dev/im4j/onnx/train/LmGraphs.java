@@ -6,6 +6,7 @@ import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.graph.Shape;
 import dev.im4j.onnx.graph.Value;
 import dev.im4j.onnx.model.CausalLmGraphs;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -22,12 +23,37 @@ final class LmGraphs {
 
   private LmGraphs() {}
 
+  /**
+   * The per-batch inputs of the graph (see {@code Batch} in im-core).
+   *
+   * @param inputIds [B, T] int64 token ids
+   * @param positionIds [B, T] int64, restarting at 0 in each packed segment
+   * @param segmentIds [B, T] int64, 1..k per example of a row, 0 in padding: attention must only
+   *     connect equal non-zero segments, causally
+   * @param embeddingNoise [B, T, H] float, to be added to the token embeddings before anything else
+   *     (NEFTune; zeros when not training)
+   */
+  record Inputs(Value inputIds, Value positionIds, Value segmentIds, Value embeddingNoise) {}
+
+  /**
+   * What a {@link ForwardBuilder} built.
+   *
+   * @param logits [B, T, V] float
+   * @param parameters the parameter inputs
+   */
+  record Forward(Value logits, List<Value> parameters) {
+    /** Copies the list. */
+    public Forward {
+      parameters = List.copyOf(parameters);
+    }
+  }
+
   /** The training graph and the logits value (an optional eval output). */
   record Built(TrainingGraph training, Value logits) {}
 
   /** Builds logits from the inputs, declaring the parameters. */
   interface ForwardBuilder {
-    CausalLmSource.Forward forward(Graph graph, CausalLmSource.Inputs inputs);
+    Forward forward(Graph graph, Inputs inputs);
   }
 
   static Built build(ForwardBuilder source, int hidden, Set<String> frozen) {
@@ -41,7 +67,7 @@ final class LmGraphs {
         g.input(EMBEDDING_NOISE, DType.FLOAT, Shape.of(b, t, Dim.of(hidden))); // [B, T, H]
     Value targets = g.input(TARGETS, DType.INT64, Shape.of(b, t)); // [B, T]
     Value coefficients = g.input(COEFFICIENTS, DType.FLOAT, Shape.of(b, t)); // [B, T]
-    CausalLmSource.Forward f = source.forward(g, new CausalLmSource.Inputs(ids, pos, seg, noise));
+    Forward f = source.forward(g, new Inputs(ids, pos, seg, noise));
     TrainingGraph training =
         TrainingGraph.withWeightedCrossEntropy(
             g, f.logits(), targets, coefficients, f.parameters(), frozen);

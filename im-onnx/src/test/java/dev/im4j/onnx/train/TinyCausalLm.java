@@ -60,7 +60,7 @@ public final class TinyCausalLm implements CausalLmSource {
   }
 
   /** The forward pass: declares the parameters and returns the logits [B, T, V]. */
-  public Forward forward(Graph g, Inputs inputs) {
+  public LmGraphs.Forward forward(Graph g, LmGraphs.Inputs inputs) {
     Value e = g.input(EMBED, DType.FLOAT, Shape.of(vocab, hidden)); // [V, H]
     Value w = g.input(MLP, DType.FLOAT, Shape.of(hidden, hidden)); // [H, H]
     Value head = tied ? e : g.input(LM_HEAD, DType.FLOAT, Shape.of(vocab, hidden)); // [V, H]
@@ -71,7 +71,7 @@ public final class TinyCausalLm implements CausalLmSource {
     if (!tied) {
       params.add(head);
     }
-    return new Forward(logits, params);
+    return new LmGraphs.Forward(logits, params);
   }
 
   @Override

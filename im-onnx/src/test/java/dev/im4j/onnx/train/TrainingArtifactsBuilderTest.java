@@ -154,14 +154,14 @@ class TrainingArtifactsBuilderTest {
             return LmGraphs.build(this::forward, H, frozen).training();
           }
 
-          Forward forward(dev.im4j.onnx.graph.Graph g, Inputs inputs) {
-            Forward f = tiny.forward(g, inputs);
+          LmGraphs.Forward forward(dev.im4j.onnx.graph.Graph g, LmGraphs.Inputs inputs) {
+            LmGraphs.Forward f = tiny.forward(g, inputs);
             float[] ones = new float[V];
             java.util.Arrays.fill(ones, 1f);
             var scale =
                 g.initializer(
                     "logit_scale", dev.im4j.onnx.graph.Tensor.ofFloats(new long[] {V}, ones));
-            return new Forward(g.mul(f.logits(), scale), f.parameters());
+            return new LmGraphs.Forward(g.mul(f.logits(), scale), f.parameters());
           }
 
           @Override
