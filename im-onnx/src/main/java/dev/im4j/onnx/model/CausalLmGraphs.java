@@ -97,7 +97,22 @@ public final class CausalLmGraphs {
    */
   public static Graph forward(CausalLmConfig config, boolean embeddingNoise) {
     checkNotNull(config, "config must not be null");
-    Builder b = new Builder(config, "causal_lm_forward", null, embeddingNoise);
+    Builder b = new Builder(config, "causal_lm_forward", null, null, embeddingNoise);
+    b.g.output(LOGITS, b.logits());
+    return b.g;
+  }
+
+  /**
+   * The forward graph of {@link #forward(CausalLmConfig, boolean)} with {@code lora}'s adapters on
+   * the targeted projections; each adapter's {@code A} and {@code B} are graph inputs after the
+   * base parameters, named as {@link LoraConfig.Adapter} names them.
+   *
+   * @throws IllegalArgumentException if a LoRA target matches no projection
+   */
+  public static Graph forward(CausalLmConfig config, LoraConfig lora, boolean embeddingNoise) {
+    checkNotNull(config, "config must not be null");
+    checkNotNull(lora, "lora must not be null");
+    Builder b = new Builder(config, "causal_lm_lora_forward", null, lora, embeddingNoise);
     b.g.output(LOGITS, b.logits());
     return b.g;
   }
@@ -116,7 +131,7 @@ public final class CausalLmGraphs {
     checkNotNull(config, "config must not be null");
     checkNotNull(weights, "weights must not be null");
     CausalLmParameters.validate(config, weights, "weights");
-    Builder b = new Builder(config, "causal_lm_inference", weights, false);
+    Builder b = new Builder(config, "causal_lm_inference", weights, null, false);
     b.g.output(LOGITS, b.logits());
     return b.g;
   }
@@ -140,8 +155,35 @@ public final class CausalLmGraphs {
       boolean embeddingNoise,
       boolean gradientCheckpointing) {
     checkNotNull(config, "config must not be null");
+    return training(
+        new Builder(config, "causal_lm_training", null, null, embeddingNoise),
+        frozen,
+        gradientCheckpointing);
+  }
+
+  /**
+   * The training graph of {@link #training(CausalLmConfig, Set, boolean, boolean)} with {@code
+   * lora}'s adapters (see {@link #forward(CausalLmConfig, LoraConfig, boolean)}). Every base
+   * parameter is frozen: the graph has a gradient output for the adapters only (those not in {@code
+   * frozen}), and the base weights get no gradient work beyond what the adapters' inputs need.
+   *
+   * @throws IllegalArgumentException if a LoRA target matches no projection, a frozen name is not a
+   *     parameter, or every adapter is frozen
+   */
+  public static Graph training(
+      CausalLmConfig config,
+      LoraConfig lora,
+      Set<String> frozen,
+      boolean embeddingNoise,
+      boolean gradientCheckpointing) {
+    checkNotNull(config, "config must not be null");
+    checkNotNull(lora, "lora must not be null");
+    Builder b = new Builder(config, "causal_lm_lora_training", null, lora, embeddingNoise);
+    return training(b, b.withBaseFrozen(frozen), gradientCheckpointing);
+  }
+
+  private static Graph training(Builder b, Set<String> frozen, boolean gradientCheckpointing) {
     checkNotNull(frozen, "frozen must not be null; use Set.of()");
-    Builder b = new Builder(config, "causal_lm_training", null, embeddingNoise);
     List<Value> trainable = trainable(b, frozen);
     Value logits = b.logits(); // [B, T, V]
     Value targets = b.g.input(TARGETS, DType.INT64, Shape.of(b.batch, b.seq));
@@ -182,11 +224,39 @@ public final class CausalLmGraphs {
       int maxSeqLen,
       boolean gradientCheckpointing) {
     checkNotNull(config, "config must not be null");
+    return trainingChunked(
+        new Builder(config, "causal_lm_training_chunked", null, null, embeddingNoise),
+        frozen,
+        chunk,
+        maxSeqLen,
+        gradientCheckpointing);
+  }
+
+  /**
+   * The chunked training graph of {@link #trainingChunked(CausalLmConfig, Set, boolean, int, int,
+   * boolean)} with {@code lora}'s adapters and every base parameter frozen, as {@link
+   * #training(CausalLmConfig, LoraConfig, Set, boolean, boolean)}.
+   */
+  public static Graph trainingChunked(
+      CausalLmConfig config,
+      LoraConfig lora,
+      Set<String> frozen,
+      boolean embeddingNoise,
+      int chunk,
+      int maxSeqLen,
+      boolean gradientCheckpointing) {
+    checkNotNull(config, "config must not be null");
+    checkNotNull(lora, "lora must not be null");
+    Builder b = new Builder(config, "causal_lm_lora_training_chunked", null, lora, embeddingNoise);
+    return trainingChunked(b, b.withBaseFrozen(frozen), chunk, maxSeqLen, gradientCheckpointing);
+  }
+
+  private static Graph trainingChunked(
+      Builder b, Set<String> frozen, int chunk, int maxSeqLen, boolean gradientCheckpointing) {
     checkNotNull(frozen, "frozen must not be null; use Set.of()");
     checkArgument(chunk > 0, "chunk must be > 0 but was %s", chunk);
     checkArgument(
         maxSeqLen >= chunk, "maxSeqLen must be >= chunk (%s) but was %s", chunk, maxSeqLen);
-    Builder b = new Builder(config, "causal_lm_training_chunked", null, embeddingNoise);
     List<Value> trainable = trainable(b, frozen);
     Graph g = b.g;
     Value hidden = b.finalHidden(); // [B, T, H]
@@ -318,6 +388,9 @@ public final class CausalLmGraphs {
     final Dim batch = Dim.sym("batch");
     final Dim seq = Dim.sym("seq");
     final Map<String, Value> params = new LinkedHashMap<>();
+    // LoRA: module name -> {A [r, in], B [out, r]}; empty without adapters
+    final Map<String, Value[]> adapters = new LinkedHashMap<>();
+    final double loraScaling;
     final Value ids; // [B, T]
     final Value positions; // [B, T]
     final Value segments; // [B, T]
@@ -327,7 +400,7 @@ public final class CausalLmGraphs {
     // the residual stream [B, T, H] before each decoder layer and after the last
     final List<Value> layerInputs = new ArrayList<>();
 
-    Builder(CausalLmConfig c, String name, Weights baked, boolean embeddingNoise) {
+    Builder(CausalLmConfig c, String name, Weights baked, LoraConfig lora, boolean embeddingNoise) {
       checkArgument(
           c.headDim() % 2 == 0 || c.modelType() == ModelType.GPT2,
           "headDim must be even for rotary embeddings but was %s",
@@ -355,6 +428,26 @@ public final class CausalLmGraphs {
         }
         params.put(p.name(), v);
       }
+      loraScaling = lora == null ? 0 : lora.scaling();
+      if (lora != null) {
+        for (LoraConfig.Adapter a : lora.adapters(c)) {
+          Value down = g.input(a.aName(), DType.FLOAT, Shape.of(lora.rank(), a.in()));
+          Value up = g.input(a.bName(), DType.FLOAT, Shape.of(a.out(), lora.rank()));
+          params.put(a.aName(), down);
+          params.put(a.bName(), up);
+          adapters.put(a.module(), new Value[] {down, up});
+        }
+      }
+    }
+
+    /** {@code frozen} and every base parameter: what a LoRA graph does not train. */
+    Set<String> withBaseFrozen(Set<String> frozen) {
+      checkNotNull(frozen, "frozen must not be null; use Set.of()");
+      Set<String> all = new HashSet<>(frozen);
+      for (ParameterSpec p : CausalLmParameters.expected(c)) {
+        all.add(p.name());
+      }
+      return all;
     }
 
     Value p(String name) {
@@ -418,14 +511,28 @@ public final class CausalLmGraphs {
       return g.transpose(r, 0, 2, 3, 1, 4); // [B, KV, N / KV, T, D]
     }
 
-    /** x @ W^T (+ b) for a torch Linear weight [out, in]. */
+    /** x @ W^T (+ b) for a torch Linear weight [out, in], plus the module's adapter if any. */
     Value linear(Value x, String prefix, boolean bias) {
-      return rows(x, p(prefix + ".weight"), bias ? p(prefix + ".bias") : null, true);
+      return adapted(
+          x, prefix, rows(x, p(prefix + ".weight"), bias ? p(prefix + ".bias") : null, true));
     }
 
-    /** x @ W + b for a GPT-2 Conv1D weight [in, out]. */
+    /** x @ W + b for a GPT-2 Conv1D weight [in, out], plus the module's adapter if any. */
     Value conv1d(Value x, String prefix) {
-      return rows(x, p(prefix + ".weight"), p(prefix + ".bias"), false);
+      return adapted(x, prefix, rows(x, p(prefix + ".weight"), p(prefix + ".bias"), false));
+    }
+
+    /**
+     * {@code base + s · (x Aᵀ) Bᵀ} if {@code module} has a LoRA adapter, else {@code base}. The
+     * scaling multiplies the rank-r intermediate, the smallest tensor on the path.
+     */
+    Value adapted(Value x, String module, Value base) {
+      Value[] ab = adapters.get(module);
+      if (ab == null) {
+        return base;
+      }
+      Value down = g.mul(rows(x, ab[0], null, true), f(loraScaling)); // [B, T, r]
+      return g.add(base, rows(down, ab[1], null, true)); // [B, T, out]
     }
 
     /**

@@ -145,14 +145,15 @@ public final class CausalLmParameters {
             case ZEROS -> new TensorValues.Constant(0f);
             case NORMAL ->
                 new TensorValues.Gaussian(
-                    mix(seed, spec.name()), (float) config.initializerRange(), dtype);
+                    seedFor(seed, spec.name()), (float) config.initializerRange(), dtype);
           };
       tensors.add(Tensor.lazy(spec.name(), dtype, spec.shape(), values));
     }
     return Weights.of(tensors);
   }
 
-  private static long mix(long seed, String name) {
+  /** The seed of tensor {@code name}'s own generator in a weight set seeded by {@code seed}. */
+  static long seedFor(long seed, String name) {
     long z = seed * 0x9E3779B97F4A7C15L + name.hashCode();
     z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
     z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;

@@ -126,19 +126,23 @@ public final class Tensor {
     return new Tensor(name, dtype, shape.clone(), TensorValues.FileRegion.of(file, offset, stored));
   }
 
-  /** A tensor whose values {@code values} produces; takes ownership of {@code shape}. */
   /**
-   * Whether every value is finite by how it is produced (a finite constant, or seeded normal values
-   * of a modest scale), so that a finiteness check need not produce them.
+   * Whether every value is finite by how it is produced (a finite constant, seeded normal values of
+   * a modest scale, or seeded uniform values within a finite bound), so that a finiteness check
+   * need not produce them.
    */
   boolean finiteByConstruction() {
     if (values instanceof TensorValues.Constant c) {
       return Float.isFinite(c.value());
     }
+    if (values instanceof TensorValues.Uniform u) {
+      return Float.isFinite(u.bound());
+    }
     // |N(0, 1)| from Random.nextGaussian stays below 9; f16 overflows at 65,504
     return values instanceof TensorValues.Gaussian g && Math.abs(g.std()) < 65504f / 16;
   }
 
+  /** A tensor whose values {@code values} produces; takes ownership of {@code shape}. */
   static Tensor lazy(String name, DType dtype, long[] shape, TensorValues values) {
     return new Tensor(name, dtype, shape, values);
   }

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileTime;
 import java.util.Arrays;
+import java.util.Random;
 
 /**
  * Where a {@link Tensor}'s float32 values come from: an array on the heap, a region of a file (read
@@ -89,6 +90,39 @@ sealed interface TensorValues {
           }
           for (int i = 0; i < length; i++) {
             dst[offset + i] = HalfFloats.roundTo(roundTo, (float) random.next() * std);
+          }
+          position += length;
+        }
+
+        @Override
+        public void close() {}
+      };
+    }
+  }
+
+  /**
+   * {@code bound · (2u − 1)} for each element in order, {@code u} the next {@code
+   * java.util.Random(seed).nextFloat()} (a specified sequence, equal on every JVM): uniform on
+   * {@code [−bound, bound)}, as PEFT's Kaiming-uniform initialisation of LoRA's A.
+   */
+  record Uniform(long seed, float bound) implements TensorValues {
+    @Override
+    public Cursor open() {
+      return new Cursor() {
+        private Random random = new Random(seed);
+        private long position;
+
+        @Override
+        public void read(long from, float[] dst, int offset, int length) {
+          if (from < position) {
+            random = new Random(seed);
+            position = 0;
+          }
+          for (; position < from; position++) {
+            random.nextFloat();
+          }
+          for (int i = 0; i < length; i++) {
+            dst[offset + i] = bound * (2 * random.nextFloat() - 1);
           }
           position += length;
         }
