@@ -222,6 +222,61 @@ public final class LoraConfig {
     return Weights.of(tensors);
   }
 
+  /**
+   * Checks adapter weights against the adapters this configuration puts on {@code config}'s model
+   * and returns them in adapter order.
+   *
+   * @param source names the weights in messages (a directory or file)
+   * @throws IllegalArgumentException listing every missing, unexpected and misshaped tensor
+   */
+  public Weights validate(CausalLmConfig config, Weights adapterWeights, String source) {
+    checkNotNull(adapterWeights, "adapterWeights must not be null");
+    Set<String> unexpected = new TreeSet<>(adapterWeights.names());
+    List<String> missing = new ArrayList<>();
+    List<String> misshaped = new ArrayList<>();
+    List<Tensor> out = new ArrayList<>();
+    for (Adapter a : adapters(config)) {
+      check(adapterWeights, a.aName(), new long[] {rank, a.in()}, missing, misshaped, out);
+      check(adapterWeights, a.bName(), new long[] {a.out(), rank}, missing, misshaped, out);
+      unexpected.remove(a.aName());
+      unexpected.remove(a.bName());
+    }
+    checkArgument(
+        missing.isEmpty() && unexpected.isEmpty() && misshaped.isEmpty(),
+        "%s: adapters do not match %s on this %s model; missing %s, unexpected %s, misshaped %s",
+        source,
+        this,
+        config.modelType().hfName(),
+        missing,
+        unexpected,
+        misshaped);
+    return Weights.of(out);
+  }
+
+  private static void check(
+      Weights weights,
+      String name,
+      long[] shape,
+      List<String> missing,
+      List<String> misshaped,
+      List<Tensor> out) {
+    if (!weights.names().contains(name)) {
+      missing.add(name);
+      return;
+    }
+    Tensor t = weights.get(name);
+    if (!t.hasShape(shape)) {
+      misshaped.add(
+          name
+              + " is "
+              + java.util.Arrays.toString(t.shape())
+              + ", expected "
+              + java.util.Arrays.toString(shape));
+    } else {
+      out.add(t);
+    }
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof LoraConfig l

@@ -142,6 +142,11 @@ public final class Tensor {
     return values instanceof TensorValues.Gaussian g && Math.abs(g.std()) < 65504f / 16;
   }
 
+  /** Where the values come from. */
+  TensorValues values() {
+    return values;
+  }
+
   /** A tensor whose values {@code values} produces; takes ownership of {@code shape}. */
   static Tensor lazy(String name, DType dtype, long[] shape, TensorValues values) {
     return new Tensor(name, dtype, shape, values);

@@ -134,6 +134,49 @@ sealed interface TensorValues {
   }
 
   /**
+   * A LoRA-merged weight, {@code base + s · B A} in the base's layout: {@code [out, in]}, or {@code
+   * [in, out]} for a GPT-2 Conv1D weight ({@code transposed}). The base's values are read chunk by
+   * chunk and each element gets its delta, {@code s · Σ_k B[o, k] A[k, i]} summed in double; {@code
+   * a} ({@code [rank, in]}) and {@code b} ({@code [out, rank]}) are small enough to hold.
+   */
+  record LoraMerged(
+      TensorValues base,
+      float[] a,
+      float[] b,
+      int rank,
+      int in,
+      int out,
+      double scaling,
+      boolean transposed)
+      implements TensorValues {
+    @Override
+    public Cursor open() {
+      Cursor baseCursor = base.open();
+      return new Cursor() {
+        @Override
+        public void read(long from, float[] dst, int offset, int length) {
+          baseCursor.read(from, dst, offset, length);
+          for (int i = 0; i < length; i++) {
+            long e = from + i;
+            int o = (int) (transposed ? e % out : e / in);
+            int x = (int) (transposed ? e / out : e % in);
+            double delta = 0;
+            for (int k = 0; k < rank; k++) {
+              delta += (double) b[o * rank + k] * a[k * in + x];
+            }
+            dst[offset + i] = (float) (dst[offset + i] + scaling * delta);
+          }
+        }
+
+        @Override
+        public void close() {
+          baseCursor.close();
+        }
+      };
+    }
+  }
+
+  /**
    * Little-endian values of {@code stored} (F32, F16 or BF16) at byte {@code offset} of {@code
    * file}. The file's size and modification time when the tensor was made are checked on every
    * open: a file replaced or changed since then fails instead of giving other values.

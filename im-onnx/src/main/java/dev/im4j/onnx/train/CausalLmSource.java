@@ -59,6 +59,14 @@ public interface CausalLmSource {
   /** Initial value of every parameter the forward pass declares. */
   List<Tensor> initialWeights();
 
+  /**
+   * Parameters this model never trains, whatever the trainer's own frozen set (a LoRA model's base
+   * weights): they get no gradient and no optimizer state. Default: none.
+   */
+  default Set<String> frozenParameters() {
+    return Set.of();
+  }
+
   /** The hidden size H (the embedding width NEFTune's noise is scaled by). */
   int hiddenSize();
 

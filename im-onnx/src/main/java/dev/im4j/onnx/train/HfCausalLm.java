@@ -6,13 +6,18 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.im4j.onnx.graph.DType;
+import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmGraphs;
 import dev.im4j.onnx.model.CausalLmParameters;
+import dev.im4j.onnx.model.LoraConfig;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.model.Weights;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 
@@ -38,11 +43,16 @@ public final class HfCausalLm implements CausalLmSource {
   private final CausalLmConfig config;
   private final Weights weights;
   private final int lossChunk;
+  private final LoraConfig lora; // null: full fine-tuning
+  private final Weights adapters; // null without lora
 
-  private HfCausalLm(CausalLmConfig config, Weights weights, int lossChunk) {
+  private HfCausalLm(
+      CausalLmConfig config, Weights weights, int lossChunk, LoraConfig lora, Weights adapters) {
     this.config = config;
     this.weights = weights;
     this.lossChunk = lossChunk;
+    this.lora = lora;
+    this.adapters = adapters;
   }
 
   /**
@@ -56,7 +66,9 @@ public final class HfCausalLm implements CausalLmSource {
     return new HfCausalLm(
         config,
         CausalLmParameters.validate(config, weights, "initial weights"),
-        DEFAULT_LOSS_CHUNK);
+        DEFAULT_LOSS_CHUNK,
+        null,
+        null);
   }
 
   /**
@@ -68,7 +80,32 @@ public final class HfCausalLm implements CausalLmSource {
   public HfCausalLm withLossChunk(int positions) {
     checkArgument(
         positions >= 0, "loss chunk must be >= 0 (0 = full logits) but was %s", positions);
-    return new HfCausalLm(config, weights, positions);
+    return new HfCausalLm(config, weights, positions, lora, adapters);
+  }
+
+  /**
+   * This model with LoRA adapters on the projections {@code lora} targets, starting from {@code
+   * adapterWeights} (fresh ones from {@link LoraConfig#initialize}, or a PEFT adapter's): the
+   * trainer then trains the adapters only, and the base weights, frozen, get no gradient and no
+   * optimizer state.
+   *
+   * @throws IllegalArgumentException if the adapter weights do not match {@code lora} on this model
+   */
+  public HfCausalLm withLora(LoraConfig lora, Weights adapterWeights) {
+    checkArgument(lora != null, "lora must not be null");
+    Weights checked = lora.validate(config, adapterWeights, "initial adapters");
+    return new HfCausalLm(config, weights, lossChunk, lora, checked);
+  }
+
+  /** The LoRA adapters' configuration, if this model trains adapters. */
+  public Optional<LoraConfig> lora() {
+    return Optional.ofNullable(lora);
+  }
+
+  /** The base weights: all parameters of a LoRA model. */
+  @Override
+  public Set<String> frozenParameters() {
+    return lora == null ? Set.of() : Set.copyOf(weights.names());
   }
 
   /** Positions per loss block; 0 means full logits. */
@@ -82,7 +119,7 @@ public final class HfCausalLm implements CausalLmSource {
    */
   @Override
   public TrainingGraph trainingGraph(Set<String> frozen) {
-    return fromOutputs(CausalLmGraphs.training(config, frozen, true, false), frozen);
+    return trainingGraph(frozen, Integer.MAX_VALUE, true, false, true);
   }
 
   /**
@@ -111,25 +148,50 @@ public final class HfCausalLm implements CausalLmSource {
   @Override
   public TrainingGraph trainingGraph(
       Set<String> frozen, int maxSeqLen, boolean embeddingNoise, boolean gradientCheckpointing) {
+    return trainingGraph(frozen, maxSeqLen, embeddingNoise, gradientCheckpointing, false);
+  }
+
+  private TrainingGraph trainingGraph(
+      Set<String> frozen,
+      int maxSeqLen,
+      boolean embeddingNoise,
+      boolean gradientCheckpointing,
+      boolean fullLogits) {
     checkArgument(maxSeqLen > 0, "maxSeqLen must be > 0 but was %s", maxSeqLen);
-    if (lossChunk == 0 || maxSeqLen <= lossChunk) {
-      return fromOutputs(
-          CausalLmGraphs.training(config, frozen, embeddingNoise, gradientCheckpointing), frozen);
+    Set<String> all = new HashSet<>(frozen);
+    all.addAll(frozenParameters());
+    Graph graph;
+    if (fullLogits || lossChunk == 0 || maxSeqLen <= lossChunk) {
+      graph =
+          lora == null
+              ? CausalLmGraphs.training(config, frozen, embeddingNoise, gradientCheckpointing)
+              : CausalLmGraphs.training(
+                  config, lora, frozen, embeddingNoise, gradientCheckpointing);
+    } else {
+      graph =
+          lora == null
+              ? CausalLmGraphs.trainingChunked(
+                  config, frozen, embeddingNoise, lossChunk, maxSeqLen, gradientCheckpointing)
+              : CausalLmGraphs.trainingChunked(
+                  config,
+                  lora,
+                  frozen,
+                  embeddingNoise,
+                  lossChunk,
+                  maxSeqLen,
+                  gradientCheckpointing);
     }
-    return fromOutputs(
-        CausalLmGraphs.trainingChunked(
-            config, frozen, embeddingNoise, lossChunk, maxSeqLen, gradientCheckpointing),
-        frozen);
+    return TrainingGraph.fromOutputs(graph, CausalLmGraphs.LOSS, CausalLmGraphs.GRAD_SUFFIX, all);
   }
 
-  private static TrainingGraph fromOutputs(dev.im4j.onnx.graph.Graph graph, Set<String> frozen) {
-    return TrainingGraph.fromOutputs(
-        graph, CausalLmGraphs.LOSS, CausalLmGraphs.GRAD_SUFFIX, frozen);
-  }
-
+  /** The base weights, then the adapters if any; float32 (the same values, not a copy). */
   @Override
   public List<Tensor> initialWeights() {
-    return weights.withDtype(DType.FLOAT).tensors(); // the same float32 values, not a copy
+    List<Tensor> out = new ArrayList<>(weights.withDtype(DType.FLOAT).tensors());
+    if (adapters != null) {
+      out.addAll(adapters.withDtype(DType.FLOAT).tensors());
+    }
+    return out;
   }
 
   @Override
@@ -149,6 +211,9 @@ public final class HfCausalLm implements CausalLmSource {
     try {
       JsonNode json = new ObjectMapper().readTree(config.toJson());
       json.properties().forEach(e -> fields.put(e.getKey(), e.getValue().toString()));
+      if (lora != null) {
+        fields.put("lora", lora.toString());
+      }
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("CausalLmConfig.toJson wrote invalid JSON", e);
     }

@@ -12,7 +12,10 @@ import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmGraphs;
+import dev.im4j.onnx.model.LoraAdapter;
+import dev.im4j.onnx.model.LoraConfig;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.model.Weights;
@@ -65,12 +68,17 @@ public final class Trainer {
 
   private final Builder b;
   private final List<TokenizedExample> train;
+  // the builder's frozen parameters and those the model never trains (a LoRA base)
+  private final Set<String> frozen;
   private int[] order; // example order of epoch orderEpoch, computed when a step first needs it
   private int orderEpoch = -1;
 
   private Trainer(Builder b) {
     this.b = b;
     this.train = weigh(b.policy, b.trainSet);
+    Set<String> all = new java.util.TreeSet<>(b.frozen);
+    all.addAll(b.model.frozenParameters());
+    this.frozen = Set.copyOf(all);
   }
 
   private static List<TokenizedExample> weigh(LossPolicy policy, List<ClassifiedExample> set) {
@@ -122,6 +130,30 @@ public final class Trainer {
         tensors.add(c.withDtype(t.dtype()));
       }
       return base.withWeights(Weights.of(tensors));
+    }
+
+    /**
+     * The trained LoRA adapters of a run on {@code config}'s model with adapters {@code lora}
+     * ({@link HfCausalLm#withLora}), read from the final checkpoint when used (so it must stay in
+     * place until they are saved or merged).
+     *
+     * @throws IllegalStateException if the final checkpoint lacks one of the adapters' tensors
+     */
+    public LoraAdapter trainedAdapter(LoraConfig lora, CausalLmConfig config) {
+      TrainingCheckpoint trained = weights();
+      List<Tensor> tensors = new ArrayList<>();
+      for (LoraConfig.Adapter a : lora.adapters(config)) {
+        for (String name : List.of(a.aName(), a.bName())) {
+          tensors.add(
+              trained
+                  .parameter(name)
+                  .orElseThrow(
+                      () ->
+                          new IllegalStateException(
+                              "the final checkpoint lacks adapter tensor " + name)));
+        }
+      }
+      return new LoraAdapter(lora, config, Weights.of(tensors));
     }
   }
 
@@ -191,7 +223,7 @@ public final class Trainer {
     long graphStart = System.nanoTime();
     TrainingGraph graph =
         b.model.trainingGraph(
-            b.frozen, b.collator.maxLength(), b.neftuneAlpha > 0, b.gradientCheckpointing);
+            frozen, b.collator.maxLength(), b.neftuneAlpha > 0, b.gradientCheckpointing);
     long artifactsStart = System.nanoTime();
     TrainingArtifacts artifacts = writeArtifacts(graph, initial);
     initial = null; // the weights now live in the artifacts' checkpoint
@@ -277,7 +309,7 @@ public final class Trainer {
     }
     long trainable = 0;
     for (Tensor t : weights) {
-      if (!b.frozen.contains(t.name())) {
+      if (!frozen.contains(t.name())) {
         trainable += t.numel();
       }
     }
@@ -301,7 +333,7 @@ public final class Trainer {
    */
   private TrainingArtifacts writeArtifacts(TrainingGraph graph, List<Tensor> initial) {
     return TrainingArtifactsBuilder.of(graph, initial)
-        .frozen(b.frozen)
+        .frozen(frozen)
         .adamW(b.adamW)
         .clipGradNorm(b.maxGradNorm)
         .syncCheckpoint(false) // written anew by every run, resumed ones included
@@ -455,7 +487,7 @@ public final class Trainer {
         b.collator.toString(),
         b.maxGradNorm,
         b.neftuneAlpha,
-        b.frozen,
+        frozen,
         b.shuffle);
   }
 

@@ -1,0 +1,156 @@
+package dev.im4j.onnx.train;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.im4j.core.collate.CollatorConfig;
+import dev.im4j.core.mask.LossPolicy;
+import dev.im4j.onnx.graph.DType;
+import dev.im4j.onnx.model.CausalLmConfig;
+import dev.im4j.onnx.model.CausalLmParameters;
+import dev.im4j.onnx.model.LoraAdapter;
+import dev.im4j.onnx.model.LoraConfig;
+import dev.im4j.onnx.model.ModelDirectory;
+import dev.im4j.onnx.model.Tensor;
+import dev.im4j.onnx.model.Weights;
+import dev.im4j.onnx.runtime.RuntimeOptions;
+import dev.im4j.onnx.train.checkpoint.OptimizerGroup;
+import dev.im4j.onnx.train.checkpoint.ParameterOptimizerState;
+import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * LoRA through the {@link Trainer}: the adapters are the only trainable tensors and the only ones
+ * with optimizer state, the base weights come out bit-identical, and the loss falls.
+ */
+class HfCausalLmLoraTest {
+  @TempDir Path dir;
+
+  private static final LoraConfig LORA = LoraConfig.of(2).withAlpha(4);
+
+  @ParameterizedTest
+  @ValueSource(strings = {"llama", "gpt2"})
+  void theAdaptersTrainAndTheBaseStaysBitIdentical(String type) {
+    CausalLmConfig config = config(type);
+    Weights base = CausalLmParameters.initialize(config, 3, DType.FLOAT);
+    Weights fresh = LORA.initialize(config, 9);
+    HfCausalLm model = HfCausalLm.of(config, base).withLora(LORA, fresh);
+    assertEquals(Set.copyOf(base.names()), model.frozenParameters());
+
+    List<Double> losses = new ArrayList<>();
+    Trainer.Result r =
+        Trainer.builder(
+                model,
+                Examples.classified(Examples.random(LossPolicy.instructionModelling(), 4, 13, 4)),
+                dir)
+            .collator(CollatorConfig.builder(24).packing(true).build())
+            .batch(4, 1)
+            .maxSteps(30)
+            .checkpoints(10, 5)
+            .adamW(AdamWConfig.defaults().withLearningRate(0.05f))
+            .schedule(new LearningRateSchedule(LearningRateSchedule.Kind.CONSTANT, 0))
+            .runtimeOptions(RuntimeOptions.defaults().withThreads(1, 1))
+            .listener(
+                new TrainingListener() {
+                  @Override
+                  public void onStep(StepMetrics m) {
+                    losses.add(m.loss());
+                  }
+                })
+            .build()
+            .run();
+    assertEquals(30, r.steps());
+    double first = (losses.get(0) + losses.get(1) + losses.get(2)) / 3;
+    double last = (losses.get(27) + losses.get(28) + losses.get(29)) / 3;
+    assertTrue(last < 0.8 * first, type + " loss should fall: " + losses);
+
+    TrainingCheckpoint end = r.weights();
+    assertEquals(new TreeSet<>(fresh.names()), names(end.trainable()), "trainable: the adapters");
+    for (Tensor t : base.tensors()) {
+      assertArrayEquals(
+          t.toArray(), end.parameter(t.name()).orElseThrow().toArray(), 0f, t.name() + " changed");
+    }
+    for (Tensor t : fresh.tensors()) {
+      if (t.name().endsWith(LoraConfig.B_SUFFIX)) {
+        float[] trained = end.parameter(t.name()).orElseThrow().toArray();
+        assertFalse(
+            java.util.Arrays.equals(new float[trained.length], trained), t.name() + " still 0");
+      }
+    }
+
+    // the PEFT directory and the merged model
+    LoraAdapter trained = r.trainedAdapter(LORA, config);
+    trained.save(dir.resolve("adapter"), "tiny");
+    LoraAdapter loaded = LoraAdapter.load(dir.resolve("adapter"), config);
+    for (String name : fresh.names()) {
+      assertArrayEquals(
+          end.parameter(name).orElseThrow().toArray(), loaded.weights().get(name).toArray(), 0f);
+    }
+    loaded.merge(ModelDirectory.of(config, base, Map.of())).save(dir.resolve("merged"));
+    Weights merged = ModelDirectory.load(dir.resolve("merged")).weights();
+    String adapted = LORA.adapters(config).get(0).module() + ".weight";
+    assertFalse(
+        java.util.Arrays.equals(base.get(adapted).toArray(), merged.get(adapted).toArray()),
+        adapted + " is merged");
+    String embedding = base.names().get(0);
+    assertArrayEquals(base.get(embedding).toArray(), merged.get(embedding).toArray(), 0f);
+
+    TrainingCheckpoint middle =
+        TrainingCheckpoint.read(dir.resolve("checkpoints/step-00000010/ort_checkpoint"));
+    OptimizerGroup group = middle.optimizerGroup(OptimizerGroup.DEFAULT_NAME).orElseThrow();
+    Set<String> withMoments = new TreeSet<>();
+    for (ParameterOptimizerState p : group.parameters()) {
+      withMoments.add(p.parameterName());
+    }
+    assertEquals(new TreeSet<>(fresh.names()), withMoments, "optimizer state: the adapters only");
+  }
+
+  @Test
+  void adaptersThatDoNotFitTheModelAreRefused() {
+    CausalLmConfig config = HfCausalLmTest.config("llama");
+    HfCausalLm model = HfCausalLm.of(config, CausalLmParameters.initialize(config, 3, DType.FLOAT));
+    Weights rank4 = LoraConfig.of(4).initialize(config, 1);
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> model.withLora(LORA, rank4));
+    assertTrue(
+        e.getMessage().startsWith("initial adapters: adapters do not match"), e.getMessage());
+    assertTrue(
+        e.getMessage()
+            .contains(
+                "model.layers.0.self_attn.q_proj.lora_A.weight is [4, 8]," + " expected [2, 8]"),
+        e.getMessage());
+  }
+
+  /**
+   * The tiny models of {@link HfCausalLmTest} with weights of standard deviation 0.3: with the
+   * default 0.02 the frozen random head maps every normalised hidden state to nearly uniform
+   * logits, which no adapter can move far.
+   */
+  private static CausalLmConfig config(String type) {
+    CausalLmConfig tiny = HfCausalLmTest.config(type);
+    String json =
+        tiny.toJson()
+            .replaceFirst(
+                "\"initializer_range\"\\s*:\\s*[0-9.eE+-]+", "\"initializer_range\": 0.3");
+    assertTrue(json.contains("\"initializer_range\": 0.3"), json);
+    return CausalLmConfig.parse(json, "tiny-" + type);
+  }
+
+  private static Set<String> names(List<Tensor> tensors) {
+    Set<String> out = new TreeSet<>();
+    tensors.forEach(t -> out.add(t.name()));
+    return out;
+  }
+}
