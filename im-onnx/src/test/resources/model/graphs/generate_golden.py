@@ -208,7 +208,9 @@ def rotate_half(x):
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
 
 
-def llama_forward(cfg, P, ids, pos, seg):
+def llama_forward(cfg, P, ids, pos, seg, lora=None):
+    """Logits [B, T, V]. lora: optional (scaling, {module: (A [r, in], B [out, r])}): each listed
+    projection adds scaling * (x A^T) B^T, LoRA as PEFT computes it (no dropout)."""
     b, t = ids.shape
     n, kvh = cfg["num_attention_heads"], cfg["num_key_value_heads"]
     d = cfg.get("head_dim", cfg["hidden_size"] // n)
@@ -221,7 +223,8 @@ def llama_forward(cfg, P, ids, pos, seg):
 
     def lin(x, name, with_bias):
         y = x @ P[name + ".weight"].t()
-        return y + P[name + ".bias"] if with_bias else y
+        y = y + P[name + ".bias"] if with_bias else y
+        return y + adapter(lora, name, x)
 
     x = P["model.embed_tokens.weight"][ids]
     for i in range(cfg["num_hidden_layers"]):
@@ -248,7 +251,16 @@ def gelu_new(x):
     return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
 
 
-def gpt2_forward(cfg, P, ids, pos, seg):
+def adapter(lora, name, x):
+    """LoRA's added output for module `name`, or 0 if it has no adapter."""
+    if lora is None or name not in lora[1]:
+        return 0
+    a, b = lora[1][name]
+    return lora[0] * ((x @ a.t()) @ b.t())
+
+
+def gpt2_forward(cfg, P, ids, pos, seg, lora=None):
+    """Logits [B, T, V]; lora as for llama_forward (A [r, in], B [out, r] for Conv1D too)."""
     b, t = ids.shape
     n, h = cfg["n_head"], cfg["n_embd"]
     d = h // n
@@ -257,7 +269,7 @@ def gpt2_forward(cfg, P, ids, pos, seg):
     p = "transformer."
 
     def conv1d(x, name):
-        return x @ P[name + ".weight"] + P[name + ".bias"]
+        return x @ P[name + ".weight"] + P[name + ".bias"] + adapter(lora, name, x)
 
     def ln(x, name):
         return torch.nn.functional.layer_norm(x, (h,), P[name + ".weight"], P[name + ".bias"], eps)

@@ -38,7 +38,18 @@ and, per model, <model>/config.json, <model>/model.safetensors (F32, the initial
 <model>/expected_<policy>.safetensors: loss [1], micro_loss [2], grad.<name>, adamw.<name>,
 torch_adamw.<name>.
 
-Run: /usr/bin/python3 generate.py   (Debian python3-torch; CI does not need torch)
+LoRA: the same step with adapters on every attention and MLP projection (LORA below: rank,
+alpha, rsLoRA per model; scaling alpha / r, or alpha / sqrt(r)), the base weights frozen. The
+adapters are given, not PEFT-initialised: A and B drawn from N(0, 0.1^2), so that B is not zero and
+A has a gradient. <model>/lora_adapters.safetensors holds them (<module>.lora_A.weight [r, in],
+<module>.lora_B.weight [out, r], also for GPT-2's Conv1D projections) and
+<model>/expected_lora_<policy>.safetensors the loss, micro_loss, and grad./adamw./torch_adamw. of
+each adapter tensor; the forward passes add scaling * (x A^T) B^T to each projection
+(generate_golden.py's adapter()).
+
+Run: /usr/bin/python3 generate.py   (Debian python3-torch; CI does not need torch). Another machine
+or BLAS build changes the float results in their last bits (about 1e-6 relative); the committed
+non-LoRA expected files predate the LoRA part and were kept as they were.
 """
 import json
 import math
@@ -144,12 +155,38 @@ def layout(policy):
     return batches
 
 
-def step_loss(cfg, params, batches):
+LORA = {"llama": dict(r=4, alpha=8.0, use_rslora=False), "gpt2": dict(r=4, alpha=8.0, use_rslora=True)}
+LORA_TARGETS = {"llama": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+                "gpt2": ["c_attn", "c_proj", "c_fc"]}
+
+
+def lora_adapters(name, cfg, params, seed):
+    """Given adapters for every targeted projection: {module: (A [r, in], B [out, r])}."""
+    g = torch.Generator().manual_seed(seed)
+    r = LORA[name]["r"]
+    out = {}
+    for n, p in params.items():
+        module = n[: -len(".weight")]
+        if p.dim() != 2 or not n.endswith(".weight") or module.split(".")[-1] not in LORA_TARGETS[name]:
+            continue
+        fan_in, fan_out = (p.shape[0], p.shape[1]) if cfg["model_type"] == "gpt2" else (p.shape[1], p.shape[0])
+        a = (0.1 * torch.randn(r, fan_in, generator=g)).requires_grad_(True)
+        b = (0.1 * torch.randn(fan_out, r, generator=g)).requires_grad_(True)
+        out[module] = (a, b)
+    return out
+
+
+def lora_scaling(name):
+    c = LORA[name]
+    return c["alpha"] / (math.sqrt(c["r"]) if c["use_rslora"] else c["r"])
+
+
+def step_loss(cfg, params, batches, lora=None):
     fwd = ref.gpt2_forward if cfg["model_type"] == "gpt2" else ref.llama_forward
     micro = []
     for b in batches:
         logits = fwd(cfg, params, torch.tensor(b["input_ids"]), torch.tensor(b["position_ids"]),
-                     torch.tensor(b["segment_ids"]))
+                     torch.tensor(b["segment_ids"]), lora)
         tgt = torch.tensor(b["targets"])
         logp = torch.log_softmax(logits, dim=-1)
         nll = -logp.gather(-1, tgt.clamp(min=0)[..., None])[..., 0]
@@ -186,6 +223,7 @@ def main():
     step = dict(vocab=VOCAB, conversations=[[list(m) for m in c] for c in CONVERSATIONS],
                 rows=ROWS, max_length=MAX_LENGTH, pad_multiple=PAD_MULTIPLE,
                 adamw=dict(lr=LR, beta1=BETA1, beta2=BETA2, epsilon=EPS, weight_decay=WEIGHT_DECAY),
+                lora={n: dict(c, target_modules=LORA_TARGETS[n]) for n, c in LORA.items()},
                 tokens=[tokenize(c)[0] for c in CONVERSATIONS],
                 kinds=[tokenize(c)[1] for c in CONVERSATIONS],
                 policies={p: layout(p) for p in POLICIES})
@@ -219,6 +257,35 @@ def main():
             ref.write_safetensors(os.path.join(out, f"expected_{policy}.safetensors"), expected)
             print(f"{name} {policy}: loss {float(loss):.6f} micro {[round(float(m), 6) for m in micro]}"
                   f" max|ORT AdamW - torch.optim.AdamW| {worst:.3g}")
+        lora_step(name, cfg, params, step, out, seed)
+
+
+def lora_step(name, cfg, params, step, out, seed):
+    """The LoRA fixtures of one model: given adapters, then one step per policy on them only."""
+    frozen = {n: p.detach() for n, p in params.items()}  # no gradient for the base
+    adapters = lora_adapters(name, cfg, frozen, seed + 1000)
+    tensors = {}
+    for module, (a, b) in adapters.items():
+        tensors[module + ".lora_A.weight"] = a
+        tensors[module + ".lora_B.weight"] = b
+    ref.write_safetensors(os.path.join(out, "lora_adapters.safetensors"),
+                          {n: t.detach() for n, t in tensors.items()})
+    for policy in POLICIES:
+        for t in tensors.values():
+            t.grad = None
+        micro = step_loss(cfg, frozen, step["policies"][policy], (lora_scaling(name), adapters))
+        loss = micro[0] + micro[1]
+        loss.backward()
+        grads = {n: t.grad.detach().clone() for n, t in tensors.items()}
+        expected = {"loss": loss.detach().reshape(1),
+                    "micro_loss": torch.stack([m.detach() for m in micro])}
+        official = torch_adamw(tensors, grads)
+        for n, t in tensors.items():
+            expected["grad." + n] = grads[n]
+            expected["adamw." + n] = ort_adamw(t.detach(), grads[n])
+            expected["torch_adamw." + n] = official[n]
+        ref.write_safetensors(os.path.join(out, f"expected_lora_{policy}.safetensors"), expected)
+        print(f"{name} LoRA {policy}: loss {float(loss):.6f}")
 
 
 if __name__ == "__main__":

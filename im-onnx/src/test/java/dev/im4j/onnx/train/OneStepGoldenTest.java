@@ -20,8 +20,10 @@ import dev.im4j.core.template.BuiltinTemplate;
 import dev.im4j.core.tokenizer.Encoding;
 import dev.im4j.core.tokenizer.SpecialTokens;
 import dev.im4j.core.tokenizer.Tokenizer;
+import dev.im4j.onnx.model.LoraConfig;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.model.SafetensorsFile;
+import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.model.Weights;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.runtime.TrainingApiRuntime;
@@ -113,41 +115,104 @@ class OneStepGoldenTest {
     // The step on ONNX Runtime.
     Path modelDir = resource("train/one_step/" + modelName);
     ModelDirectory model = ModelDirectory.load(modelDir);
-    HfCausalLm lm = HfCausalLm.of(model.config(), model.weights());
+    AdamWConfig adamW = adamW(variant);
+    Stepped stepped = step(HfCausalLm.of(model.config(), model.weights()), batches, c, adamW);
+    Weights expected = readSafetensors(modelDir.resolve("expected_" + policyName + ".safetensors"));
+    check(modelName + " " + policyName + " " + variant, adamW, stepped, expected, model.weights());
+  }
+
+  /**
+   * The same step with LoRA adapters on every projection (rank, alpha and rsLoRA from step.json;
+   * the script's given adapters, B not zero): loss, the adapters' gradients and updates equal
+   * PyTorch's, and the frozen base weights come out bit-identical.
+   */
+  @ParameterizedTest(name = "LoRA {0} {1} {2}")
+  @CsvSource({
+    "llama,it,TORCH",
+    "llama,im,TORCH",
+    "gpt2,it,TORCH",
+    "gpt2,im,TORCH",
+    "llama,im,HUGGING_FACE_LEGACY",
+    "gpt2,it,HUGGING_FACE_LEGACY"
+  })
+  void oneLoraStepEqualsPyTorch(String modelName, String policyName, AdamWConfig.Variant variant) {
+    List<Batch> batches = collate(LossPolicy.fromName(policyName));
+    StepCoefficients c = StepCoefficients.of(Reduction.SEQUENCE_MEAN, batches);
+    Path modelDir = resource("train/one_step/" + modelName);
+    ModelDirectory model = ModelDirectory.load(modelDir);
+    JsonNode l = STEP.get("lora").get(modelName);
+    List<String> targets = new ArrayList<>();
+    l.get("target_modules").forEach(t -> targets.add(t.asText()));
+    LoraConfig lora =
+        LoraConfig.of(l.get("r").asInt())
+            .withAlpha(l.get("alpha").asDouble())
+            .withRsLora(l.get("use_rslora").asBoolean())
+            .withTargets(targets);
+    Weights adapters = readSafetensors(modelDir.resolve("lora_adapters.safetensors"));
+    AdamWConfig adamW = adamW(variant);
+    Stepped stepped =
+        step(
+            HfCausalLm.of(model.config(), model.weights()).withLora(lora, adapters),
+            batches,
+            c,
+            adamW);
+    Weights expected =
+        readSafetensors(modelDir.resolve("expected_lora_" + policyName + ".safetensors"));
+    check(
+        "LoRA " + modelName + " " + policyName + " " + variant, adamW, stepped, expected, adapters);
+    for (Tensor t : model.weights().tensors()) {
+      assertArrayEquals(
+          t.toArray(), stepped.after().parameter(t.name()).orElseThrow().toArray(), 0f, t.name());
+    }
+  }
+
+  private static AdamWConfig adamW(AdamWConfig.Variant variant) {
     JsonNode h = STEP.get("adamw");
-    AdamWConfig adamW =
-        new AdamWConfig(
-            (float) h.get("lr").asDouble(),
-            (float) h.get("beta1").asDouble(),
-            (float) h.get("beta2").asDouble(),
-            (float) h.get("epsilon").asDouble(),
-            (float) h.get("weight_decay").asDouble(),
-            variant);
+    return new AdamWConfig(
+        (float) h.get("lr").asDouble(),
+        (float) h.get("beta1").asDouble(),
+        (float) h.get("beta2").asDouble(),
+        (float) h.get("epsilon").asDouble(),
+        (float) h.get("weight_decay").asDouble(),
+        variant);
+  }
+
+  /** The micro-batches' losses and the checkpoint saved after the step. */
+  private record Stepped(float[] losses, TrainingCheckpoint after) {}
+
+  /** Two accumulated train steps and one AdamW step of {@code lm} on ONNX Runtime. */
+  private Stepped step(HfCausalLm lm, List<Batch> batches, StepCoefficients c, AdamWConfig adamW) {
     var artifacts =
         TrainingArtifactsBuilder.of(lm.trainingGraph(Set.of()), lm.initialWeights())
+            .frozen(lm.frozenParameters())
             .adamW(adamW)
             .write(dir.resolve("artifacts"));
-    int hidden = lm.hiddenSize();
     float[] losses = new float[batches.size()];
-    TrainingCheckpoint after;
     try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, OPTIONS)) {
       rt.setLearningRate(adamW.learningRate());
       rt.lazyResetGrad();
-      FeedBuffers feeds = new FeedBuffers(hidden, true);
+      FeedBuffers feeds = new FeedBuffers(lm.hiddenSize(), true);
       for (int b = 0; b < batches.size(); b++) {
         losses[b] = rt.trainStep(feeds.write(batches.get(b), c, b, 0, null)); // no NEFTune
       }
       rt.optimizerStep();
       Path saved = dir.resolve("after");
       rt.saveCheckpoint(saved, true);
-      after = TrainingCheckpoint.read(saved);
+      return new Stepped(losses, TrainingCheckpoint.read(saved));
     }
+  }
 
-    Weights expected = readSafetensors(modelDir.resolve("expected_" + policyName + ".safetensors"));
-    String label = modelName + " " + policyName + " " + variant;
+  /**
+   * Loss, and for every tensor of {@code initial} its gradient, updated weight and update, against
+   * the golden file (see the class comment for the measures).
+   */
+  private static void check(
+      String label, AdamWConfig adamW, Stepped stepped, Weights expected, Weights initial) {
+    float[] losses = stepped.losses();
+    TrainingCheckpoint after = stepped.after();
     // torch.optim.AdamW's own result, or ONNX Runtime's mode-1 formula written out in PyTorch.
-    String goldenPrefix = variant == AdamWConfig.Variant.TORCH ? "torch_adamw." : "adamw.";
-    String otherPrefix = variant == AdamWConfig.Variant.TORCH ? "adamw." : "torch_adamw.";
+    String goldenPrefix = adamW.variant() == AdamWConfig.Variant.TORCH ? "torch_adamw." : "adamw.";
+    String otherPrefix = adamW.variant() == AdamWConfig.Variant.TORCH ? "adamw." : "torch_adamw.";
     double[] microLoss = doubles(expected.get("micro_loss").toArray());
     double lossError = relativeError(doubles(losses), microLoss);
     double total = 0;
@@ -167,7 +232,7 @@ class OneStepGoldenTest {
     Worst weights = new Worst();
     Worst updates = new Worst();
     Worst otherVariant = new Worst();
-    for (String name : model.weights().names()) {
+    for (String name : initial.names()) {
       double[] grad =
           doubles(
               group
@@ -182,7 +247,7 @@ class OneStepGoldenTest {
       double[] goldenGrad = doubles(expected.get("grad." + name).toArray());
       gradients.add(name, relativeError(grad, goldenGrad));
       double[] slack = updateSlack(adamW, goldenGrad);
-      double[] w0 = doubles(model.weights().get(name).toArray());
+      double[] w0 = doubles(initial.get(name).toArray());
       double[] w1 = doubles(after.parameter(name).orElseThrow().toArray());
       double[] golden1 = doubles(expected.get(goldenPrefix + name).toArray());
       double[] goldenUpdate = minus(golden1, w0);
