@@ -29,6 +29,12 @@ final class EvalCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory.")
   Path model;
 
+  @Option(
+      names = "--adapter",
+      paramLabel = "DIR",
+      description = "A PEFT LoRA adapter directory for --model, merged in when loaded.")
+  Path adapter;
+
   @Mixin DataOptions data;
   @Mixin PipelineOptions pipeline;
 
@@ -38,7 +44,7 @@ final class EvalCommand implements Callable<Integer> {
     if (pipeline.tokenizer == null) {
       pipeline.tokenizer = model;
     }
-    ModelDirectory dir = ModelDirectory.load(model);
+    ModelDirectory dir = ModelOptions.withAdapter(ModelDirectory.load(model), adapter);
     HeldOutLoss loss;
     long examples;
     try (HfTokenizer tokenizer = pipeline.loadTokenizer();

@@ -34,6 +34,12 @@ final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory.")
   Path model;
 
+  @Option(
+      names = "--adapter",
+      paramLabel = "DIR",
+      description = "A PEFT LoRA adapter directory for --model, merged in when loaded.")
+  Path adapter;
+
   @Mixin PipelineOptions pipeline;
 
   @Option(names = "--prompt", required = true, description = "A user message (repeatable).")
@@ -80,7 +86,7 @@ final class GenerateCommand implements Callable<Integer> {
     if (pipeline.tokenizer == null) {
       pipeline.tokenizer = model; // im4j train copies the tokenizer files into the model folder
     }
-    ModelDirectory dir = ModelDirectory.load(model);
+    ModelDirectory dir = ModelOptions.withAdapter(ModelDirectory.load(model), adapter);
     SamplingConfig sampling = new SamplingConfig(maxNewTokens, temperature, topK, topP, seed);
     try (HfTokenizer tokenizer = pipeline.loadTokenizer();
         InferenceModel lm = InferenceModel.open(dir)) {

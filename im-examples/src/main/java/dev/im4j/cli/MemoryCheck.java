@@ -3,6 +3,7 @@ package dev.im4j.cli;
 import com.sun.management.OperatingSystemMXBean;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
+import dev.im4j.onnx.model.LoraConfig;
 import dev.im4j.onnx.model.ParameterSpec;
 import java.lang.management.ManagementFactory;
 import java.util.Locale;
@@ -11,26 +12,39 @@ import java.util.Locale;
  * Refuses, before anything is allocated, a model that cannot fit this machine, with the estimate
  * and the remedy; what passes may still run out of memory later (then {@link Im4jCli} reports it).
  *
- * <p>The lower bound is {@value #NATIVE_BYTES_PER_PARAMETER} bytes per float32 parameter inside
- * ONNX Runtime (weights, gradient buffer and the two AdamW moments: the floor of full fine-tuning
- * with AdamW). The Java heap holds no per-parameter data: weights go from their files to ONNX
- * Runtime, to checkpoints and to the exports in bounded chunks, so the heap is not checked.
+ * <p>The lower bound is, inside ONNX Runtime, {@value #WEIGHT_BYTES} bytes per float32 parameter
+ * for the weights and {@value #TRAINING_BYTES} more per trainable one (gradient buffer and the two
+ * AdamW moments): {@value #NATIVE_BYTES_PER_PARAMETER} per parameter for full fine-tuning, about 4
+ * for LoRA, whose frozen base has no gradient or moments. The Java heap holds no per-parameter
+ * data: weights go from their files to ONNX Runtime, to checkpoints and to the exports in bounded
+ * chunks, so the heap is not checked.
  */
 final class MemoryCheck {
-  static final long NATIVE_BYTES_PER_PARAMETER = 16;
+  static final long WEIGHT_BYTES = 4;
+  static final long TRAINING_BYTES = 12;
+  static final long NATIVE_BYTES_PER_PARAMETER = WEIGHT_BYTES + TRAINING_BYTES;
 
   private MemoryCheck() {}
 
   /**
+   * @param lora the adapters trained instead of the weights, or null for full fine-tuning
    * @param source the config's file, for the message
    * @throws InsufficientMemoryException if the lower bound exceeds the machine's memory
    */
-  static void requireFits(CausalLmConfig config, String source) {
+  static void requireFits(CausalLmConfig config, LoraConfig lora, String source) {
     long parameters = 0;
     for (ParameterSpec p : CausalLmParameters.expected(config)) {
       parameters += p.numel();
     }
-    long totalNeeded = parameters * NATIVE_BYTES_PER_PARAMETER;
+    long trainable = parameters;
+    if (lora != null) {
+      trainable = 0;
+      for (LoraConfig.Adapter a : lora.adapters(config)) {
+        trainable += (long) lora.rank() * (a.in() + a.out());
+      }
+      parameters += trainable;
+    }
+    long totalNeeded = parameters * WEIGHT_BYTES + trainable * TRAINING_BYTES;
     long machine =
         ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
     String model =

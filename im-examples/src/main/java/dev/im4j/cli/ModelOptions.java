@@ -3,6 +3,7 @@ package dev.im4j.cli;
 import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
+import dev.im4j.onnx.model.LoraAdapter;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.model.Weights;
 import java.nio.file.Path;
@@ -32,6 +33,16 @@ final class ModelOptions {
   /** The model's config alone, read without loading any weights. */
   CausalLmConfig config() {
     return CausalLmConfig.read(Path.of(configSource()));
+  }
+
+  /** {@code base}, with the PEFT LoRA adapter in {@code adapterDir} merged in if it is not null. */
+  static ModelDirectory withAdapter(ModelDirectory base, Path adapterDir) {
+    return adapterDir == null ? base : LoraAdapter.load(adapterDir, base.config()).merge(base);
+  }
+
+  /** What a PEFT adapter records as its base: the model directory, or the config file. */
+  String baseName() {
+    return source.model != null ? source.model.toString() : source.config.toString();
   }
 
   /** The config.json file the model comes from. */

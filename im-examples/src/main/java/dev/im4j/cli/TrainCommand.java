@@ -13,6 +13,8 @@ import dev.im4j.core.tokenizer.HfTokenizer;
 import dev.im4j.onnx.graph.OnnxIo;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmGraphs;
+import dev.im4j.onnx.model.LoraAdapter;
+import dev.im4j.onnx.model.LoraConfig;
 import dev.im4j.onnx.model.ModelConfigException;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.runtime.ExecutionProvider;
@@ -58,6 +60,9 @@ final class TrainCommand implements Callable<Integer> {
 
   /** The Hugging Face directory the run writes into --out. */
   static final String MODEL_DIR = "model";
+
+  /** Where a LoRA run's PEFT adapter goes. */
+  static final String ADAPTER_DIR = "adapter";
 
   /** The ONNX inference export the run writes into --out (with {@code model.onnx.data}). */
   static final String ONNX_EXPORT = "model.onnx";
@@ -202,6 +207,47 @@ final class TrainCommand implements Callable<Integer> {
   boolean gradientCheckpointing;
 
   @Option(
+      names = "--lora-r",
+      paramLabel = "N",
+      description =
+          "Train LoRA adapters of rank N instead of every weight; the base stays frozen and the"
+              + " adapters are written in PEFT's format to OUT/adapter (default: off).")
+  Integer loraR;
+
+  @Option(
+      names = "--lora-alpha",
+      paramLabel = "X",
+      description = "LoRA scaling numerator: scaling alpha/r (default: 8, PEFT's).")
+  Double loraAlpha;
+
+  @Option(
+      names = "--lora-targets",
+      split = ",",
+      paramLabel = "NAME",
+      description =
+          "Modules to adapt, by name or name suffix as PEFT's target_modules (default: every"
+              + " attention and MLP projection).")
+  List<String> loraTargets;
+
+  @Option(names = "--lora-rslora", description = "rsLoRA scaling alpha/sqrt(r) (default: off).")
+  boolean loraRsLora;
+
+  @Option(
+      names = "--lora-adapter",
+      paramLabel = "DIR",
+      description =
+          "Continue training this PEFT LoRA adapter (its adapter_config.json sets rank, alpha and"
+              + " targets).")
+  Path loraAdapter;
+
+  @Option(
+      names = "--merge",
+      description =
+          "With LoRA, also write the base model with the adapters merged in to OUT/model"
+              + " (default: off).")
+  boolean merge;
+
+  @Option(
       names = "--runtime",
       defaultValue = "training-api",
       description = "training-api (ONNX Runtime's training API) (default: ${DEFAULT-VALUE}).")
@@ -305,7 +351,9 @@ final class TrainCommand implements Callable<Integer> {
     LossPolicy policy = pipeline.policy();
     RunFolder.prepare(out, resume, overwrite);
     CausalLmConfig config = model.config();
-    MemoryCheck.requireFits(config, model.configSource());
+    LoraAdapter existing = loraAdapter == null ? null : LoraAdapter.load(loraAdapter, config);
+    LoraConfig lora = existing != null ? existing.lora() : loraR != null ? loraConfig() : null;
+    MemoryCheck.requireFits(config, lora, model.configSource());
     ModelDirectory base = model.load(seed);
     try (HfTokenizer tokenizer = pipeline.loadTokenizer()) {
       requireVocabularyFits(tokenizer, config);
@@ -322,9 +370,12 @@ final class TrainCommand implements Callable<Integer> {
           System.console() != null
               ? new ProgressBarListener(stdout, total, tokensPerStep)
               : new ProgressPrinter(stdout, 1, total, tokensPerStep);
+      HfCausalLm lm = HfCausalLm.of(base.config(), base.weights()).withLossChunk(lossChunk);
+      if (existing != null) {
+        lm = lm.withLora(lora, existing.weights());
+      }
       Trainer.Builder builder =
-          Trainer.builder(
-                  HfCausalLm.of(base.config(), base.weights()).withLossChunk(lossChunk), train, out)
+          Trainer.builder(lm, train, out)
               .lossPolicy(policy)
               .reduction(parsedReduction)
               .batch(batchSize, gradAccum)
@@ -358,6 +409,9 @@ final class TrainCommand implements Callable<Integer> {
       if (maxGradNorm != null) {
         builder.maxGradNorm(maxGradNorm);
       }
+      if (loraR != null) {
+        builder.lora(lora); // fresh adapters from --seed
+      }
       if (!heldOut.isEmpty()) {
         builder.evaluation(heldOut, evalEvery);
       }
@@ -376,29 +430,74 @@ final class TrainCommand implements Callable<Integer> {
       OutputFiles.writeAtomically(
           png, file -> Curves.fromMetrics(out.resolve("metrics.jsonl")).writeTo(file));
       Path modelDir = out.resolve(MODEL_DIR);
-      ModelDirectory trained = withTokenizerFiles(result.trainedModel(base), tokenizerFiles());
-      trained.save(modelDir);
-      // The ONNX inference export: ids, positions and segment ids in, logits out.
+      List<String> written = new ArrayList<>();
+      ModelDirectory trained;
+      if (lora == null) {
+        trained = withTokenizerFiles(result.trainedModel(base), tokenizerFiles());
+      } else {
+        LoraAdapter adapter = result.trainedAdapter(lora, base.config());
+        Path adapterDir = out.resolve(ADAPTER_DIR);
+        adapter.save(adapterDir, model.baseName());
+        written.add("adapter in " + adapterDir);
+        trained = withTokenizerFiles(adapter.merge(base), tokenizerFiles());
+      }
+      if (lora == null || merge) {
+        trained.save(modelDir);
+        written.add("model in " + modelDir);
+      }
+      // The ONNX inference export (adapters merged): ids, positions and segment ids in, logits out.
       Path onnx = out.resolve(ONNX_EXPORT);
       OnnxIo.write(
           CausalLmGraphs.inference(trained.config(), trained.weights()),
           onnx,
           ONNX_EXTERNAL_DATA_BYTES);
+      written.add("ONNX export in " + onnx);
       stdout.printf(
           Locale.ROOT,
-          "trained %d steps, last loss %.4f; model in %s and %s, metrics in %s%n",
+          "trained %d steps, last loss %.4f; %s, metrics in %s%n",
           result.steps(),
           result.lastLoss(),
-          modelDir,
-          onnx,
+          String.join(", ", written),
           out.resolve("metrics.jsonl"));
     }
     stdout.flush();
     return Im4jCli.OK;
   }
 
+  /** The LoRA configuration of --lora-r and the flags that refine it. */
+  private LoraConfig loraConfig() {
+    LoraConfig lora = LoraConfig.of(loraR).withRsLora(loraRsLora);
+    if (loraAlpha != null) {
+      lora = lora.withAlpha(loraAlpha);
+    }
+    return loraTargets == null ? lora : lora.withTargets(loraTargets);
+  }
+
   /** Every numeric option against its allowed range, naming the flag (exit 2). */
   private void checkOptions() {
+    Flags.require(loraR == null || loraR >= 1, "--lora-r", loraR, ">= 1");
+    Flags.require(
+        loraAlpha == null || (Double.isFinite(loraAlpha) && loraAlpha > 0),
+        "--lora-alpha",
+        loraAlpha,
+        "finite and > 0");
+    if (loraR != null && loraAdapter != null) {
+      throw new IllegalArgumentException(
+          "--lora-r and --lora-adapter exclude each other: the adapter's adapter_config.json sets"
+              + " its rank");
+    }
+    if (loraAdapter != null && (loraAlpha != null || loraTargets != null || loraRsLora)) {
+      throw new IllegalArgumentException(
+          "--lora-alpha, --lora-targets and --lora-rslora describe new adapters; --lora-adapter"
+              + " continues one whose adapter_config.json sets them");
+    }
+    if (loraR == null
+        && loraAdapter == null
+        && (loraAlpha != null || loraTargets != null || loraRsLora || merge)) {
+      throw new IllegalArgumentException(
+          "--lora-alpha, --lora-targets, --lora-rslora and --merge need --lora-r N (or"
+              + " --lora-adapter DIR)");
+    }
     Flags.require(epochs >= 1, "--epochs", epochs, ">= 1");
     Flags.require(
         steps == null || steps >= 1, "--steps", steps, ">= 1 (or leave it out to use --epochs)");
@@ -536,6 +635,9 @@ final class TrainCommand implements Callable<Integer> {
   private static String flagsOf(String field) {
     if (field.startsWith("data.")) {
       return "--data";
+    }
+    if (field.equals("model.lora")) {
+      return "--lora-r/--lora-alpha/--lora-targets/--lora-rslora/--lora-adapter";
     }
     if (field.startsWith("model.")) {
       return "--model/--config, " + field.substring("model.".length());

@@ -16,6 +16,8 @@ import dev.im4j.core.tokenizer.HfTokenizer;
 import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
+import dev.im4j.onnx.model.LoraAdapter;
+import dev.im4j.onnx.model.LoraConfig;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.train.FineTune;
 import java.io.IOException;
@@ -115,6 +117,26 @@ class ReadmeSnippetTest {
     assertNotEquals(it, im, "the data must tell the two policies apart");
     assertEquals(it, readmeSnippet(LossPolicy.outputOnly(), dir.resolve("it")));
     assertEquals(im, readmeSnippet(LossPolicy.instructionModelling(), dir.resolve("im")));
+  }
+
+  @Test
+  void loraWritesThePeftAdapterAndTheMergedModel() {
+    FineTune.Result r =
+        FineTune.of(modelDir, dataFile, LossPolicy.instructionModelling(), dir.resolve("lora"))
+            .lora(LoraConfig.of(2))
+            .run();
+    Path adapter = r.adapter().orElseThrow();
+    assertEquals(dir.resolve("lora/adapter"), adapter);
+    ModelDirectory merged = ModelDirectory.load(r.model());
+    LoraAdapter loaded = LoraAdapter.load(adapter, merged.config());
+    assertEquals(2, loaded.lora().rank());
+    assertTrue(Files.isRegularFile(r.model().resolve("tokenizer.json")));
+    assertTrue(
+        FineTune.of(modelDir, dataFile, LossPolicy.outputOnly(), dir.resolve("full"))
+            .trainer(b -> b.maxSteps(1))
+            .run()
+            .adapter()
+            .isEmpty());
   }
 
   @Test

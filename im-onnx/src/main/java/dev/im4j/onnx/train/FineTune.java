@@ -10,11 +10,14 @@ import dev.im4j.core.mask.ExampleEncoder;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.template.ChatTemplates;
 import dev.im4j.core.tokenizer.HfTokenizer;
+import dev.im4j.onnx.model.LoraAdapter;
+import dev.im4j.onnx.model.LoraConfig;
 import dev.im4j.onnx.model.ModelDirectory;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
@@ -39,6 +42,9 @@ import java.util.function.Consumer;
 public final class FineTune {
   /** Folder inside the output folder that receives the trained Hugging Face directory. */
   public static final String MODEL_DIR = "model";
+
+  /** Folder inside the output folder that receives the PEFT adapter of a LoRA fine-tuning. */
+  public static final String ADAPTER_DIR = "adapter";
 
   private final Path modelDir;
   private final Path data;
@@ -83,12 +89,24 @@ public final class FineTune {
   }
 
   /**
+   * Trains LoRA adapters ({@link Trainer.Builder#lora}) instead of every weight: the run also
+   * writes the PEFT adapter directory to {@code outputDir/adapter}, and {@code outputDir/model}
+   * holds the base with the adapters merged in.
+   */
+  public FineTune lora(LoraConfig lora) {
+    checkNotNull(lora, "lora");
+    return trainer(b -> b.lora(lora));
+  }
+
+  /**
    * What a fine-tuning produced.
    *
    * @param training the trainer's result (steps, last loss, final checkpoint)
-   * @param model the trained Hugging Face directory ({@code outputDir/model})
+   * @param model the trained Hugging Face directory ({@code outputDir/model}; for LoRA, the base
+   *     with the adapters merged in)
+   * @param adapter the PEFT adapter directory of a LoRA fine-tuning ({@code outputDir/adapter})
    */
-  public record Result(Trainer.Result training, Path model) {}
+  public record Result(Trainer.Result training, Path model, Optional<Path> adapter) {}
 
   /**
    * Loads, encodes, trains and saves.
@@ -122,7 +140,15 @@ public final class FineTune {
     }
     Trainer.Result result = builder.build().run();
     Path model = outputDir.resolve(MODEL_DIR);
-    result.trainedModel(base).save(model);
-    return new Result(result, model);
+    LoraConfig lora = builder.lora();
+    if (lora == null) {
+      result.trainedModel(base).save(model);
+      return new Result(result, model, Optional.empty());
+    }
+    LoraAdapter adapter = result.trainedAdapter(lora, base.config());
+    Path adapterDir = outputDir.resolve(ADAPTER_DIR);
+    adapter.save(adapterDir, modelDir.toString());
+    adapter.merge(base).save(model);
+    return new Result(result, model, Optional.of(adapterDir));
   }
 }

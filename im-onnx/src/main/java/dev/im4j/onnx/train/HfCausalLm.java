@@ -108,6 +108,11 @@ public final class HfCausalLm implements CausalLmSource {
     return lora == null ? Set.of() : Set.copyOf(weights.names());
   }
 
+  /** The model's configuration. */
+  public CausalLmConfig config() {
+    return config;
+  }
+
   /** Positions per loss block; 0 means full logits. */
   public int lossChunk() {
     return lossChunk;

@@ -68,6 +68,8 @@ public final class Trainer {
 
   private final Builder b;
   private final List<TokenizedExample> train;
+  // the builder's model, with fresh LoRA adapters if the builder asks for them
+  private final CausalLmSource model;
   // the builder's frozen parameters and those the model never trains (a LoRA base)
   private final Set<String> frozen;
   private int[] order; // example order of epoch orderEpoch, computed when a step first needs it
@@ -76,9 +78,21 @@ public final class Trainer {
   private Trainer(Builder b) {
     this.b = b;
     this.train = weigh(b.policy, b.trainSet);
+    this.model = b.lora == null ? b.model : withFreshAdapters(b.model, b.lora, b.seed);
     Set<String> all = new java.util.TreeSet<>(b.frozen);
-    all.addAll(b.model.frozenParameters());
+    all.addAll(model.frozenParameters());
     this.frozen = Set.copyOf(all);
+  }
+
+  private static CausalLmSource withFreshAdapters(
+      CausalLmSource model, LoraConfig lora, long seed) {
+    checkArgument(
+        model instanceof HfCausalLm hf && hf.lora().isEmpty(),
+        "LoRA needs a Hugging Face model without adapters (HfCausalLm), not %s; to continue"
+            + " training adapters, pass HfCausalLm.withLora(...) as the model instead",
+        model);
+    HfCausalLm hf = (HfCausalLm) model;
+    return hf.withLora(lora, lora.initialize(hf.config(), seed));
   }
 
   private static List<TokenizedExample> weigh(LossPolicy policy, List<ClassifiedExample> set) {
@@ -218,11 +232,11 @@ public final class Trainer {
     Collator collator = Collator.of(b.collator);
     requireTargets(collator);
     CheckpointStore store = prepareOutputFolder();
-    List<Tensor> initial = b.model.initialWeights();
+    List<Tensor> initial = model.initialWeights();
     requireResumableCheckpoints(initial, total);
     long graphStart = System.nanoTime();
     TrainingGraph graph =
-        b.model.trainingGraph(
+        model.trainingGraph(
             frozen, b.collator.maxLength(), b.neftuneAlpha > 0, b.gradientCheckpointing);
     long artifactsStart = System.nanoTime();
     TrainingArtifacts artifacts = writeArtifacts(graph, initial);
@@ -256,7 +270,7 @@ public final class Trainer {
       b.listeners.forEach(l -> l.onStart(times));
       FeedBuffers feeds =
           new FeedBuffers(
-              b.model.hiddenSize(), rt.trainInputNames().contains(CausalLmGraphs.EMBEDDING_NOISE));
+              model.hiddenSize(), rt.trainInputNames().contains(CausalLmGraphs.EMBEDDING_NOISE));
       for (long s = start; s < total; s++) {
         long done = s + 1;
         int epoch = (int) (s / stepsPerEpoch());
@@ -478,7 +492,7 @@ public final class Trainer {
   private Map<String, String> identity() {
     return RunIdentity.of(
         train,
-        b.model.identity(),
+        model.identity(),
         b.policy.toString(),
         b.reduction.name(),
         b.adamW,
@@ -496,7 +510,7 @@ public final class Trainer {
    * examples per cause; also if an id lies outside the model's vocabulary.
    */
   private void requireTargets(Collator collator) {
-    int vocab = b.model.vocabSize();
+    int vocab = model.vocabSize();
     int noTargetUnderPolicy = 0;
     int cutByMaxLength = 0;
     for (int i = 0; i < train.size(); i++) {
@@ -704,6 +718,7 @@ public final class Trainer {
     private AdamWConfig adamW = AdamWConfig.defaults();
     private LearningRateSchedule schedule = LearningRateSchedule.defaults();
     private long seed = 42;
+    private LoraConfig lora; // null: train all weights
     private boolean shuffle = true;
     private double neftuneAlpha = 0;
     private boolean gradientCheckpointing = false;
@@ -729,6 +744,10 @@ public final class Trainer {
 
     LossPolicy policy() {
       return policy;
+    }
+
+    LoraConfig lora() {
+      return lora;
     }
 
     /**
@@ -796,7 +815,18 @@ public final class Trainer {
       return this;
     }
 
-    /** Seed of data order, NEFTune noise and ORT; default 42. */
+    /**
+     * Trains LoRA adapters of {@code value} instead of the model's weights, which stay frozen: the
+     * model must be an {@link HfCausalLm} without adapters, and the adapters start as {@link
+     * LoraConfig#initialize} makes them from this builder's {@link #seed}. To continue training
+     * existing adapters, pass {@link HfCausalLm#withLora} as the model instead. Default: none.
+     */
+    public Builder lora(LoraConfig value) {
+      this.lora = java.util.Objects.requireNonNull(value, "lora");
+      return this;
+    }
+
+    /** Seed of data order, NEFTune noise, fresh LoRA adapters and ORT; default 42. */
     public Builder seed(long value) {
       this.seed = value;
       return this;

@@ -1,0 +1,206 @@
+package dev.im4j.cli;
+
+import static dev.im4j.cli.Cli.run;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.im4j.cli.Cli.Run;
+import dev.im4j.onnx.model.LoraAdapter;
+import dev.im4j.onnx.model.ModelDirectory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code im4j train --lora-r} and its companions: the PEFT adapter (and the merged model with
+ * {@code --merge}), continuing an adapter, and {@code generate}/{@code eval} with {@code
+ * --adapter}.
+ */
+class CliLoraTest {
+  @TempDir static Path dir;
+  static Path data;
+  static Path base;
+
+  @BeforeAll
+  static void baseModel() throws Exception {
+    Path tokenizer = Cli.demoTokenizer(dir);
+    data = dir.resolve("train.jsonl");
+    List<String> rows = new ArrayList<>();
+    for (String w : new String[] {"dog", "cat", "tree", "river", "stone", "cloud"}) {
+      rows.add(
+          "{\"instruction\": \"Define the noun \\\""
+              + w
+              + "\\\".\", \"output\": \"A "
+              + w
+              + ".\"}");
+    }
+    Files.write(data, rows);
+    Path config = dir.resolve("tiny-config.json");
+    Files.writeString(
+        config,
+        "{\"model_type\": \"llama\", \"vocab_size\": 32000, \"hidden_size\": 16,"
+            + " \"intermediate_size\": 32, \"num_hidden_layers\": 1,"
+            + " \"num_attention_heads\": 2, \"num_key_value_heads\": 1,"
+            + " \"max_position_embeddings\": 256, \"tie_word_embeddings\": true}");
+    Run r =
+        run(
+            "train",
+            "--config",
+            config.toString(),
+            "--tokenizer",
+            tokenizer.toString(),
+            "--data",
+            data.toString(),
+            "--steps",
+            "1",
+            "--threads",
+            "1",
+            "--out",
+            dir.resolve("base").toString());
+    assertEquals(0, r.exit(), r.err() + r.out());
+    base = dir.resolve("base/model");
+  }
+
+  @Test
+  void loraWritesThePeftAdapterAndWithMergeTheMergedModel() throws Exception {
+    Path out = dir.resolve("lora");
+    Run r =
+        run(
+            "train",
+            "--model",
+            base.toString(),
+            "--tokenizer",
+            base.toString(),
+            "--data",
+            data.toString(),
+            "--lora-r",
+            "2",
+            "--lora-alpha",
+            "4",
+            "--lora-targets",
+            "q_proj,v_proj",
+            "--steps",
+            "2",
+            "--lr",
+            "1e-2",
+            "--threads",
+            "1",
+            "--merge",
+            "--out",
+            out.toString());
+    assertEquals(0, r.exit(), r.err() + r.out());
+    assertTrue(r.out().contains("adapter in " + out.resolve("adapter")), r.out());
+    LoraAdapter adapter =
+        LoraAdapter.load(out.resolve("adapter"), ModelDirectory.load(base).config());
+    assertEquals(2, adapter.lora().rank());
+    assertEquals(4.0, adapter.lora().alpha());
+    assertEquals(2 * 2, adapter.weights().names().size()); // q and v of one layer, A and B
+    assertTrue(Files.isRegularFile(out.resolve("model/model.safetensors")));
+    assertTrue(Files.isRegularFile(out.resolve("model/tokenizer.json")));
+
+    // eval of base + adapter equals eval of the merged model
+    Run viaAdapter =
+        run(
+            "eval",
+            "--model",
+            base.toString(),
+            "--adapter",
+            out.resolve("adapter").toString(),
+            "--data",
+            data.toString());
+    Run viaMerged =
+        run("eval", "--model", out.resolve("model").toString(), "--data", data.toString());
+    assertEquals(0, viaAdapter.exit(), viaAdapter.err());
+    assertEquals(0, viaMerged.exit(), viaMerged.err());
+    assertEquals(loss(viaMerged.out()), loss(viaAdapter.out()), 1e-4, viaAdapter.out());
+    Run plainBase = run("eval", "--model", base.toString(), "--data", data.toString());
+    assertTrue(
+        Math.abs(loss(plainBase.out()) - loss(viaAdapter.out())) > 1e-4,
+        "the adapter must change the model: " + plainBase.out() + viaAdapter.out());
+
+    Run g =
+        run(
+            "generate",
+            "--model",
+            base.toString(),
+            "--adapter",
+            out.resolve("adapter").toString(),
+            "--prompt",
+            "Define the noun \"dog\".",
+            "--max-new-tokens",
+            "3");
+    assertEquals(0, g.exit(), g.err() + g.out());
+  }
+
+  @Test
+  void anAdapterContinuesTrainingAndWithoutMergeNoModelDirectoryIsWritten() {
+    Path first = dir.resolve("first");
+    Run r =
+        run(
+            "train",
+            "--model",
+            base.toString(),
+            "--tokenizer",
+            base.toString(),
+            "--data",
+            data.toString(),
+            "--lora-r",
+            "2",
+            "--steps",
+            "1",
+            "--threads",
+            "1",
+            "--out",
+            first.toString());
+    assertEquals(0, r.exit(), r.err() + r.out());
+    assertFalse(Files.exists(first.resolve("model")), "no merged model without --merge");
+    Path second = dir.resolve("second");
+    Run c =
+        run(
+            "train",
+            "--model",
+            base.toString(),
+            "--tokenizer",
+            base.toString(),
+            "--data",
+            data.toString(),
+            "--lora-adapter",
+            first.resolve("adapter").toString(),
+            "--steps",
+            "1",
+            "--threads",
+            "1",
+            "--out",
+            second.toString());
+    assertEquals(0, c.exit(), c.err() + c.out());
+    assertTrue(Files.isRegularFile(second.resolve("adapter/adapter_model.safetensors")));
+  }
+
+  @Test
+  void loraFlagsWithoutLoraAreRefused() {
+    Run r =
+        run(
+            "train",
+            "--model",
+            base.toString(),
+            "--tokenizer",
+            base.toString(),
+            "--data",
+            data.toString(),
+            "--merge",
+            "--out",
+            dir.resolve("refused").toString());
+    assertEquals(2, r.exit(), r.err() + r.out());
+    assertTrue(r.err().contains("--merge need --lora-r N"), r.err());
+  }
+
+  private static double loss(String evalOut) {
+    return Double.parseDouble(
+        evalOut.replaceAll("(?s).*instruction-modelling \\(IM\\) loss ([0-9.]+).*", "$1"));
+  }
+}
