@@ -11,10 +11,17 @@ scaled_dot_product_attention, so attention is matmul + masked softmax. Debian's 
 through OpenBLAS: run it with OPENBLAS_NUM_THREADS=threads and OMP_WAIT_POLICY=PASSIVE (as
 train_vs_torch.sh does), or OpenMP's spinning workers starve OpenBLAS's and a step takes ~2x.
 
+LoRA (--lora-r=N): every attention and MLP projection becomes base(x) + s * (x A^T) B^T with A
+[N, in] Kaiming-uniform (PEFT's kaiming_uniform_(a=sqrt(5))), B [out, N] zero, s = alpha / N
+(--lora-alpha=X, default 8 as PEFT's); every base parameter is frozen (requires_grad False) and
+AdamW holds the adapters only, as PEFT sets it up.
+
 Usage:
   train_vs_torch.py <config.json> <steps> <rows> <seqLen> <threads> [--gradient-checkpointing]
+                    [--lora-r=N [--lora-alpha=X]]
     prints: RESULT torch config= params= steps= rows= seq= threads= init_s= first_step_s=
             first_step_run_s= median_step_s= tokens_per_s= hwm_mib= last_loss= recompute=
+            trainable= lora_r=
     (--gradient-checkpointing: each block through torch.utils.checkpoint, keeping its input only)
     (init_s: from the script's first line, torch import included, to the start of step 1;
      first_step_s: to the end of step 1; median_step_s: median of steps 2..N)
@@ -167,11 +174,35 @@ class CausalLm(nn.Module):
         return x @ weight.t()  # [b, t - 1, vocab]
 
 
+class LoraLinear(nn.Module):
+    """A frozen nn.Linear plus a trainable low-rank update, as PEFT's LoRA Linear computes it."""
+
+    def __init__(self, base, r, alpha):
+        super().__init__()
+        self.base = base
+        self.a = nn.Parameter(torch.empty(r, base.in_features))  # [r, in]
+        self.b = nn.Parameter(torch.zeros(base.out_features, r))  # [out, r]
+        nn.init.kaiming_uniform_(self.a, a=math.sqrt(5))
+        self.scaling = alpha / r
+
+    def forward(self, x):
+        return self.base(x) + ((x @ self.a.t()) * self.scaling) @ self.b.t()
+
+
+def add_lora(model, r, alpha):
+    for p in model.parameters():
+        p.requires_grad_(False)
+    for block in model.blocks:
+        for owner, names in ((block.attn, ("q", "k", "v", "o")), (block.mlp, ("gate", "up", "down"))):
+            for n in names:
+                setattr(owner, n, LoraLinear(getattr(owner, n), r, alpha))
+
+
 def hwm_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 
 
-def train(config_path, steps, rows, seq_len, threads, recompute=False):
+def train(config_path, steps, rows, seq_len, threads, recompute=False, lora_r=0, lora_alpha=8.0):
     if steps < 2:
         raise ValueError(f"steps must be >= 2 (step 1 is timed apart) but was {steps}")
     torch.set_num_threads(threads)
@@ -180,8 +211,11 @@ def train(config_path, steps, rows, seq_len, threads, recompute=False):
         s = Shape(json.load(f))
     model = CausalLm(s)
     model.recompute = recompute
+    if lora_r:
+        add_lora(model, lora_r, lora_alpha)
     params = sum(p.numel() for p in model.parameters())
-    opt = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(trainable, lr=LEARNING_RATE)
     data = torch.Generator().manual_seed(SEED)
     ends = []
     loss = None
@@ -201,7 +235,8 @@ def train(config_path, steps, rows, seq_len, threads, recompute=False):
         f" rows={rows} seq={seq_len} threads={threads} init_s={init_s:.3f}"
         f" first_step_s={ends[0] - START:.3f} first_step_run_s={ends[0] - step_start:.3f}"
         f" median_step_s={median:.4f} tokens_per_s={rows * seq_len / median:.1f}"
-        f" hwm_mib={hwm_mib()} last_loss={loss.item():.4f} recompute={int(recompute)}",
+        f" hwm_mib={hwm_mib()} last_loss={loss.item():.4f} recompute={int(recompute)}"
+        f" trainable={sum(p.numel() for p in trainable)} lora_r={lora_r}",
         flush=True)
 
 
@@ -224,8 +259,14 @@ def peak(threads, n=2048, runs=10):
 def main(argv):
     if len(argv) == 3 and argv[1] == "peak":
         peak(int(argv[2]))
-    elif len(argv) in (6, 7) and argv[6:] in ([], ["--gradient-checkpointing"]):
-        train(argv[1], int(argv[2]), int(argv[3]), int(argv[4]), int(argv[5]), len(argv) == 7)
+    elif len(argv) >= 6:
+        flags = dict(a.split("=", 1) if "=" in a else (a, "1") for a in argv[6:])
+        unknown = set(flags) - {"--gradient-checkpointing", "--lora-r", "--lora-alpha"}
+        if unknown:
+            sys.exit(f"unknown flags {sorted(unknown)}\n{__doc__}")
+        train(argv[1], int(argv[2]), int(argv[3]), int(argv[4]), int(argv[5]),
+              "--gradient-checkpointing" in flags, int(flags.get("--lora-r", 0)),
+              float(flags.get("--lora-alpha", 8.0)))
     else:
         sys.exit(__doc__)
 

@@ -18,6 +18,8 @@
 # Usage: benchmarks/onnx/train_vs_torch.sh [shape...]   (default: llama-smoke-10m)
 #   env: STEPS (6) ROWS (2) SEQ (256) THREADS (2) REPEATS (2) IM4J_JAVA_OPTS (empty: JVM defaults)
 #        GRADIENT_CHECKPOINTING (0; 1: both sides recompute each decoder layer in the backward)
+#        LORA_R (0: full fine-tuning; N: both sides train rank-N LoRA adapters, alpha 8, on every
+#        attention and MLP projection, the base frozen)
 #        PEER_OPENBLAS_CORETYPE (empty: OpenBLAS detects the CPU; see torch_env below)
 #        BUILD (1: package benchmarks/onnx first; 0: use the jar as it is)
 #        RESULTS (a folder for the logs; default a new temporary one, printed at the end)
@@ -31,8 +33,9 @@ seq_len="${SEQ:-256}"
 threads="${THREADS:-2}"
 repeats="${REPEATS:-2}"
 java_opts="${IM4J_JAVA_OPTS:-}"
-recompute=()
-[ "${GRADIENT_CHECKPOINTING:-0}" = 1 ] && recompute=(--gradient-checkpointing)
+flags=()
+[ "${GRADIENT_CHECKPOINTING:-0}" = 1 ] && flags=(--gradient-checkpointing)
+[ "${LORA_R:-0}" != 0 ] && flags+=("--lora-r=${LORA_R}")
 python=/usr/bin/python3
 shapes=("$@")
 [ ${#shapes[@]} -gt 0 ] || shapes=(llama-smoke-10m)
@@ -71,7 +74,7 @@ echo "date: $(date -u +%FT%TZ)  host: $(nproc) cores, $(free -g | awk '/^Mem:/ {
   "load: $(cut -d' ' -f1-3 /proc/loadavg)  java: $(java -version 2>&1 | head -1)" \
   " torch: $("$python" -c 'import torch; print(torch.__version__)')"
 echo "steps $steps, rows $rows, seqLen $seq_len, threads $threads, repeats $repeats," \
-  "IM4J_JAVA_OPTS='${java_opts}', gradient checkpointing ${GRADIENT_CHECKPOINTING:-0}, inherited OPENBLAS_CORETYPE '${OPENBLAS_CORETYPE:-}'" \
+  "IM4J_JAVA_OPTS='${java_opts}', gradient checkpointing ${GRADIENT_CHECKPOINTING:-0}, LoRA rank ${LORA_R:-0}, inherited OPENBLAS_CORETYPE '${OPENBLAS_CORETYPE:-}'" \
   "(torch gets '${PEER_OPENBLAS_CORETYPE:-}'), logs $results"
 
 peak() {
@@ -126,10 +129,10 @@ for shape in "${shapes[@]}"; do
   for r in $(seq 1 "$repeats"); do
     # shellcheck disable=SC2086 # IM4J_JAVA_OPTS is a list of JVM flags
     run_one im4j "$name" "$r" java $java_opts -cp "$jar" dev.im4j.bench.onnx.TrainStepBench \
-      "$config" "$steps" "$rows" "$seq_len" "$threads" "$results/$name.im4j-out" "${recompute[@]}"
+      "$config" "$steps" "$rows" "$seq_len" "$threads" "$results/$name.im4j-out" "${flags[@]}"
     rm -rf "$results/$name.im4j-out" # its checkpoint and artifacts: the model's size, twice over
     run_one torch "$name" "$r" "${torch_env[@]}" "$python" "$here/train_vs_torch.py" \
-      "$config" "$steps" "$rows" "$seq_len" "$threads" "${recompute[@]}"
+      "$config" "$steps" "$rows" "$seq_len" "$threads" "${flags[@]}"
   done
 done
 peak

@@ -7,6 +7,7 @@ import dev.im4j.core.mask.TokenClass;
 import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
+import dev.im4j.onnx.model.LoraConfig;
 import dev.im4j.onnx.model.ParameterSpec;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.train.AdamWConfig;
@@ -31,15 +32,16 @@ import java.util.SplittableRandom;
  * runs {@code train_vs_torch.py}, the PyTorch peer, interleaved on the same shapes).
  *
  * <p>Usage: {@code TrainStepBench <config.json> <steps> <rows> <seqLen> <threads> [outDir]
- * [--gradient-checkpointing] [--optimization=LEVEL] [--ort-profile=PREFIX]} (the flag: {@link
- * Trainer.Builder#gradientCheckpointing}; the graph optimisation level, default ALL; ONNX Runtime's
- * profiler, one JSON file per session, summarised by {@code ort_profile_summary.py}). Every step
- * trains {@code rows} examples of exactly {@code seqLen} seeded random ids (one micro-batch, no
- * packing, no padding), every token a target ({@link LossPolicy#allTokens()}), AdamW lr 2e-5
- * constant (no warm-up, no decay, as the peer's {@code torch.optim.AdamW}), fp32, ORT with {@code
- * threads} intra-op threads and 1 inter-op thread. Divergence checks are off (random weights on
- * random ids have no loss to watch), and the only checkpoint is the trainer's final one, written
- * after the last step is timed.
+ * [--gradient-checkpointing] [--optimization=LEVEL] [--ort-profile=PREFIX] [--lora-r=N
+ * [--lora-alpha=X]]} (the flag: {@link Trainer.Builder#gradientCheckpointing}; the graph
+ * optimisation level, default ALL; ONNX Runtime's profiler, one JSON file per session, summarised
+ * by {@code ort_profile_summary.py}; LoRA adapters of rank N on every projection, {@link
+ * Trainer.Builder#lora}, alpha default 8 as the peer's). Every step trains {@code rows} examples of
+ * exactly {@code seqLen} seeded random ids (one micro-batch, no packing, no padding), every token a
+ * target ({@link LossPolicy#allTokens()}), AdamW lr 2e-5 constant (no warm-up, no decay, as the
+ * peer's {@code torch.optim.AdamW}), fp32, ORT with {@code threads} intra-op threads and 1 inter-op
+ * thread. Divergence checks are off (random weights on random ids have no loss to watch), and the
+ * only checkpoint is the trainer's final one, written after the last step is timed.
  *
  * <p>Checks that every step trained all {@code rows · (seqLen - 1)} next-token targets, then prints
  * one line, keys and values separated by {@code =}:
@@ -74,6 +76,12 @@ public final class TrainStepBench {
     RuntimeOptions.GraphOptimization level =
         RuntimeOptions.GraphOptimization.valueOf(option(arguments, "--optimization=", "ALL"));
     String profile = option(arguments, "--ort-profile=", null);
+    String loraRank = option(arguments, "--lora-r=", null);
+    LoraConfig lora =
+        loraRank == null
+            ? null
+            : LoraConfig.of(positive("--lora-r", loraRank))
+                .withAlpha(Double.parseDouble(option(arguments, "--lora-alpha=", "8")));
     String[] args =
         Arrays.stream(arguments)
             .filter(a -> !a.equals(flag) && !a.startsWith("--"))
@@ -105,6 +113,11 @@ public final class TrainStepBench {
     for (ParameterSpec p : CausalLmParameters.expected(config)) {
       params += p.numel();
     }
+    if (lora != null) {
+      for (LoraConfig.Adapter a : lora.adapters(config)) {
+        params += (long) lora.rank() * (a.in() + a.out());
+      }
+    }
     HfCausalLm model =
         HfCausalLm.of(config, CausalLmParameters.initialize(config, SEED, DType.FLOAT));
     List<ClassifiedExample> examples = examples(steps * rows, seqLen, config.vocabSize());
@@ -132,7 +145,7 @@ public final class TrainStepBench {
             targets[(int) m.step() - 1] = m.targets();
           }
         };
-    Trainer trainer =
+    Trainer.Builder builder =
         Trainer.builder(model, examples, outDir)
             .lossPolicy(LossPolicy.allTokens())
             .batch(rows, 1)
@@ -146,8 +159,11 @@ public final class TrainStepBench {
             .runtimeOptions(runtime(threads, level, profile))
             .gradientCheckpointing(recompute)
             .overwrite(true)
-            .listener(timer)
-            .build();
+            .listener(timer);
+    if (lora != null) {
+      builder.lora(lora);
+    }
+    Trainer trainer = builder.build();
     memory.phase(MemorySampler.Phase.FIRST_STEP);
     long runStart = System.nanoTime();
     Trainer.Result result = trainer.run();
@@ -181,7 +197,7 @@ public final class TrainStepBench {
         "RESULT im4j config=%s params=%d steps=%d rows=%d seq=%d threads=%d jvm_to_main_s=%.3f"
             + " init_s=%.3f first_step_s=%.3f first_step_run_s=%.3f graph_s=%.3f artifacts_s=%.3f"
             + " session_s=%.3f median_step_s=%.4f"
-            + " tokens_per_s=%.1f hwm_mib=%d last_loss=%.4f recompute=%d %s%n",
+            + " tokens_per_s=%.1f hwm_mib=%d last_loss=%.4f recompute=%d lora_r=%d %s%n",
         configFile.getFileName(),
         params,
         steps,
@@ -200,6 +216,7 @@ public final class TrainStepBench {
         highWaterMarkMib(),
         result.lastLoss(),
         recompute ? 1 : 0,
+        lora == null ? 0 : lora.rank(),
         memory.summary());
   }
 
