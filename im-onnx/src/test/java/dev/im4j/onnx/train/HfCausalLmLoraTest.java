@@ -117,6 +117,60 @@ class HfCausalLmLoraTest {
     assertEquals(new TreeSet<>(fresh.names()), withMoments, "optimizer state: the adapters only");
   }
 
+  /**
+   * Stopped after step 2 and resumed, a LoRA run ends with the adapters and optimizer state of the
+   * uninterrupted run, bit for bit; a resume with another LoRA rank is refused.
+   */
+  @Test
+  void resumeIsExactAndRefusesOtherAdapters() {
+    CausalLmConfig config = config("llama");
+    HfCausalLm model = HfCausalLm.of(config, CausalLmParameters.initialize(config, 3, DType.FLOAT));
+    var data = Examples.classified(Examples.random(LossPolicy.instructionModelling(), 8, 13, 4));
+    Trainer.Result whole = loraRun(model, data, dir.resolve("whole"), LORA).build().run();
+    Path out = dir.resolve("resumed");
+    RuntimeException stop = new RuntimeException("stop");
+    RuntimeException thrown =
+        assertThrows(
+            RuntimeException.class,
+            () ->
+                loraRun(model, data, out, LORA)
+                    .checkpoints(2, 1)
+                    .listener(
+                        new TrainingListener() {
+                          @Override
+                          public void onStep(StepMetrics m) {
+                            if (m.step() == 3) {
+                              throw stop;
+                            }
+                          }
+                        })
+                    .build()
+                    .run());
+    assertEquals(stop, thrown);
+    IllegalArgumentException otherRank =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> loraRun(model, data, out, LoraConfig.of(4)).resume(true).build().run());
+    assertTrue(otherRank.getMessage().contains("lora"), otherRank.getMessage());
+    Trainer.Result resumed = loraRun(model, data, out, LORA).resume(true).build().run();
+    assertEquals(whole.weights().trainable(), resumed.weights().trainable());
+    assertEquals(whole.weights().frozen(), resumed.weights().frozen());
+  }
+
+  private static Trainer.Builder loraRun(
+      HfCausalLm model,
+      List<dev.im4j.core.mask.ClassifiedExample> data,
+      Path out,
+      LoraConfig lora) {
+    return Trainer.builder(model, data, out)
+        .lora(lora)
+        .collator(CollatorConfig.builder(24).packing(true).build())
+        .batch(2, 1)
+        .maxSteps(4)
+        .adamW(AdamWConfig.defaults().withLearningRate(0.05f))
+        .runtimeOptions(RuntimeOptions.defaults().withThreads(1, 1));
+  }
+
   @Test
   void adaptersThatDoNotFitTheModelAreRefused() {
     CausalLmConfig config = HfCausalLmTest.config("llama");
