@@ -104,6 +104,23 @@ public final class Tensor {
     return of(name, DType.FLOAT, shape, data);
   }
 
+  /**
+   * A float32 tensor reading its values from {@code buffer} (positions 0 to the element count),
+   * without copying them: the buffer must hold them and not change while the tensor is read (a
+   * runtime's parameters, written to a checkpoint between steps).
+   *
+   * @throws IllegalArgumentException if the buffer's capacity differs from the element count
+   */
+  public static Tensor view(String name, long[] shape, java.nio.FloatBuffer buffer) {
+    checkArgument(
+        buffer.capacity() == elementCount(shape),
+        "%s: a buffer of %s floats for shape %s",
+        name,
+        buffer.capacity(),
+        Arrays.toString(shape));
+    return new Tensor(name, DType.FLOAT, shape.clone(), new TensorValues.Buffer(buffer));
+  }
+
   /** A float32 tensor of zeros (an optimizer moment's start); no array is allocated. */
   public static Tensor zeros(String name, long... shape) {
     return new Tensor(name, DType.FLOAT, shape.clone(), new TensorValues.Constant(0f));

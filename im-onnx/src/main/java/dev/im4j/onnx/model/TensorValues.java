@@ -51,6 +51,22 @@ sealed interface TensorValues {
     public void close() {}
   }
 
+  /** The values in a float buffer owned by someone else (read, never written, never copied). */
+  record Buffer(java.nio.FloatBuffer values) implements TensorValues, Cursor {
+    @Override
+    public Cursor open() {
+      return this;
+    }
+
+    @Override
+    public void read(long from, float[] dst, int offset, int length) {
+      values.duplicate().position(Math.toIntExact(from)).get(dst, offset, length);
+    }
+
+    @Override
+    public void close() {}
+  }
+
   /** Every value equal to {@code value} (zeros, ones). */
   record Constant(float value) implements TensorValues, Cursor {
     @Override

@@ -9,18 +9,12 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtTrainingSession;
 import java.io.IOException;
-import java.nio.FloatBuffer;
-import java.nio.IntBuffer;
-import java.nio.LongBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeSet;
 
 /**
  * ONNX Runtime's on-device training API over the four {@link TrainingArtifacts}: parameters,
@@ -112,8 +106,8 @@ public final class TrainingApiRuntime implements AutoCloseable {
     }
   }
 
-  private static void configure(OrtSession.SessionOptions so, RuntimeOptions options)
-      throws OrtException {
+  /** Applies {@code options} to ONNX Runtime's session options (shared by both runtimes). */
+  static void configure(OrtSession.SessionOptions so, RuntimeOptions options) throws OrtException {
     so.setIntraOpNumThreads(options.intraOpThreads());
     so.setInterOpNumThreads(options.interOpThreads());
     so.setOptimizationLevel(
@@ -181,7 +175,7 @@ public final class TrainingApiRuntime implements AutoCloseable {
    */
   public float trainStep(List<HostTensor> inputs) {
     checkOpen();
-    Map<String, OnnxTensor> feeds = feeds("training", trainInputs, inputs);
+    Map<String, OnnxTensor> feeds = Feeds.wrap(env, "training", trainInputs, inputs);
     try (OrtSession.Result result = session.trainStep(feeds)) {
       return scalarLoss(result, trainOutputs.get(0));
     } catch (OrtException e) {
@@ -207,11 +201,11 @@ public final class TrainingApiRuntime implements AutoCloseable {
       throw new IllegalStateException(
           "evalStep needs an eval model but the artifacts have none; pass one in TrainingArtifacts");
     }
-    Map<String, OnnxTensor> feeds = feeds("eval", evalInputs, inputs);
+    Map<String, OnnxTensor> feeds = Feeds.wrap(env, "eval", evalInputs, inputs);
     try (OrtSession.Result result = session.evalStep(feeds)) {
       Map<String, float[]> outputs = new LinkedHashMap<>();
       for (Map.Entry<String, OnnxValue> entry : result) {
-        outputs.put(entry.getKey(), floats(entry.getKey(), entry.getValue()));
+        outputs.put(entry.getKey(), Feeds.floats(entry.getKey(), entry.getValue()));
       }
       return outputs;
     } catch (OrtException e) {
@@ -363,52 +357,6 @@ public final class TrainingApiRuntime implements AutoCloseable {
     }
   }
 
-  /** Tensors in the graph's input order; closes what it made if a later input fails. */
-  private Map<String, OnnxTensor> feeds(String graph, List<String> names, List<HostTensor> inputs) {
-    Map<String, HostTensor> byName = new HashMap<>();
-    for (HostTensor input : inputs) {
-      checkArgument(
-          byName.put(input.name(), input) == null, "input %s is given twice", input.name());
-    }
-    if (!byName.keySet().equals(Set.copyOf(names))) {
-      Set<String> missing = new TreeSet<>(names);
-      missing.removeAll(byName.keySet());
-      Set<String> unknown = new TreeSet<>(byName.keySet());
-      names.forEach(unknown::remove);
-      throw new IllegalArgumentException(
-          "the "
-              + graph
-              + " graph takes inputs "
-              + names
-              + " but missing were "
-              + missing
-              + " and unknown "
-              + unknown);
-    }
-    Map<String, OnnxTensor> feeds = new LinkedHashMap<>();
-    try {
-      for (String name : names) {
-        HostTensor input = byName.get(name);
-        feeds.put(name, tensor(input));
-      }
-      return feeds;
-    } catch (OrtException e) {
-      feeds.values().forEach(OnnxTensor::close);
-      throw new TrainingRuntimeException(
-          "could not wrap the " + graph + " inputs as tensors: " + e.getMessage(), e);
-    }
-  }
-
-  private OnnxTensor tensor(HostTensor input) throws OrtException {
-    long[] shape = input.shape();
-    return switch (input.type()) {
-      case FLOAT -> OnnxTensor.createTensor(env, (FloatBuffer) input.buffer(), shape);
-      case INT32 -> OnnxTensor.createTensor(env, (IntBuffer) input.buffer(), shape);
-      case INT64 -> OnnxTensor.createTensor(env, (LongBuffer) input.buffer(), shape);
-      default -> throw new IllegalStateException("HostTensor holds " + input.type());
-    };
-  }
-
   private static float scalarLoss(OrtSession.Result result, String name) {
     OnnxValue value =
         result
@@ -416,7 +364,7 @@ public final class TrainingApiRuntime implements AutoCloseable {
             .orElseThrow(
                 () ->
                     new TrainingRuntimeException("the training graph returned no output " + name));
-    float[] values = floats(name, value);
+    float[] values = Feeds.floats(name, value);
     if (values.length != 1) {
       throw new TrainingRuntimeException(
           "the training graph's first output "
@@ -426,17 +374,5 @@ public final class TrainingApiRuntime implements AutoCloseable {
               + " elements");
     }
     return values[0];
-  }
-
-  private static float[] floats(String name, OnnxValue value) {
-    if (!(value instanceof OnnxTensor tensor)
-        || tensor.getInfo().type != ai.onnxruntime.OnnxJavaType.FLOAT) {
-      throw new TrainingRuntimeException(
-          "output " + name + " must be a float tensor but is " + value.getInfo());
-    }
-    FloatBuffer buffer = tensor.getFloatBuffer();
-    float[] out = new float[buffer.remaining()];
-    buffer.get(out);
-    return out;
   }
 }

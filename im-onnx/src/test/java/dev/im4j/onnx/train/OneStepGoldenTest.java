@@ -25,6 +25,7 @@ import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.model.SafetensorsFile;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.model.Weights;
+import dev.im4j.onnx.runtime.PortableRuntime;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.runtime.TrainingApiRuntime;
 import dev.im4j.onnx.testing.TestResources;
@@ -35,6 +36,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Set;
@@ -119,6 +121,58 @@ class OneStepGoldenTest {
     Stepped stepped = step(HfCausalLm.of(model.config(), model.weights()), batches, c, adamW);
     Weights expected = readSafetensors(modelDir.resolve("expected_" + policyName + ".safetensors"));
     check(modelName + " " + policyName + " " + variant, adamW, stepped, expected, model.weights());
+  }
+
+  /** The same step on the portable runtime (standard-op graphs on ordinary sessions). */
+  @ParameterizedTest(name = "portable {0} {1} {2}")
+  @CsvSource({
+    "llama,it,TORCH",
+    "llama,im,TORCH",
+    "gpt2,it,TORCH",
+    "gpt2,im,TORCH",
+    "llama,it,HUGGING_FACE_LEGACY",
+    "llama,im,HUGGING_FACE_LEGACY",
+    "gpt2,it,HUGGING_FACE_LEGACY",
+    "gpt2,im,HUGGING_FACE_LEGACY"
+  })
+  void portableOneStepEqualsPyTorch(
+      String modelName, String policyName, AdamWConfig.Variant variant) {
+    List<Batch> batches = collate(LossPolicy.fromName(policyName));
+    StepCoefficients c = StepCoefficients.of(Reduction.SEQUENCE_MEAN, batches);
+    Path modelDir = resource("train/one_step/" + modelName);
+    ModelDirectory model = ModelDirectory.load(modelDir);
+    AdamWConfig adamW = adamW(variant);
+    HfCausalLm lm = HfCausalLm.of(model.config(), model.weights());
+    TrainingGraph training = lm.trainingGraph(Set.of());
+    float[] losses = new float[batches.size()];
+    Stepped stepped;
+    try (PortableRuntime rt =
+        PortableRuntime.open(
+            PortableGraphs.step(training),
+            PortableGraphs.optimizer(PortableGraphs.trainable(training), adamW, 0),
+            lm.initialWeights(),
+            List.of(),
+            Map.of(),
+            0,
+            OPTIONS)) {
+      rt.setLearningRate(adamW.learningRate());
+      rt.lazyResetGrad();
+      FeedBuffers feeds = new FeedBuffers(lm.hiddenSize(), true);
+      for (int b = 0; b < batches.size(); b++) {
+        losses[b] = rt.trainStep(feeds.write(batches.get(b), c, b, 0, null));
+      }
+      rt.optimizerStep();
+      Path saved = dir.resolve("portable-after");
+      PortableState.checkpoint(rt, adamW.learningRate(), true).write(saved);
+      stepped = new Stepped(losses, TrainingCheckpoint.read(saved));
+    }
+    Weights expected = readSafetensors(modelDir.resolve("expected_" + policyName + ".safetensors"));
+    check(
+        "portable " + modelName + " " + policyName + " " + variant,
+        adamW,
+        stepped,
+        expected,
+        model.weights());
   }
 
   /**
