@@ -5,6 +5,7 @@ import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
 import dev.im4j.onnx.model.LoraConfig;
 import dev.im4j.onnx.model.ParameterSpec;
+import dev.im4j.onnx.train.Trainer;
 import java.lang.management.ManagementFactory;
 import java.util.Locale;
 
@@ -15,23 +16,27 @@ import java.util.Locale;
  * <p>The lower bound is, inside ONNX Runtime, {@value #WEIGHT_BYTES} bytes per float32 parameter
  * for the weights and {@value #TRAINING_BYTES} more per trainable one (gradient buffer and the two
  * AdamW moments): {@value #NATIVE_BYTES_PER_PARAMETER} per parameter for full fine-tuning, about 4
- * for LoRA, whose frozen base has no gradient or moments. The Java heap holds no per-parameter
- * data: weights go from their files to ONNX Runtime, to checkpoints and to the exports in bounded
- * chunks, so the heap is not checked.
+ * for LoRA, whose frozen base has no gradient or moments. The portable runtime keeps two copies of
+ * every updated value: {@value #PORTABLE_TRAINING_BYTES} bytes per trainable parameter beyond its
+ * weights. The Java heap holds no per-parameter data: weights go from their files to ONNX Runtime,
+ * to checkpoints and to the exports in bounded chunks, so the heap is not checked.
  */
 final class MemoryCheck {
   static final long WEIGHT_BYTES = 4;
   static final long TRAINING_BYTES = 12;
   static final long NATIVE_BYTES_PER_PARAMETER = WEIGHT_BYTES + TRAINING_BYTES;
+  static final long PORTABLE_TRAINING_BYTES = 28;
 
   private MemoryCheck() {}
 
   /**
    * @param lora the adapters trained instead of the weights, or null for full fine-tuning
+   * @param runtime the runtime that trains
    * @param source the config's file, for the message
    * @throws InsufficientMemoryException if the lower bound exceeds the machine's memory
    */
-  static void requireFits(CausalLmConfig config, LoraConfig lora, String source) {
+  static void requireFits(
+      CausalLmConfig config, LoraConfig lora, Trainer.Runtime runtime, String source) {
     long parameters = 0;
     for (ParameterSpec p : CausalLmParameters.expected(config)) {
       parameters += p.numel();
@@ -44,7 +49,9 @@ final class MemoryCheck {
       }
       parameters += trainable;
     }
-    long totalNeeded = parameters * WEIGHT_BYTES + trainable * TRAINING_BYTES;
+    long perTrainable =
+        runtime == Trainer.Runtime.PORTABLE ? PORTABLE_TRAINING_BYTES : TRAINING_BYTES;
+    long totalNeeded = parameters * WEIGHT_BYTES + trainable * perTrainable;
     long machine =
         ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
     String model =

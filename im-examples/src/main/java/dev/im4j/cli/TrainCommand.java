@@ -250,7 +250,10 @@ final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--runtime",
       defaultValue = "training-api",
-      description = "training-api (ONNX Runtime's training API) (default: ${DEFAULT-VALUE}).")
+      description =
+          "training-api (ONNX Runtime's training API) or portable (standard-op graphs on ordinary"
+              + " sessions: any ONNX Runtime build, twice the memory per trainable parameter, CPU"
+              + " only) (default: ${DEFAULT-VALUE}).")
   String runtime;
 
   @Option(
@@ -353,7 +356,7 @@ final class TrainCommand implements Callable<Integer> {
     CausalLmConfig config = model.config();
     LoraAdapter existing = loraAdapter == null ? null : LoraAdapter.load(loraAdapter, config);
     LoraConfig lora = existing != null ? existing.lora() : loraR != null ? loraConfig() : null;
-    MemoryCheck.requireFits(config, lora, model.configSource());
+    MemoryCheck.requireFits(config, lora, parseRuntime(runtime), model.configSource());
     ModelDirectory base = model.load(seed);
     try (HfTokenizer tokenizer = pipeline.loadTokenizer()) {
       requireVocabularyFits(tokenizer, config);
@@ -395,6 +398,7 @@ final class TrainCommand implements Callable<Integer> {
               .resume(resume)
               .overwrite(overwrite)
               .divergence(divergence)
+              .runtime(parseRuntime(runtime))
               .runtimeOptions(
                   RuntimeOptions.defaults()
                       .withThreads(threads, 1)
@@ -464,6 +468,16 @@ final class TrainCommand implements Callable<Integer> {
     return Im4jCli.OK;
   }
 
+  static Trainer.Runtime parseRuntime(String name) {
+    return switch (name) {
+      case "training-api" -> Trainer.Runtime.TRAINING_API;
+      case "portable" -> Trainer.Runtime.PORTABLE;
+      default ->
+          throw new IllegalArgumentException(
+              "--runtime must be training-api or portable but was '" + name + "'");
+    };
+  }
+
   /** The LoRA configuration of --lora-r and the flags that refine it. */
   private LoraConfig loraConfig() {
     LoraConfig lora = LoraConfig.of(loraR).withRsLora(loraRsLora);
@@ -529,10 +543,7 @@ final class TrainCommand implements Callable<Integer> {
         divergenceWeightGrowth > 1, "--divergence-weight-growth", divergenceWeightGrowth, "> 1");
     Flags.require(divergenceLossRise > 1, "--divergence-loss-rise", divergenceLossRise, "> 1");
     Flags.require(divergenceWindow >= 1, "--divergence-window", divergenceWindow, ">= 1");
-    if (!runtime.equals("training-api")) {
-      throw new IllegalArgumentException(
-          "--runtime must be training-api (the only runtime) but was '" + runtime + "'");
-    }
+    parseRuntime(runtime);
     if (packing && !groupByLength) {
       throw new IllegalArgumentException(
           "--no-group-by-length keeps input order, which --packing cannot (it orders examples by"

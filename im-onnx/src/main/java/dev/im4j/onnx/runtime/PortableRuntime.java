@@ -118,7 +118,9 @@ public final class PortableRuntime implements AutoCloseable {
   private final OrtSession.SessionOptions sessionOptions;
   private final OrtSession stepSession;
   private final OrtSession optimizerSession;
+  private final OrtSession evalSession; // null without an eval model
   private final List<String> userInputs;
+  private final List<String> evalInputs = new ArrayList<>();
   private final List<String> trainable;
   private final Map<String, PingPong> parameters = new LinkedHashMap<>();
   private final Map<String, OnnxTensor> frozen = new LinkedHashMap<>();
@@ -136,11 +138,13 @@ public final class PortableRuntime implements AutoCloseable {
       OrtSession.SessionOptions sessionOptions,
       OrtSession stepSession,
       OrtSession optimizerSession,
+      OrtSession evalSession,
       List<String> trainable) {
     this.env = env;
     this.sessionOptions = sessionOptions;
     this.stepSession = stepSession;
     this.optimizerSession = optimizerSession;
+    this.evalSession = evalSession;
     this.trainable = List.copyOf(trainable);
     List<String> user = new ArrayList<>();
     for (String in : stepSession.getInputNames()) {
@@ -150,46 +154,66 @@ public final class PortableRuntime implements AutoCloseable {
   }
 
   /**
-   * Opens the two sessions and loads the state into this runtime's buffers.
+   * Where a run starts.
+   *
+   * @param trainable the trainable parameters' values, in the optimizer graph's order
+   * @param frozen the parameters never updated
+   * @param moments per trainable parameter its two AdamW moments; a parameter absent here starts
+   *     from zero moments
+   * @param stepsTaken optimizer steps already taken (a resumed run's count), {@code >= 0}
+   */
+  public record State(
+      List<Tensor> trainable,
+      List<Tensor> frozen,
+      Map<String, List<Tensor>> moments,
+      long stepsTaken) {
+    /** Copies and checks the step count. */
+    public State {
+      trainable = List.copyOf(trainable);
+      frozen = List.copyOf(frozen);
+      moments = Map.copyOf(moments);
+      checkArgument(stepsTaken >= 0, "stepsTaken must be >= 0 but was %s", stepsTaken);
+    }
+  }
+
+  /**
+   * Opens the sessions and loads {@code state} into this runtime's buffers.
    *
    * @param stepGraph the step graph (see the class comment)
    * @param optimizerGraph the optimizer graph
-   * @param trainableWeights the trainable parameters' values, in the optimizer graph's order
-   * @param frozenWeights the parameters never updated
-   * @param startMoments per trainable parameter its two AdamW moments; a parameter absent here
-   *     starts from zero moments
-   * @param stepsTaken optimizer steps already taken (a resumed run's count), {@code >= 0}
+   * @param evalModel an ONNX model taking the parameters and user inputs whose first output is the
+   *     loss ({@link #evalStep}), or null for none
    * @throws TrainingRuntimeException if ONNX Runtime rejects a graph
    */
   public static PortableRuntime open(
       Graph stepGraph,
       Graph optimizerGraph,
-      List<Tensor> trainableWeights,
-      List<Tensor> frozenWeights,
-      Map<String, List<Tensor>> startMoments,
-      long stepsTaken,
+      byte[] evalModel,
+      State state,
       RuntimeOptions options) {
-    checkArgument(stepsTaken >= 0, "stepsTaken must be >= 0 but was %s", stepsTaken);
     OrtEnvironment env = Ort.environment();
     OrtSession.SessionOptions so = new OrtSession.SessionOptions();
     OrtSession stepSession = null;
     OrtSession optimizerSession = null;
+    OrtSession evalSession = null;
     try {
       TrainingApiRuntime.configure(so, options);
       stepSession = env.createSession(OnnxIo.toBytes(stepGraph), so);
       optimizerSession = env.createSession(OnnxIo.toBytes(optimizerGraph), so);
+      evalSession = evalModel == null ? null : env.createSession(evalModel, so);
       List<String> names = new ArrayList<>();
-      trainableWeights.forEach(t -> names.add(t.name()));
-      PortableRuntime rt = new PortableRuntime(env, so, stepSession, optimizerSession, names);
+      state.trainable().forEach(t -> names.add(t.name()));
+      PortableRuntime rt =
+          new PortableRuntime(env, so, stepSession, optimizerSession, evalSession, names);
       try {
-        rt.load(trainableWeights, frozenWeights, startMoments, stepsTaken);
+        rt.load(state.trainable(), state.frozen(), state.moments(), state.stepsTaken());
       } catch (OrtException | RuntimeException e) {
         rt.close();
         throw e;
       }
       return rt;
     } catch (OrtException e) {
-      closeQuietly(stepSession, optimizerSession);
+      closeQuietly(stepSession, optimizerSession, evalSession);
       so.close();
       throw new TrainingRuntimeException(
           "ONNX Runtime could not open the portable step graphs: " + e.getMessage(), e);
@@ -244,6 +268,13 @@ public final class PortableRuntime implements AutoCloseable {
                 || frozen.containsKey(n)
                 || n.equals(ACCUMULATE)
                 || n.endsWith(".grad_accumulator"));
+    if (evalSession != null) {
+      for (String n : evalSession.getInputNames()) {
+        if (!parameters.containsKey(n) && !frozen.containsKey(n)) {
+          evalInputs.add(n);
+        }
+      }
+    }
     step = stepsTaken;
   }
 
@@ -304,6 +335,39 @@ public final class PortableRuntime implements AutoCloseable {
     } catch (OrtException e) {
       throw new TrainingRuntimeException(
           "train step failed on inputs " + inputs + ": " + e.getMessage(), e);
+    } finally {
+      feeds.values().forEach(OnnxTensor::close);
+    }
+  }
+
+  /** The eval model's user inputs; empty without one. */
+  public List<String> evalInputNames() {
+    checkOpen();
+    return List.copyOf(evalInputs);
+  }
+
+  /**
+   * Runs the eval model with the current parameters and returns its first output, the loss.
+   *
+   * @throws IllegalStateException if the runtime was opened without an eval model
+   */
+  public float evalStep(List<HostTensor> inputs) {
+    checkOpen();
+    if (evalSession == null) {
+      throw new IllegalStateException("evalStep needs an eval model; open the runtime with one");
+    }
+    Map<String, OnnxTensor> feeds = Feeds.wrap(env, "eval", evalInputs, inputs);
+    try {
+      Map<String, OnnxTensor> all = new HashMap<>(feeds);
+      parameters.forEach((n, p) -> all.put(n, p.now()));
+      all.putAll(frozen);
+      String loss = evalSession.getOutputNames().iterator().next();
+      try (OrtSession.Result result = evalSession.run(all, Set.of(loss))) {
+        return Feeds.floats(loss, result.get(loss).orElseThrow())[0];
+      }
+    } catch (OrtException e) {
+      throw new TrainingRuntimeException(
+          "eval step failed on inputs " + inputs + ": " + e.getMessage(), e);
     } finally {
       feeds.values().forEach(OnnxTensor::close);
     }
@@ -403,7 +467,7 @@ public final class PortableRuntime implements AutoCloseable {
         t.close();
       }
     }
-    closeQuietly(stepSession, optimizerSession);
+    closeQuietly(stepSession, optimizerSession, evalSession);
     sessionOptions.close();
   }
 

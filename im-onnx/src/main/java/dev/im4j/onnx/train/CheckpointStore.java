@@ -4,7 +4,6 @@ import static com.google.common.base.Preconditions.checkArgument;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.common.io.MoreFiles;
-import dev.im4j.onnx.runtime.TrainingApiRuntime;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
@@ -114,10 +113,7 @@ final class CheckpointStore {
    * committed; if it throws, nothing is committed and the exception propagates.
    */
   Path save(
-      TrainingApiRuntime runtime,
-      TrainerState state,
-      boolean optimizerState,
-      Consumer<Path> verify) {
+      StepRuntime runtime, TrainerState state, boolean optimizerState, Consumer<Path> verify) {
     String name = String.format("step-%08d", state.step());
     Path temp = dir.resolve(".tmp-" + name);
     Path target = dir.resolve(name);

@@ -12,6 +12,7 @@ import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.onnx.graph.Value;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmGraphs;
 import dev.im4j.onnx.model.LoraAdapter;
@@ -19,9 +20,12 @@ import dev.im4j.onnx.model.LoraConfig;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.model.Weights;
+import dev.im4j.onnx.runtime.PortableRuntime;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.runtime.TrainingApiRuntime;
 import dev.im4j.onnx.runtime.TrainingArtifacts;
+import dev.im4j.onnx.train.checkpoint.OptimizerGroup;
+import dev.im4j.onnx.train.checkpoint.ParameterOptimizerState;
 import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -104,6 +108,17 @@ public final class Trainer {
   }
 
   /** A builder for training {@code model} on {@code trainSet}, writing into {@code outputDir}. */
+  /** Which ONNX Runtime path trains (docs/runtimes.md compares them). */
+  public enum Runtime {
+    /** ONNX Runtime's on-device training API (needs its training-enabled native library). */
+    TRAINING_API,
+    /**
+     * Standard-op graphs on ordinary sessions ({@link PortableRuntime}): any ONNX Runtime build;
+     * twice the training API's memory per trainable parameter; CPU only for now.
+     */
+    PORTABLE
+  }
+
   public static Builder builder(
       CausalLmSource model, List<ClassifiedExample> trainSet, Path outputDir) {
     return new Builder(model, trainSet, outputDir);
@@ -234,19 +249,6 @@ public final class Trainer {
     CheckpointStore store = prepareOutputFolder();
     List<Tensor> initial = model.initialWeights();
     requireResumableCheckpoints(initial, total);
-    long graphStart = System.nanoTime();
-    TrainingGraph graph =
-        model.trainingGraph(
-            frozen, b.collator.maxLength(), b.neftuneAlpha > 0, b.gradientCheckpointing);
-    long artifactsStart = System.nanoTime();
-    TrainingArtifacts artifacts = writeArtifacts(graph, initial);
-    initial = null; // the weights now live in the artifacts' checkpoint
-    // read back from the file: producing seeded or widened weights again costs as much as writing
-    double initialNorm = TrainingCheckpoint.scanParameters(artifacts.checkpoint()).l2Norm();
-    long artifactsEnd = System.nanoTime();
-    if (b.evalEvery == 0 || b.evalSet.isEmpty()) {
-      artifacts = artifacts.withoutEvalModel(); // a second session costs time and memory
-    }
     Map<String, String> identity = identity();
     LossRiseRule lossRule = new LossRiseRule(b.divergence);
     Optional<Path> resumeFrom = b.resume ? store.latest() : Optional.empty();
@@ -254,20 +256,15 @@ public final class Trainer {
     if (resumeFrom.isPresent()) {
       start = checkResume(resumeFrom.get(), identity, total);
       truncateMetrics(start).forEach(lossRule::add);
-      artifacts =
-          artifacts.withCheckpoint(resumeFrom.get().resolve(CheckpointStore.ORT_CHECKPOINT));
     }
     double lastLoss = Double.NaN;
     Path last = resumeFrom.orElse(null);
-    long sessionStart = System.nanoTime();
-    try (TrainingApiRuntime rt =
-        TrainingApiRuntime.open(artifacts, b.runtimeOptions.withDeterminism(true, b.seed))) {
-      TrainingListener.StartMetrics times =
-          new TrainingListener.StartMetrics(
-              (artifactsStart - graphStart) / 1e9,
-              (artifactsEnd - artifactsStart) / 1e9,
-              (System.nanoTime() - sessionStart) / 1e9);
-      b.listeners.forEach(l -> l.onStart(times));
+    Started started =
+        start(initial, resumeFrom.map(p -> p.resolve(CheckpointStore.ORT_CHECKPOINT)));
+    initial = null; // the weights now live in the runtime
+    double initialNorm = started.initialNorm();
+    try (StepRuntime rt = started.runtime()) {
+      b.listeners.forEach(l -> l.onStart(started.times()));
       FeedBuffers feeds =
           new FeedBuffers(
               model.hiddenSize(), rt.trainInputNames().contains(CausalLmGraphs.EMBEDDING_NOISE));
@@ -342,6 +339,111 @@ public final class Trainer {
         MAX_SAVED_MOMENT_BYTES / (2 * Float.BYTES));
   }
 
+  /** An open runtime, the initial weights' L2 norm and the start's timings. */
+  private record Started(
+      StepRuntime runtime, double initialNorm, TrainingListener.StartMetrics times) {}
+
+  /**
+   * Builds the training graph and opens the builder's runtime on the initial weights, or on the
+   * checkpoint {@code resume}: the training API from artifacts written into {@code
+   * outputDir/artifacts}, the portable runtime from its standard-op graphs with the weights loaded
+   * into its buffers.
+   */
+  private Started start(List<Tensor> initial, Optional<Path> resume) {
+    long graphStart = System.nanoTime();
+    TrainingGraph graph =
+        model.trainingGraph(
+            frozen, b.collator.maxLength(), b.neftuneAlpha > 0, b.gradientCheckpointing);
+    boolean evaluates = b.evalEvery > 0 && !b.evalSet.isEmpty();
+    RuntimeOptions options = b.runtimeOptions.withDeterminism(true, b.seed);
+    long artifactsStart = System.nanoTime();
+    if (b.runtime == Runtime.TRAINING_API) {
+      TrainingArtifacts artifacts = writeArtifacts(graph, initial);
+      // read back from the file: producing seeded or widened weights again costs as much as writing
+      double norm = TrainingCheckpoint.scanParameters(artifacts.checkpoint()).l2Norm();
+      long artifactsEnd = System.nanoTime();
+      if (!evaluates) {
+        artifacts = artifacts.withoutEvalModel(); // a second session costs time and memory
+      }
+      if (resume.isPresent()) {
+        artifacts = artifacts.withCheckpoint(resume.get());
+      }
+      StepRuntime rt = StepRuntime.of(TrainingApiRuntime.open(artifacts, options));
+      return new Started(rt, norm, times(graphStart, artifactsStart, artifactsEnd));
+    }
+    byte[] eval = evaluates ? TrainingArtifactsBuilder.evalModelBytes(graph) : null;
+    List<Value> trainable = PortableGraphs.trainable(graph);
+    var optimizer = PortableGraphs.optimizer(trainable, b.adamW, b.maxGradNorm);
+    var step = PortableGraphs.step(graph); // after the eval model: it extends the graph
+    double norm = l2Norm(initial);
+    PortableRuntime.State state;
+    if (resume.isPresent()) {
+      TrainingCheckpoint checkpoint = TrainingCheckpoint.read(resume.get());
+      Map<String, List<Tensor>> moments = new java.util.HashMap<>();
+      OptimizerGroup group = checkpoint.optimizerGroup(OptimizerGroup.DEFAULT_NAME).orElseThrow();
+      for (ParameterOptimizerState p : group.parameters()) {
+        moments.put(
+            p.parameterName(),
+            List.of(
+                p.momentum(ParameterOptimizerState.FIRST_MOMENT).orElseThrow(),
+                p.momentum(ParameterOptimizerState.SECOND_MOMENT).orElseThrow()));
+      }
+      state =
+          new PortableRuntime.State(
+              ordered(checkpoint.trainable(), trainable),
+              checkpoint.frozen(),
+              moments,
+              group.step());
+    } else {
+      List<Tensor> train = new ArrayList<>();
+      List<Tensor> fixed = new ArrayList<>();
+      for (Tensor t : initial) {
+        (frozen.contains(t.name()) ? fixed : train).add(t);
+      }
+      state = new PortableRuntime.State(ordered(train, trainable), fixed, Map.of(), 0);
+    }
+    long artifactsEnd = System.nanoTime();
+    PortableRuntime rt = PortableRuntime.open(step, optimizer, eval, state, options);
+    return new Started(
+        StepRuntime.of(rt, b.adamW.learningRate()),
+        norm,
+        times(graphStart, artifactsStart, artifactsEnd));
+  }
+
+  private static TrainingListener.StartMetrics times(
+      long graphStart, long artifactsStart, long artifactsEnd) {
+    return new TrainingListener.StartMetrics(
+        (artifactsStart - graphStart) / 1e9,
+        (artifactsEnd - artifactsStart) / 1e9,
+        (System.nanoTime() - artifactsEnd) / 1e9);
+  }
+
+  /** {@code tensors} in the order of {@code parameters} (the optimizer graph's order). */
+  private static List<Tensor> ordered(List<Tensor> tensors, List<Value> parameters) {
+    Map<String, Tensor> byName = new java.util.HashMap<>();
+    tensors.forEach(t -> byName.put(t.name(), t));
+    List<Tensor> out = new ArrayList<>();
+    for (Value p : parameters) {
+      out.add(
+          java.util.Objects.requireNonNull(
+              byName.get(p.name()), () -> "no value for trainable parameter " + p.name()));
+    }
+    return out;
+  }
+
+  private static double l2Norm(List<Tensor> tensors) {
+    double[] sum = new double[1];
+    for (Tensor t : tensors) {
+      t.forEachChunk(
+          (offset, values, length) -> {
+            for (int i = 0; i < length; i++) {
+              sum[0] += (double) values[i] * values[i];
+            }
+          });
+    }
+    return Math.sqrt(sum[0]);
+  }
+
   /**
    * Training, eval and optimizer models and the initial checkpoint, in {@code outputDir/artifacts}.
    */
@@ -371,7 +473,7 @@ public final class Trainer {
 
   /** Runs every micro-batch of a step into the gradient buffers; returns the step loss. */
   private double accumulate(
-      TrainingApiRuntime rt,
+      StepRuntime rt,
       FeedBuffers feeds,
       List<Batch> batches,
       StepCoefficients c,
@@ -634,7 +736,7 @@ public final class Trainer {
 
   /** Token-mean loss over the held-out set under IT and IM; zero noise (docs/invariants.md, 18). */
   private TrainingListener.EvalMetrics evaluate(
-      TrainingApiRuntime rt, Collator collator, FeedBuffers feeds, long step) {
+      StepRuntime rt, Collator collator, FeedBuffers feeds, long step) {
     double[] losses = new double[2];
     List<LossPolicy> policies = List.of(LossPolicy.outputOnly(), LossPolicy.instructionModelling());
     for (int p = 0; p < 2; p++) {
@@ -643,8 +745,7 @@ public final class Trainer {
       StepCoefficients c = StepCoefficients.of(Reduction.TOKEN_MEAN, batches);
       double sum = 0;
       for (int m = 0; m < batches.size(); m++) {
-        sum +=
-            rt.evalStep(feeds.write(batches.get(m), c, m, 0, null)).values().iterator().next()[0];
+        sum += rt.evalLoss(feeds.write(batches.get(m), c, m, 0, null));
       }
       losses[p] = sum;
     }
@@ -719,6 +820,7 @@ public final class Trainer {
     private LearningRateSchedule schedule = LearningRateSchedule.defaults();
     private long seed = 42;
     private LoraConfig lora; // null: train all weights
+    private Runtime runtime = Runtime.TRAINING_API;
     private boolean shuffle = true;
     private double neftuneAlpha = 0;
     private boolean gradientCheckpointing = false;
@@ -823,6 +925,15 @@ public final class Trainer {
      */
     public Builder lora(LoraConfig value) {
       this.lora = java.util.Objects.requireNonNull(value, "lora");
+      return this;
+    }
+
+    /**
+     * The runtime that trains; default {@link Runtime#TRAINING_API}. Checkpoints are one format: a
+     * run resumes on either.
+     */
+    public Builder runtime(Runtime value) {
+      this.runtime = java.util.Objects.requireNonNull(value, "runtime");
       return this;
     }
 

@@ -248,9 +248,22 @@ public final class TrainingArtifactsBuilder {
   }
 
   private ModelProto evalModel(ModelProto base) {
+    return evalModel(base, training.loss(), evalOutputs);
+  }
+
+  /**
+   * The forward part of {@code training}'s graph with the loss as its only output: the eval model
+   * of the portable runtime, as bytes (parameters and user inputs as graph inputs).
+   */
+  static byte[] evalModelBytes(TrainingGraph training) {
+    return evalModel(parse(OnnxIo.toBytes(training.graph())), training.loss(), List.of())
+        .toByteArray();
+  }
+
+  private static ModelProto evalModel(ModelProto base, Value loss, List<Value> evalOutputs) {
     GraphProto full = base.getGraph();
     List<ValueInfoProto> outputs = new ArrayList<>();
-    outputs.add(valueInfo(training.loss()));
+    outputs.add(valueInfo(loss));
     evalOutputs.forEach(v -> outputs.add(valueInfo(v)));
     Set<String> needed = new HashSet<>();
     outputs.forEach(o -> needed.add(o.getName()));

@@ -150,10 +150,8 @@ class OneStepGoldenTest {
         PortableRuntime.open(
             PortableGraphs.step(training),
             PortableGraphs.optimizer(PortableGraphs.trainable(training), adamW, 0),
-            lm.initialWeights(),
-            List.of(),
-            Map.of(),
-            0,
+            null,
+            new PortableRuntime.State(lm.initialWeights(), List.of(), Map.of(), 0),
             OPTIONS)) {
       rt.setLearningRate(adamW.learningRate());
       rt.lazyResetGrad();

@@ -142,10 +142,8 @@ class PortableRuntimeDifferentialTest {
         PortableRuntime.open(
             PortableGraphs.step(training),
             optimizer,
-            lm.initialWeights(),
-            List.of(),
-            Map.of(),
-            0,
+            null,
+            new PortableRuntime.State(lm.initialWeights(), List.of(), Map.of(), 0),
             OPTIONS)) {
       FeedBuffers feeds = new FeedBuffers(lm.hiddenSize(), true);
       rt.setLearningRate(adamW.learningRate());
