@@ -12,6 +12,7 @@ import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
 import dev.im4j.onnx.model.ModelDirectory;
 import dev.im4j.onnx.train.FineTune;
+import dev.im4j.onnx.train.Trainer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,7 +27,9 @@ import java.util.regex.Pattern;
  * prepares a four-row dataset, and fine-tunes it for one IM step. Exits non-zero (failing the
  * build) if anything is missing or the step did not train the tokens IM selects.
  *
- * <p>Arguments: a tokenizer folder (tokenizer.json, tokenizer_config.json) and a new work folder.
+ * <p>Arguments: a tokenizer folder (tokenizer.json, tokenizer_config.json), a new work folder, and
+ * optionally {@code portable}: train on the portable runtime, with Microsoft's ONNX Runtime alone
+ * on the class path (checked).
  */
 public final class TrainOneStep {
   private TrainOneStep() {}
@@ -34,6 +37,12 @@ public final class TrainOneStep {
   public static void main(String[] args) throws IOException {
     Path tokenizerDir = Path.of(args[0]);
     Path work = Path.of(args[1]);
+    boolean portable = args.length > 2 && args[2].equals("portable");
+    if (portable) {
+      check(
+          TrainOneStep.class.getClassLoader().getResource("org/bytedeco/onnxruntime") == null,
+          "bytedeco's natives are on the class path of a Microsoft-only consumer");
+    }
 
     // A seeded tiny model, saved as a Hugging Face directory with the tokenizer beside it.
     CausalLmConfig config =
@@ -79,7 +88,9 @@ public final class TrainOneStep {
 
     // One IM step (four rows fit one step of the default batch).
     Path out = work.resolve("run");
-    FineTune.Result result = FineTune.of(model, data, im, out).trainer(b -> b.epochs(1)).run();
+    Trainer.Runtime runtime = portable ? Trainer.Runtime.PORTABLE : Trainer.Runtime.TRAINING_API;
+    FineTune.Result result =
+        FineTune.of(model, data, im, out).trainer(b -> b.epochs(1).runtime(runtime)).run();
 
     long steps = result.training().steps();
     double loss = result.training().lastLoss();
@@ -94,8 +105,8 @@ public final class TrainOneStep {
         ModelDirectory.load(result.model()).config().hiddenSize() == 16,
         "the trained model does not load");
     System.out.printf(
-        "consumer: 1 IM step over %d targets, loss %.4f, model in %s%n",
-        imTargets, loss, result.model());
+        "consumer: 1 IM step on the %s runtime over %d targets, loss %.4f, model in %s%n",
+        runtime, imTargets, loss, result.model());
   }
 
   private static void check(boolean ok, String message) {

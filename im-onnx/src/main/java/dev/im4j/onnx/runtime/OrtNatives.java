@@ -23,7 +23,6 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Locale;
 import java.util.Properties;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
@@ -49,9 +48,11 @@ import java.util.jar.Manifest;
  * into place, so concurrent JVMs never see half a library.
  *
  * <p>If the user already set {@value #NATIVE_PATH_PROPERTY}, nothing is extracted and that
- * directory is used. Either way, after loading, the native version must equal the Java classes'
- * version and the training API must be present; otherwise {@link TrainingRuntimeException} says
- * which and how to fix it. Thread-safe.
+ * directory is used. Without bytedeco's natives on the class path, Microsoft's jar loads its own
+ * library (any platform it ships, no training API): the portable runtime, inference and generation
+ * run on it, and {@link #requireTraining} explains what the training-API runtime needs. Either way,
+ * after loading, the native version must equal the Java classes' version; otherwise {@link
+ * TrainingRuntimeException} says which and how to fix it. Thread-safe.
  */
 final class OrtNatives {
   static final String NATIVE_PATH_PROPERTY = "onnxruntime.native.path";
@@ -116,19 +117,35 @@ final class OrtNatives {
               + "); use com.microsoft.onnxruntime:onnxruntime and org.bytedeco:onnxruntime of the"
               + " same ONNX Runtime release");
     }
-    if (!env.isTrainingEnabled()) {
-      throw new TrainingRuntimeException(
-          "the loaded ONNX Runtime "
-              + nativeVersion
-              + " has no training API (native path "
-              + System.getProperty(NATIVE_PATH_PROPERTY)
-              + "); either ONNX Runtime was initialised before im4j set "
-              + NATIVE_PATH_PROPERTY
-              + " (open the im4j runtime first) or that property names a directory without"
-              + " bytedeco's training-enabled libonnxruntime.so");
-    }
     environment = env;
     return env;
+  }
+
+  /**
+   * Fails unless the loaded library has ONNX Runtime's training API (the training-API runtime's
+   * need), saying how to get it.
+   */
+  static void requireTraining(OrtEnvironment env) {
+    if (env.isTrainingEnabled()) {
+      return;
+    }
+    String nativePath = System.getProperty(NATIVE_PATH_PROPERTY);
+    throw new TrainingRuntimeException(
+        nativePath == null
+            ? "the loaded ONNX Runtime "
+                + env.getVersion()
+                + " is Microsoft's, built without the training API; add bytedeco's"
+                + " training-enabled natives (org.bytedeco:onnxruntime, classifier linux-x86_64 or"
+                + " linux-x86_64-gpu, docs/runtimes.md) or train on the portable runtime"
+                + " (Trainer.Runtime.PORTABLE, im4j train --runtime portable)"
+            : "the loaded ONNX Runtime "
+                + env.getVersion()
+                + " has no training API (native path "
+                + nativePath
+                + "); either ONNX Runtime was initialised before im4j set "
+                + NATIVE_PATH_PROPERTY
+                + " (open the im4j runtime first) or that property names a directory without"
+                + " bytedeco's training-enabled libonnxruntime.so");
   }
 
   /**
@@ -142,24 +159,6 @@ final class OrtNatives {
     if (System.getProperty(NATIVE_PATH_PROPERTY) != null) {
       return javaVersion;
     }
-    String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
-    String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
-    if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
-      throw new TrainingRuntimeException(
-          "the ONNX Runtime training natives are only bundled for Linux x86-64 but this is "
-              + os
-              + "/"
-              + arch
-              + "; set -D"
-              + NATIVE_PATH_PROPERTY
-              + "=DIR with a training-enabled ONNX Runtime and Microsoft's JNI library in DIR");
-    }
-    if (jni == null) {
-      throw new TrainingRuntimeException(
-          "Microsoft's ONNX Runtime jar is not on the class path (no resource "
-              + MICROSOFT_JNI
-              + "); add com.microsoft.onnxruntime:onnxruntime");
-    }
     URL ort = null;
     String ortDir = null;
     for (String dir : BYTEDECO_DIRS) {
@@ -170,11 +169,14 @@ final class OrtNatives {
       }
     }
     if (ort == null) {
+      return javaVersion; // Microsoft's jar loads its own library (see the class comment)
+    }
+    if (jni == null) {
       throw new TrainingRuntimeException(
-          "bytedeco's ONNX Runtime natives are not on the class path (no resource "
-              + BYTEDECO_DIRS.get(1)
-              + ORT_LIBRARY
-              + "); add org.bytedeco:onnxruntime with classifier linux-x86_64 (or linux-x86_64-gpu)");
+          "bytedeco's ONNX Runtime natives are on the class path but Microsoft's Linux x86-64 jar"
+              + " is not (no resource "
+              + MICROSOFT_JNI
+              + "); add com.microsoft.onnxruntime:onnxruntime");
     }
     String bytedecoVersion = bytedecoOrtVersion(ort);
     if (javaVersion != null && bytedecoVersion != null && !javaVersion.equals(bytedecoVersion)) {

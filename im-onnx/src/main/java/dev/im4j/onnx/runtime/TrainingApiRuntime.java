@@ -76,6 +76,7 @@ public final class TrainingApiRuntime implements AutoCloseable {
    */
   public static TrainingApiRuntime open(TrainingArtifacts artifacts, RuntimeOptions options) {
     OrtEnvironment env = OrtNatives.environment();
+    OrtNatives.requireTraining(env);
     OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
     try {
       configure(sessionOptions, options);
