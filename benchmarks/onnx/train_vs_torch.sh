@@ -20,6 +20,7 @@
 #        GRADIENT_CHECKPOINTING (0; 1: both sides recompute each decoder layer in the backward)
 #        LORA_R (0: full fine-tuning; N: both sides train rank-N LoRA adapters, alpha 8, on every
 #        attention and MLP projection, the base frozen)
+#        RUNTIME (training-api; portable: im4j trains on its portable runtime)
 #        PEER_OPENBLAS_CORETYPE (empty: OpenBLAS detects the CPU; see torch_env below)
 #        BUILD (1: package benchmarks/onnx first; 0: use the jar as it is)
 #        RESULTS (a folder for the logs; default a new temporary one, printed at the end)
@@ -74,7 +75,7 @@ echo "date: $(date -u +%FT%TZ)  host: $(nproc) cores, $(free -g | awk '/^Mem:/ {
   "load: $(cut -d' ' -f1-3 /proc/loadavg)  java: $(java -version 2>&1 | head -1)" \
   " torch: $("$python" -c 'import torch; print(torch.__version__)')"
 echo "steps $steps, rows $rows, seqLen $seq_len, threads $threads, repeats $repeats," \
-  "IM4J_JAVA_OPTS='${java_opts}', gradient checkpointing ${GRADIENT_CHECKPOINTING:-0}, LoRA rank ${LORA_R:-0}, inherited OPENBLAS_CORETYPE '${OPENBLAS_CORETYPE:-}'" \
+  "IM4J_JAVA_OPTS='${java_opts}', gradient checkpointing ${GRADIENT_CHECKPOINTING:-0}, LoRA rank ${LORA_R:-0}, runtime ${RUNTIME:-training-api}, inherited OPENBLAS_CORETYPE '${OPENBLAS_CORETYPE:-}'" \
   "(torch gets '${PEER_OPENBLAS_CORETYPE:-}'), logs $results"
 
 peak() {
@@ -129,7 +130,8 @@ for shape in "${shapes[@]}"; do
   for r in $(seq 1 "$repeats"); do
     # shellcheck disable=SC2086 # IM4J_JAVA_OPTS is a list of JVM flags
     run_one im4j "$name" "$r" java $java_opts -cp "$jar" dev.im4j.bench.onnx.TrainStepBench \
-      "$config" "$steps" "$rows" "$seq_len" "$threads" "$results/$name.im4j-out" "${flags[@]}"
+      "$config" "$steps" "$rows" "$seq_len" "$threads" "$results/$name.im4j-out" "${flags[@]}" \
+      "--runtime=${RUNTIME:-training-api}"
     rm -rf "$results/$name.im4j-out" # its checkpoint and artifacts: the model's size, twice over
     run_one torch "$name" "$r" "${torch_env[@]}" "$python" "$here/train_vs_torch.py" \
       "$config" "$steps" "$rows" "$seq_len" "$threads" "${flags[@]}"

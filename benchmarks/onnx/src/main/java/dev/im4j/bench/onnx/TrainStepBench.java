@@ -33,10 +33,11 @@ import java.util.SplittableRandom;
  *
  * <p>Usage: {@code TrainStepBench <config.json> <steps> <rows> <seqLen> <threads> [outDir]
  * [--gradient-checkpointing] [--optimization=LEVEL] [--ort-profile=PREFIX] [--lora-r=N
- * [--lora-alpha=X]]} (the flag: {@link Trainer.Builder#gradientCheckpointing}; the graph
- * optimisation level, default ALL; ONNX Runtime's profiler, one JSON file per session, summarised
- * by {@code ort_profile_summary.py}; LoRA adapters of rank N on every projection, {@link
- * Trainer.Builder#lora}, alpha default 8 as the peer's). Every step trains {@code rows} examples of
+ * [--lora-alpha=X]] [--runtime=portable]} (the flag: {@link Trainer.Builder#gradientCheckpointing};
+ * the graph optimisation level, default ALL; ONNX Runtime's profiler, one JSON file per session,
+ * summarised by {@code ort_profile_summary.py}; LoRA adapters of rank N on every projection, {@link
+ * Trainer.Builder#lora}, alpha default 8 as the peer's; the runtime, {@link
+ * Trainer.Builder#runtime}, default the training API). Every step trains {@code rows} examples of
  * exactly {@code seqLen} seeded random ids (one micro-batch, no packing, no padding), every token a
  * target ({@link LossPolicy#allTokens()}), AdamW lr 2e-5 constant (no warm-up, no decay, as the
  * peer's {@code torch.optim.AdamW}), fp32, ORT with {@code threads} intra-op threads and 1 inter-op
@@ -76,6 +77,10 @@ public final class TrainStepBench {
     RuntimeOptions.GraphOptimization level =
         RuntimeOptions.GraphOptimization.valueOf(option(arguments, "--optimization=", "ALL"));
     String profile = option(arguments, "--ort-profile=", null);
+    Trainer.Runtime runtime =
+        option(arguments, "--runtime=", "training-api").equals("portable")
+            ? Trainer.Runtime.PORTABLE
+            : Trainer.Runtime.TRAINING_API;
     String loraRank = option(arguments, "--lora-r=", null);
     LoraConfig lora =
         loraRank == null
@@ -158,6 +163,7 @@ public final class TrainStepBench {
             .collator(CollatorConfig.builder(seqLen).packing(false).build())
             .runtimeOptions(runtime(threads, level, profile))
             .gradientCheckpointing(recompute)
+            .runtime(runtime)
             .overwrite(true)
             .listener(timer);
     if (lora != null) {
@@ -197,7 +203,7 @@ public final class TrainStepBench {
         "RESULT im4j config=%s params=%d steps=%d rows=%d seq=%d threads=%d jvm_to_main_s=%.3f"
             + " init_s=%.3f first_step_s=%.3f first_step_run_s=%.3f graph_s=%.3f artifacts_s=%.3f"
             + " session_s=%.3f median_step_s=%.4f"
-            + " tokens_per_s=%.1f hwm_mib=%d last_loss=%.4f recompute=%d lora_r=%d %s%n",
+            + " tokens_per_s=%.1f hwm_mib=%d last_loss=%.4f recompute=%d lora_r=%d runtime=%s %s%n",
         configFile.getFileName(),
         params,
         steps,
@@ -217,6 +223,7 @@ public final class TrainStepBench {
         result.lastLoss(),
         recompute ? 1 : 0,
         lora == null ? 0 : lora.rank(),
+        runtime,
         memory.summary());
   }
 
