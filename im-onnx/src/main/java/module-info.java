@@ -9,6 +9,8 @@
 module dev.im4j.onnx {
   requires transitive dev.im4j.core;
   requires com.google.common;
+  // HotSpot's MaxDirectMemorySize, checked before the portable runtime allocates its buffers
+  requires jdk.management;
   requires com.fasterxml.jackson.core;
   requires com.fasterxml.jackson.databind;
   // Jars without module-info.java, required as automatic modules by their Automatic-Module-Name...

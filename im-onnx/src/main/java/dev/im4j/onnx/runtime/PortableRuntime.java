@@ -7,9 +7,12 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import com.sun.management.HotSpotDiagnosticMXBean;
 import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.graph.OnnxIo;
 import dev.im4j.onnx.model.Tensor;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -17,6 +20,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -191,6 +195,7 @@ public final class PortableRuntime implements AutoCloseable {
       byte[] evalModel,
       State state,
       RuntimeOptions options) {
+    requireDirectMemory(state);
     OrtEnvironment env = Ort.environment();
     OrtSession.SessionOptions so = new OrtSession.SessionOptions();
     OrtSession stepSession = null;
@@ -217,6 +222,58 @@ public final class PortableRuntime implements AutoCloseable {
       so.close();
       throw new TrainingRuntimeException(
           "ONNX Runtime could not open the portable step graphs: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Fails before allocating if this runtime's buffers would pass the JVM's direct-memory limit
+   * ({@code -XX:MaxDirectMemorySize}, by default the maximum heap size, a quarter of RAM), which
+   * would otherwise end in an {@link OutOfMemoryError} halfway through loading.
+   */
+  static void requireDirectMemory(State state) {
+    long floats = 0;
+    for (Tensor t : state.trainable()) {
+      floats += 8L * t.numel(); // parameter, accumulator, two moments: two buffers each
+    }
+    for (Tensor t : state.frozen()) {
+      floats += t.numel();
+    }
+    long needed = floats * Float.BYTES;
+    long limit = maxDirectMemory();
+    long used = 0;
+    for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
+      if (pool.getName().equals("direct")) {
+        used = pool.getMemoryUsed();
+      }
+    }
+    if (limit > 0 && needed + used > limit) {
+      throw new TrainingRuntimeException(
+          String.format(
+              Locale.ROOT,
+              "the portable runtime needs %.1f GiB of direct memory for its buffers (two per"
+                  + " parameter, accumulator and moment) but this JVM allows %.1f GiB (%.1f GiB in"
+                  + " use); start java with -XX:MaxDirectMemorySize=%dg, or use the training-API"
+                  + " runtime (half the memory)",
+              needed / GIB,
+              limit / GIB,
+              used / GIB,
+              (long) Math.ceil((needed + used) / GIB) + 1));
+    }
+  }
+
+  private static final double GIB = 1L << 30;
+
+  /** {@code -XX:MaxDirectMemorySize}, or the heap's maximum when unset (HotSpot's default). */
+  private static long maxDirectMemory() {
+    try {
+      String value =
+          ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
+              .getVMOption("MaxDirectMemorySize")
+              .getValue();
+      long bytes = Long.parseLong(value);
+      return bytes > 0 ? bytes : Runtime.getRuntime().maxMemory();
+    } catch (RuntimeException e) {
+      return -1; // not HotSpot: no check
     }
   }
 
