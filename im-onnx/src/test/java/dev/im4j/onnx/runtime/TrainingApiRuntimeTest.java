@@ -397,6 +397,11 @@ class TrainingApiRuntimeTest {
 
   @Test
   void cudaOnACpuOnlyBuildFailsWithAClearMessage() throws IOException {
+    Ort.environment(); // im4j's natives first
+    org.junit.jupiter.api.Assumptions.assumeFalse(
+        ai.onnxruntime.OrtEnvironment.getAvailableProviders()
+            .contains(ai.onnxruntime.OrtProvider.CUDA),
+        "a CUDA-enabled build (mvn -Pcuda): CudaTrainingTest covers it");
     TrainingArtifacts artifacts = ToyRegression.write(dir.resolve("cuda"), D, W0, B0, ADAMW);
     TrainingRuntimeException e =
         assertThrows(

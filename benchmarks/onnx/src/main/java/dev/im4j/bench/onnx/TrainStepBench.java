@@ -9,6 +9,7 @@ import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
 import dev.im4j.onnx.model.LoraConfig;
 import dev.im4j.onnx.model.ParameterSpec;
+import dev.im4j.onnx.runtime.ExecutionProvider;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.train.AdamWConfig;
 import dev.im4j.onnx.train.DivergenceLimits;
@@ -33,11 +34,11 @@ import java.util.SplittableRandom;
  *
  * <p>Usage: {@code TrainStepBench <config.json> <steps> <rows> <seqLen> <threads> [outDir]
  * [--gradient-checkpointing] [--optimization=LEVEL] [--ort-profile=PREFIX] [--lora-r=N
- * [--lora-alpha=X]] [--runtime=portable]} (the flag: {@link Trainer.Builder#gradientCheckpointing};
+ * [--lora-alpha=X]] [--runtime=portable] [--device=cuda]} (the flag: {@link Trainer.Builder#gradientCheckpointing};
  * the graph optimisation level, default ALL; ONNX Runtime's profiler, one JSON file per session,
  * summarised by {@code ort_profile_summary.py}; LoRA adapters of rank N on every projection, {@link
  * Trainer.Builder#lora}, alpha default 8 as the peer's; the runtime, {@link
- * Trainer.Builder#runtime}, default the training API). Every step trains {@code rows} examples of
+ * Trainer.Builder#runtime}, default the training API; the CUDA execution provider on GPU 0). Every step trains {@code rows} examples of
  * exactly {@code seqLen} seeded random ids (one micro-batch, no packing, no padding), every token a
  * target ({@link LossPolicy#allTokens()}), AdamW lr 2e-5 constant (no warm-up, no decay, as the
  * peer's {@code torch.optim.AdamW}), fp32, ORT with {@code threads} intra-op threads and 1 inter-op
@@ -81,6 +82,7 @@ public final class TrainStepBench {
         option(arguments, "--runtime=", "training-api").equals("portable")
             ? Trainer.Runtime.PORTABLE
             : Trainer.Runtime.TRAINING_API;
+    boolean cuda = option(arguments, "--device=", "cpu").equals("cuda");
     String loraRank = option(arguments, "--lora-r=", null);
     LoraConfig lora =
         loraRank == null
@@ -161,7 +163,7 @@ public final class TrainStepBench {
             .schedule(new LearningRateSchedule(LearningRateSchedule.Kind.CONSTANT, 0))
             .divergence(DivergenceLimits.off())
             .collator(CollatorConfig.builder(seqLen).packing(false).build())
-            .runtimeOptions(runtime(threads, level, profile))
+            .runtimeOptions(runtime(threads, level, profile, cuda))
             .gradientCheckpointing(recompute)
             .runtime(runtime)
             .overwrite(true)
@@ -237,9 +239,12 @@ public final class TrainStepBench {
   }
 
   private static RuntimeOptions runtime(
-      int threads, RuntimeOptions.GraphOptimization level, String profile) {
+      int threads, RuntimeOptions.GraphOptimization level, String profile, boolean cuda) {
     RuntimeOptions options =
         RuntimeOptions.defaults().withThreads(threads, 1).withOptimization(level);
+    if (cuda) {
+      options = options.withProvider(ExecutionProvider.cuda(0));
+    }
     return profile == null ? options : options.withProfile(Path.of(profile));
   }
 
