@@ -42,9 +42,9 @@ import java.util.Set;
  * has two direct buffers, read from one and written to the other (pinned outputs), which then swap:
  * a trainable parameter costs 2 × (parameter + accumulator + two moments) = 32 bytes against the
  * training API's 16; a frozen one costs its 4 bytes. Nothing is allocated per step beyond ONNX
- * Runtime's own intermediates and the user inputs' wrappers. CPU only for now: on CUDA the buffers
- * would have to be device buffers bound with I/O binding, which Microsoft's Java API does not
- * offer.
+ * Runtime's own intermediates and the user inputs' wrappers. The buffers are host memory: with the
+ * CUDA execution provider ONNX Runtime copies them to and from the device on every run (untested);
+ * keeping them on the device needs I/O binding, which Microsoft's Java API does not offer.
  *
  * <p>Not thread-safe. {@link #close()} is idempotent; every other method throws {@link
  * IllegalStateException} after it.

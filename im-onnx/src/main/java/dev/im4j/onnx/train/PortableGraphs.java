@@ -78,6 +78,7 @@ public final class PortableGraphs {
       weights.add(g.input(p.name(), DType.FLOAT, p.shape()));
       grads.add(g.input(accumulator(p.name()), DType.FLOAT, p.shape()));
     }
+    Value scale = null; // the clipping factor, applied in each parameter's update below
     if (maxGradNorm > 0) {
       List<Value> squares = new ArrayList<>();
       for (Value grad : grads) {
@@ -85,8 +86,7 @@ public final class PortableGraphs {
       }
       Value norm = g.sqrt(squares.size() == 1 ? squares.get(0) : g.sum(squares));
       Value ratio = g.div(f(g, maxGradNorm), g.add(norm, f(g, 1e-6)));
-      Value scale = g.where(g.greater(ratio, f(g, 1)), f(g, 1), ratio);
-      grads.replaceAll(grad -> g.mul(grad, scale));
+      scale = g.where(g.greater(ratio, f(g, 1)), f(g, 1), ratio);
     }
     Value b1 = f(g, adamW.beta1());
     Value b2 = f(g, adamW.beta2());
@@ -98,7 +98,8 @@ public final class PortableGraphs {
     for (int i = 0; i < trainable.size(); i++) {
       String name = trainable.get(i).name();
       Value w = weights.get(i);
-      Value grad = grads.get(i);
+      // scaled here, not all at once: nodes run in this order, so one scaled gradient is alive
+      Value grad = scale == null ? grads.get(i) : g.mul(grads.get(i), scale);
       Value m0 = g.input(moment(name, 0), DType.FLOAT, w.shape());
       Value v0 = g.input(moment(name, 1), DType.FLOAT, w.shape());
       Value m = g.add(g.mul(b1, m0), g.mul(g.sub(one, b1), grad));
