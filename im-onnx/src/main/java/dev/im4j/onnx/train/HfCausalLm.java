@@ -102,7 +102,7 @@ public final class HfCausalLm implements CausalLmSource {
     return Optional.ofNullable(lora);
   }
 
-  /** The base weights: all parameters of a LoRA model. */
+  /** For a LoRA model, every base parameter (only its adapters train); none otherwise. */
   @Override
   public Set<String> frozenParameters() {
     return lora == null ? Set.of() : Set.copyOf(weights.names());

@@ -107,18 +107,18 @@ public final class Trainer {
     return List.copyOf(weighed);
   }
 
-  /** A builder for training {@code model} on {@code trainSet}, writing into {@code outputDir}. */
   /** Which ONNX Runtime path trains (docs/runtimes.md compares them). */
   public enum Runtime {
     /** ONNX Runtime's on-device training API (needs its training-enabled native library). */
     TRAINING_API,
     /**
      * Standard-op graphs on ordinary sessions ({@link PortableRuntime}): any ONNX Runtime build;
-     * twice the training API's memory per trainable parameter; CPU only for now.
+     * twice the training API's memory per trainable parameter; its state in host memory.
      */
     PORTABLE
   }
 
+  /** A builder for training {@code model} on {@code trainSet}, writing into {@code outputDir}. */
   public static Builder builder(
       CausalLmSource model, List<ClassifiedExample> trainSet, Path outputDir) {
     return new Builder(model, trainSet, outputDir);
