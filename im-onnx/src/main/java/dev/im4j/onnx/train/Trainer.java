@@ -380,8 +380,9 @@ public final class Trainer {
     if (resume.isPresent()) {
       TrainingCheckpoint checkpoint = TrainingCheckpoint.read(resume.get());
       Map<String, List<Tensor>> moments = new java.util.HashMap<>();
-      OptimizerGroup group = checkpoint.optimizerGroup(OptimizerGroup.DEFAULT_NAME).orElseThrow();
-      for (ParameterOptimizerState p : group.parameters()) {
+      // a run's final checkpoint holds no optimizer state; resuming it trains no further step
+      Optional<OptimizerGroup> group = checkpoint.optimizerGroup(OptimizerGroup.DEFAULT_NAME);
+      for (ParameterOptimizerState p : group.map(OptimizerGroup::parameters).orElse(List.of())) {
         moments.put(
             p.parameterName(),
             List.of(
@@ -393,7 +394,7 @@ public final class Trainer {
               ordered(checkpoint.trainable(), trainable),
               checkpoint.frozen(),
               moments,
-              group.step());
+              group.map(OptimizerGroup::step).orElse(0L));
     } else {
       List<Tensor> train = new ArrayList<>();
       List<Tensor> fixed = new ArrayList<>();

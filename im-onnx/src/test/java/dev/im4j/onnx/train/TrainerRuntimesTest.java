@@ -95,6 +95,30 @@ class TrainerRuntimesTest {
     assertClose(whole.weights(), resumed.weights(), first + " then " + second);
   }
 
+  /** A finished run's final checkpoint holds no optimizer state; resuming it trains no step. */
+  @ParameterizedTest
+  @CsvSource({"TRAINING_API", "PORTABLE"})
+  void resumingAFinishedRunTrainsNothingMore(Trainer.Runtime runtime) {
+    Path out = dir.resolve("finished");
+    Trainer.Result done = run("llama", out, Trainer.Runtime.TRAINING_API).build().run();
+    List<Long> steps = new ArrayList<>();
+    Trainer.Result again =
+        run("llama", out, runtime)
+            .resume(true)
+            .listener(
+                new TrainingListener() {
+                  @Override
+                  public void onStep(StepMetrics m) {
+                    steps.add(m.step());
+                  }
+                })
+            .build()
+            .run();
+    assertEquals(List.of(), steps);
+    assertEquals(done.steps(), again.steps());
+    assertClose(done.weights(), again.weights(), "resumed after the end on " + runtime);
+  }
+
   @Test
   void portableLoraTrainsTheAdaptersOnly() {
     CausalLmConfig config = HfCausalLmTest.config("llama");
