@@ -375,7 +375,9 @@ public final class Trainer {
     List<Value> trainable = PortableGraphs.trainable(graph);
     var optimizer = PortableGraphs.optimizer(trainable, b.adamW, b.maxGradNorm);
     var step = PortableGraphs.step(graph); // after the eval model: it extends the graph
-    double norm = l2Norm(initial);
+    // the initial weights' norm: read from the runtime's buffers once loaded (producing seeded or
+    // widened weights twice costs twice), from the weights themselves before a resume's state
+    double norm = resume.isPresent() ? l2Norm(initial) : Double.NaN;
     PortableRuntime.State state;
     if (resume.isPresent()) {
       TrainingCheckpoint checkpoint = TrainingCheckpoint.read(resume.get());
@@ -405,6 +407,9 @@ public final class Trainer {
     }
     long artifactsEnd = System.nanoTime();
     PortableRuntime rt = PortableRuntime.open(step, optimizer, eval, state, options);
+    if (Double.isNaN(norm)) {
+      norm = l2Norm(rt.parameters());
+    }
     return new Started(
         StepRuntime.of(rt, b.adamW.learningRate()),
         norm,
