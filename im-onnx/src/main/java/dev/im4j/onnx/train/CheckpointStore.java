@@ -129,6 +129,10 @@ final class CheckpointStore {
         throw e;
       }
       fsync(ort, false);
+      Path data = temp.resolve(ORT_CHECKPOINT + ".data"); // ONNX Runtime's external-data form
+      if (Files.exists(data)) {
+        fsync(data, false);
+      }
       Path json = temp.resolve(STATE);
       try (FileChannel ch =
           FileChannel.open(json, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {

@@ -114,7 +114,9 @@ interface StepRuntime extends AutoCloseable {
 
       @Override
       public void saveCheckpoint(Path file, boolean optimizerState) {
-        PortableState.checkpoint(rt, initialLearningRate, optimizerState).write(file);
+        // tensors streamed to the external data file, never built into a flatbuffer on the heap
+        PortableState.checkpoint(rt, initialLearningRate, optimizerState)
+            .write(file, TrainingArtifactsBuilder.DEFAULT_CHECKPOINT_EXTERNAL_THRESHOLD);
       }
 
       @Override

@@ -34,16 +34,17 @@ import java.util.SplittableRandom;
  *
  * <p>Usage: {@code TrainStepBench <config.json> <steps> <rows> <seqLen> <threads> [outDir]
  * [--gradient-checkpointing] [--optimization=LEVEL] [--ort-profile=PREFIX] [--lora-r=N
- * [--lora-alpha=X]] [--runtime=portable] [--device=cuda]} (the flag: {@link Trainer.Builder#gradientCheckpointing};
- * the graph optimisation level, default ALL; ONNX Runtime's profiler, one JSON file per session,
- * summarised by {@code ort_profile_summary.py}; LoRA adapters of rank N on every projection, {@link
- * Trainer.Builder#lora}, alpha default 8 as the peer's; the runtime, {@link
- * Trainer.Builder#runtime}, default the training API; the CUDA execution provider on GPU 0). Every step trains {@code rows} examples of
- * exactly {@code seqLen} seeded random ids (one micro-batch, no packing, no padding), every token a
- * target ({@link LossPolicy#allTokens()}), AdamW lr 2e-5 constant (no warm-up, no decay, as the
- * peer's {@code torch.optim.AdamW}), fp32, ORT with {@code threads} intra-op threads and 1 inter-op
- * thread. Divergence checks are off (random weights on random ids have no loss to watch), and the
- * only checkpoint is the trainer's final one, written after the last step is timed.
+ * [--lora-alpha=X]] [--runtime=portable] [--device=cuda]} (the flag: {@link
+ * Trainer.Builder#gradientCheckpointing}; the graph optimisation level, default ALL; ONNX Runtime's
+ * profiler, one JSON file per session, summarised by {@code ort_profile_summary.py}; LoRA adapters
+ * of rank N on every projection, {@link Trainer.Builder#lora}, alpha default 8 as the peer's; the
+ * runtime, {@link Trainer.Builder#runtime}, default the training API; the CUDA execution provider
+ * on GPU 0). Every step trains {@code rows} examples of exactly {@code seqLen} seeded random ids
+ * (one micro-batch, no packing, no padding), every token a target ({@link LossPolicy#allTokens()}),
+ * AdamW lr 2e-5 constant (no warm-up, no decay, as the peer's {@code torch.optim.AdamW}), fp32, ORT
+ * with {@code threads} intra-op threads and 1 inter-op thread. Divergence checks are off (random
+ * weights on random ids have no loss to watch), and the only checkpoint is the trainer's final one,
+ * written after the last step is timed.
  *
  * <p>Checks that every step trained all {@code rows · (seqLen - 1)} next-token targets, then prints
  * one line, keys and values separated by {@code =}:
