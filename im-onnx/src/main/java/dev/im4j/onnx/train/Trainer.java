@@ -137,10 +137,18 @@ public final class Trainer {
      * The weights are read from the final checkpoint when used (saving the directory streams them),
      * so that checkpoint must stay in place meanwhile.
      *
-     * @throws IllegalStateException if the final checkpoint lacks one of the base's tensors
+     * @throws IllegalStateException if the final checkpoint lacks one of the base's tensors, or the
+     *     run trained LoRA adapters (whose base is unchanged: use {@link #trainedAdapter} and
+     *     {@link LoraAdapter#merge})
      */
     public ModelDirectory trainedModel(ModelDirectory base) {
       TrainingCheckpoint trained = weights();
+      for (Tensor t : trained.trainable()) {
+        checkState(
+            !t.name().endsWith(LoraConfig.A_SUFFIX),
+            "this run trained LoRA adapters and left the base unchanged; take them with"
+                + " trainedAdapter(lora, config), and merge them with LoraAdapter.merge(base)");
+      }
       List<Tensor> tensors = new ArrayList<>();
       for (Tensor t : base.weights().tensors()) {
         Tensor c =

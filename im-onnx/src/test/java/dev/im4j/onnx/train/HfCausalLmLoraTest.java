@@ -90,7 +90,12 @@ class HfCausalLmLoraTest {
       }
     }
 
-    // the PEFT directory and the merged model
+    // the PEFT directory and the merged model; the base alone is not a trained model
+    IllegalStateException notTheModel =
+        assertThrows(
+            IllegalStateException.class,
+            () -> r.trainedModel(ModelDirectory.of(config, base, Map.of())));
+    assertTrue(notTheModel.getMessage().contains("trainedAdapter"), notTheModel.getMessage());
     LoraAdapter trained = r.trainedAdapter(LORA, config);
     trained.save(dir.resolve("adapter"), "tiny");
     LoraAdapter loaded = LoraAdapter.load(dir.resolve("adapter"), config);
