@@ -43,10 +43,7 @@ final class MemoryCheck {
     }
     long trainable = parameters;
     if (lora != null) {
-      trainable = 0;
-      for (LoraConfig.Adapter a : lora.adapters(config)) {
-        trainable += (long) lora.rank() * (a.in() + a.out());
-      }
+      trainable = lora.parameterCount(config);
       parameters += trainable;
     }
     long perTrainable =

@@ -346,6 +346,7 @@ final class TrainCommand implements Callable<Integer> {
     Reduction parsedReduction = parseReduction(reduction);
     LearningRateSchedule.Kind parsedSchedule = parseSchedule(schedule);
     AdamWConfig.Variant parsedAdamW = parseAdamW(adamW);
+    Trainer.Runtime parsedRuntime = parseRuntime(runtime);
     ExecutionProvider parsedProvider = provider(device);
     DivergenceLimits divergence =
         noDivergenceCheck
@@ -356,7 +357,7 @@ final class TrainCommand implements Callable<Integer> {
     CausalLmConfig config = model.config();
     LoraAdapter existing = loraAdapter == null ? null : LoraAdapter.load(loraAdapter, config);
     LoraConfig lora = existing != null ? existing.lora() : loraR != null ? loraConfig() : null;
-    MemoryCheck.requireFits(config, lora, parseRuntime(runtime), model.configSource());
+    MemoryCheck.requireFits(config, lora, parsedRuntime, model.configSource());
     ModelDirectory base = model.load(seed);
     try (HfTokenizer tokenizer = pipeline.loadTokenizer()) {
       requireVocabularyFits(tokenizer, config);
@@ -398,7 +399,7 @@ final class TrainCommand implements Callable<Integer> {
               .resume(resume)
               .overwrite(overwrite)
               .divergence(divergence)
-              .runtime(parseRuntime(runtime))
+              .runtime(parsedRuntime)
               .runtimeOptions(
                   RuntimeOptions.defaults()
                       .withThreads(threads, 1)
@@ -468,7 +469,7 @@ final class TrainCommand implements Callable<Integer> {
     return Im4jCli.OK;
   }
 
-  static Trainer.Runtime parseRuntime(String name) {
+  private static Trainer.Runtime parseRuntime(String name) {
     return switch (name) {
       case "training-api" -> Trainer.Runtime.TRAINING_API;
       case "portable" -> Trainer.Runtime.PORTABLE;
@@ -543,7 +544,6 @@ final class TrainCommand implements Callable<Integer> {
         divergenceWeightGrowth > 1, "--divergence-weight-growth", divergenceWeightGrowth, "> 1");
     Flags.require(divergenceLossRise > 1, "--divergence-loss-rise", divergenceLossRise, "> 1");
     Flags.require(divergenceWindow >= 1, "--divergence-window", divergenceWindow, ">= 1");
-    parseRuntime(runtime);
     if (packing && !groupByLength) {
       throw new IllegalArgumentException(
           "--no-group-by-length keeps input order, which --packing cannot (it orders examples by"

@@ -196,6 +196,15 @@ public final class LoraConfig {
     return List.copyOf(out);
   }
 
+  /** The number of adapter parameters on {@code config}'s model: {@code r · (in + out)} each. */
+  public long parameterCount(CausalLmConfig config) {
+    long n = 0;
+    for (Adapter a : adapters(config)) {
+      n += (long) rank * (a.in() + a.out());
+    }
+    return n;
+  }
+
   private static boolean isProjection(String weightName) {
     return weightName.contains(".layers.") || weightName.contains(".h.");
   }

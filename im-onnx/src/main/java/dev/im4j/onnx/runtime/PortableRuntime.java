@@ -49,7 +49,7 @@ import java.util.Set;
  * <p>Not thread-safe. {@link #close()} is idempotent; every other method throws {@link
  * IllegalStateException} after it.
  */
-public final class PortableRuntime implements AutoCloseable {
+public final class PortableRuntime implements TrainingSteps {
   /** Step-graph input: 1 adds this micro-batch's gradients to the accumulators, 0 replaces them. */
   public static final String ACCUMULATE = "accumulate";
 
@@ -319,12 +319,11 @@ public final class PortableRuntime implements AutoCloseable {
     }
     accumulate[0] = scalar(env, 0f);
     accumulate[1] = scalar(env, 1f);
-    userInputs.removeIf(
-        n ->
-            parameters.containsKey(n)
-                || frozen.containsKey(n)
-                || n.equals(ACCUMULATE)
-                || n.endsWith(".grad_accumulator"));
+    Set<String> own = new java.util.HashSet<>(parameters.keySet());
+    own.addAll(frozen.keySet());
+    parameters.keySet().forEach(n -> own.add(accumulator(n)));
+    own.add(ACCUMULATE);
+    userInputs.removeAll(own);
     if (evalSession != null) {
       for (String n : evalSession.getInputNames()) {
         if (!parameters.containsKey(n) && !frozen.containsKey(n)) {
@@ -357,6 +356,7 @@ public final class PortableRuntime implements AutoCloseable {
   }
 
   /** The step graph's user inputs (those fed per micro-batch). */
+  @Override
   public List<String> trainInputNames() {
     checkOpen();
     return List.copyOf(userInputs);
@@ -368,6 +368,7 @@ public final class PortableRuntime implements AutoCloseable {
    *
    * @param inputs one tensor per name of {@link #trainInputNames()}, any order
    */
+  @Override
   public float trainStep(List<HostTensor> inputs) {
     checkOpen();
     Map<String, OnnxTensor> feeds = Feeds.wrap(env, "step", userInputs, inputs);
@@ -431,12 +432,14 @@ public final class PortableRuntime implements AutoCloseable {
   }
 
   /** Makes the next {@link #trainStep} replace the accumulators instead of adding to them. */
+  @Override
   public void lazyResetGrad() {
     checkOpen();
     accumulateNext = false;
   }
 
   /** Sets the learning rate of the following optimizer steps; finite and {@code >= 0}. */
+  @Override
   public void setLearningRate(float value) {
     checkOpen();
     checkArgument(
@@ -447,6 +450,7 @@ public final class PortableRuntime implements AutoCloseable {
   }
 
   /** Applies AdamW with the accumulated gradients, then counts the step. */
+  @Override
   public void optimizerStep() {
     checkOpen();
     try (OnnxTensor lr = scalar(env, learningRate);

@@ -34,7 +34,7 @@ import java.util.Map;
  * method throws {@link IllegalStateException} after it. Native failures throw {@link
  * TrainingRuntimeException} with ONNX Runtime's message as the cause.
  */
-public final class TrainingApiRuntime implements AutoCloseable {
+public final class TrainingApiRuntime implements TrainingSteps {
   private final OrtEnvironment env;
   private final OrtSession.SessionOptions sessionOptions;
   private final OrtTrainingSession session;
@@ -142,6 +142,7 @@ public final class TrainingApiRuntime implements AutoCloseable {
   }
 
   /** The training graph's user inputs, in the order ONNX Runtime feeds them. */
+  @Override
   public List<String> trainInputNames() {
     checkOpen();
     return trainInputs;
@@ -174,6 +175,7 @@ public final class TrainingApiRuntime implements AutoCloseable {
    * @throws IllegalArgumentException if the inputs' names differ from the graph's
    * @throws TrainingRuntimeException if ONNX Runtime fails (shapes, types, kernels)
    */
+  @Override
   public float trainStep(List<HostTensor> inputs) {
     checkOpen();
     Map<String, OnnxTensor> feeds = Feeds.wrap(env, "training", trainInputs, inputs);
@@ -218,6 +220,7 @@ public final class TrainingApiRuntime implements AutoCloseable {
   }
 
   /** Makes the next {@link #trainStep} overwrite the gradient buffers instead of adding to them. */
+  @Override
   public void lazyResetGrad() {
     checkOpen();
     try {
@@ -228,6 +231,7 @@ public final class TrainingApiRuntime implements AutoCloseable {
   }
 
   /** Applies one optimizer step with the accumulated gradients, then counts the step. */
+  @Override
   public void optimizerStep() {
     checkOpen();
     try {
@@ -238,6 +242,7 @@ public final class TrainingApiRuntime implements AutoCloseable {
   }
 
   /** Sets the learning rate used by the following optimizer steps; must be finite and >= 0. */
+  @Override
   public void setLearningRate(float learningRate) {
     checkOpen();
     checkArgument(

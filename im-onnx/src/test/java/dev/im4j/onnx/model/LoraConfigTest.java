@@ -56,6 +56,14 @@ final class LoraConfigTest {
   }
 
   @Test
+  void theParameterCountIsThatOfTheAdapters() {
+    LoraConfig lora = LoraConfig.of(4);
+    // per layer q, k, v, o: 4 · (16 + 16, 16 + 8, 16 + 8, 16 + 16); gate, up, down: 4 · (16 + 24)
+    assertEquals(2 * (128 + 96 + 96 + 128 + 3 * 160), lora.parameterCount(LLAMA));
+    assertEquals(lora.initialize(LLAMA, 1).parameterCount(), lora.parameterCount(LLAMA));
+  }
+
+  @Test
   void gpt2AdaptersReadConv1dWeightsAsInByOutAndCProjMatchesBoth() {
     List<LoraConfig.Adapter> adapters = LoraConfig.of(4).adapters(GPT2);
     assertEquals(

@@ -122,9 +122,7 @@ public final class TrainStepBench {
       params += p.numel();
     }
     if (lora != null) {
-      for (LoraConfig.Adapter a : lora.adapters(config)) {
-        params += (long) lora.rank() * (a.in() + a.out());
-      }
+      params += lora.parameterCount(config);
     }
     HfCausalLm model =
         HfCausalLm.of(config, CausalLmParameters.initialize(config, SEED, DType.FLOAT));
