@@ -37,6 +37,19 @@ final class Cli {
     }
   }
 
+  /**
+   * A config.json of a tiny LLaMA (hidden 16, one layer, GQA, tied head) for the demo tokenizer's
+   * 32,000 ids, written as {@code dir/tiny-config.json}.
+   */
+  static Path tinyLlamaConfig(Path dir) throws IOException {
+    return Files.writeString(
+        dir.resolve("tiny-config.json"),
+        "{\"model_type\": \"llama\", \"vocab_size\": 32000, \"hidden_size\": 16,"
+            + " \"intermediate_size\": 32, \"num_hidden_layers\": 1,"
+            + " \"num_attention_heads\": 2, \"num_key_value_heads\": 1,"
+            + " \"max_position_embeddings\": 256, \"tie_word_embeddings\": true}");
+  }
+
   /** The embedded demo tokenizer, copied into {@code dir/tokenizer}. */
   static Path demoTokenizer(Path dir) throws IOException {
     Path tokenizer = Files.createDirectories(dir.resolve("tokenizer"));

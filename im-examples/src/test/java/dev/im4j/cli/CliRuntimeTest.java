@@ -25,13 +25,7 @@ class CliRuntimeTest {
       rows.add("{\"instruction\": \"Define \\\"" + w + "\\\".\", \"output\": \"A " + w + ".\"}");
     }
     Files.write(data, rows);
-    Path config = dir.resolve("tiny-config.json");
-    Files.writeString(
-        config,
-        "{\"model_type\": \"llama\", \"vocab_size\": 32000, \"hidden_size\": 16,"
-            + " \"intermediate_size\": 32, \"num_hidden_layers\": 1,"
-            + " \"num_attention_heads\": 2, \"num_key_value_heads\": 1,"
-            + " \"max_position_embeddings\": 256, \"tie_word_embeddings\": true}");
+    Path config = Cli.tinyLlamaConfig(dir);
     Path out = dir.resolve("out");
     Run r =
         run(

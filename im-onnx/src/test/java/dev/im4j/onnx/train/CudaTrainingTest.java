@@ -14,6 +14,7 @@ import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.runtime.ExecutionProvider;
 import dev.im4j.onnx.runtime.Ort;
 import dev.im4j.onnx.runtime.RuntimeOptions;
+import dev.im4j.onnx.testing.Errors;
 import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,15 +46,7 @@ class CudaTrainingTest {
     TrainingCheckpoint cpu = run(runtime, ExecutionProvider.cpu(), dir.resolve("cpu"));
     TrainingCheckpoint gpu = run(runtime, ExecutionProvider.cuda(0), dir.resolve("gpu"));
     for (Tensor t : cpu.trainable()) {
-      float[] a = gpu.parameter(t.name()).orElseThrow().toArray();
-      float[] b = t.toArray();
-      double diff = 0;
-      double norm = 0;
-      for (int i = 0; i < a.length; i++) {
-        diff += (a[i] - (double) b[i]) * (a[i] - (double) b[i]);
-        norm += (double) b[i] * b[i];
-      }
-      double error = Math.sqrt(diff / Math.max(norm, 1e-30));
+      double error = Errors.normwise(gpu.parameter(t.name()).orElseThrow().toArray(), t.toArray());
       assertTrue(error <= 1e-4, runtime + " " + t.name() + " differs by " + error);
     }
   }

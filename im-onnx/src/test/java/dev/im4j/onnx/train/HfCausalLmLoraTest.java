@@ -140,15 +140,7 @@ class HfCausalLmLoraTest {
             () ->
                 loraRun(model, data, out, LORA)
                     .checkpoints(2, 1)
-                    .listener(
-                        new TrainingListener() {
-                          @Override
-                          public void onStep(StepMetrics m) {
-                            if (m.step() == 3) {
-                              throw stop;
-                            }
-                          }
-                        })
+                    .listener(TrainerTest.stopAt(3, stop))
                     .build()
                     .run());
     assertEquals(stop, thrown);

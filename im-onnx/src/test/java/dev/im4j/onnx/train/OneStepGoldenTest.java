@@ -28,6 +28,7 @@ import dev.im4j.onnx.model.Weights;
 import dev.im4j.onnx.runtime.PortableRuntime;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.runtime.TrainingApiRuntime;
+import dev.im4j.onnx.runtime.TrainingSteps;
 import dev.im4j.onnx.testing.TestResources;
 import dev.im4j.onnx.train.checkpoint.OptimizerGroup;
 import dev.im4j.onnx.train.checkpoint.ParameterOptimizerState;
@@ -144,7 +145,6 @@ class OneStepGoldenTest {
     AdamWConfig adamW = adamW(variant);
     HfCausalLm lm = HfCausalLm.of(model.config(), model.weights());
     TrainingGraph training = lm.trainingGraph(Set.of());
-    float[] losses = new float[batches.size()];
     Stepped stepped;
     try (PortableRuntime rt =
         PortableRuntime.open(
@@ -153,13 +153,7 @@ class OneStepGoldenTest {
             null,
             new PortableRuntime.State(lm.initialWeights(), List.of(), Map.of(), 0),
             OPTIONS)) {
-      rt.setLearningRate(adamW.learningRate());
-      rt.lazyResetGrad();
-      FeedBuffers feeds = new FeedBuffers(lm.hiddenSize(), true);
-      for (int b = 0; b < batches.size(); b++) {
-        losses[b] = rt.trainStep(feeds.write(batches.get(b), c, b, 0, null));
-      }
-      rt.optimizerStep();
+      float[] losses = oneStep(rt, lm.hiddenSize(), batches, c, adamW);
       Path saved = dir.resolve("portable-after");
       PortableState.checkpoint(rt, adamW.learningRate(), true).write(saved);
       stepped = new Stepped(losses, TrainingCheckpoint.read(saved));
@@ -239,19 +233,26 @@ class OneStepGoldenTest {
             .frozen(lm.frozenParameters())
             .adamW(adamW)
             .write(dir.resolve("artifacts"));
-    float[] losses = new float[batches.size()];
     try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, OPTIONS)) {
-      rt.setLearningRate(adamW.learningRate());
-      rt.lazyResetGrad();
-      FeedBuffers feeds = new FeedBuffers(lm.hiddenSize(), true);
-      for (int b = 0; b < batches.size(); b++) {
-        losses[b] = rt.trainStep(feeds.write(batches.get(b), c, b, 0, null)); // no NEFTune
-      }
-      rt.optimizerStep();
+      float[] losses = oneStep(rt, lm.hiddenSize(), batches, c, adamW);
       Path saved = dir.resolve("after");
       rt.saveCheckpoint(saved, true);
       return new Stepped(losses, TrainingCheckpoint.read(saved));
     }
+  }
+
+  /** The micro-batches' training steps and one AdamW step on either runtime; their losses. */
+  private static float[] oneStep(
+      TrainingSteps rt, int hidden, List<Batch> batches, StepCoefficients c, AdamWConfig adamW) {
+    rt.setLearningRate(adamW.learningRate());
+    rt.lazyResetGrad();
+    FeedBuffers feeds = new FeedBuffers(hidden, true);
+    float[] losses = new float[batches.size()];
+    for (int b = 0; b < batches.size(); b++) {
+      losses[b] = rt.trainStep(feeds.write(batches.get(b), c, b, 0, null)); // no NEFTune
+    }
+    rt.optimizerStep();
+    return losses;
   }
 
   /**

@@ -17,6 +17,8 @@ import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.runtime.PortableRuntime;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.runtime.TrainingApiRuntime;
+import dev.im4j.onnx.runtime.TrainingSteps;
+import dev.im4j.onnx.testing.Errors;
 import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -68,13 +70,13 @@ class PortableRuntimeDifferentialTest {
     Map<String, float[]> initial = new HashMap<>();
     lm.initialWeights().forEach(t -> initial.put(t.name(), t.toArray()));
     for (String name : reference.keySet()) {
-      double e = normwise(portable.get(name), reference.get(name));
+      double e = Errors.normwise(portable.get(name), reference.get(name));
       if (e >= worst) {
         worst = e;
         worstName = name;
       }
-      moved = Math.max(moved, normwise(initial.get(name), reference.get(name)));
-      clipping = Math.max(clipping, normwise(unclipped.get(name), reference.get(name)));
+      moved = Math.max(moved, Errors.normwise(initial.get(name), reference.get(name)));
+      clipping = Math.max(clipping, Errors.normwise(unclipped.get(name), reference.get(name)));
     }
     System.out.printf(
         Locale.ROOT,
@@ -115,16 +117,7 @@ class PortableRuntimeDifferentialTest {
             .clipGradNorm(MAX_GRAD_NORM)
             .write(dir.resolve("artifacts"));
     try (TrainingApiRuntime rt = TrainingApiRuntime.open(artifacts, OPTIONS)) {
-      FeedBuffers feeds = new FeedBuffers(lm.hiddenSize(), true);
-      rt.setLearningRate(adamW.learningRate());
-      for (List<Batch> batches : steps) {
-        StepCoefficients c = StepCoefficients.of(Reduction.SEQUENCE_MEAN, batches);
-        rt.lazyResetGrad();
-        for (int b = 0; b < batches.size(); b++) {
-          rt.trainStep(feeds.write(batches.get(b), c, b, 0, null));
-        }
-        rt.optimizerStep();
-      }
+      train(rt, lm.hiddenSize(), adamW, steps);
       Path saved = dir.resolve("after");
       rt.saveCheckpoint(saved, false);
       Map<String, float[]> out = new HashMap<>();
@@ -145,16 +138,7 @@ class PortableRuntimeDifferentialTest {
             null,
             new PortableRuntime.State(lm.initialWeights(), List.of(), Map.of(), 0),
             OPTIONS)) {
-      FeedBuffers feeds = new FeedBuffers(lm.hiddenSize(), true);
-      rt.setLearningRate(adamW.learningRate());
-      for (List<Batch> batches : steps) {
-        StepCoefficients c = StepCoefficients.of(Reduction.SEQUENCE_MEAN, batches);
-        rt.lazyResetGrad();
-        for (int b = 0; b < batches.size(); b++) {
-          rt.trainStep(feeds.write(batches.get(b), c, b, 0, null));
-        }
-        rt.optimizerStep();
-      }
+      train(rt, lm.hiddenSize(), adamW, steps);
       assertEquals(STEPS, rt.step());
       Map<String, float[]> out = new HashMap<>();
       for (Tensor t : rt.parameters()) {
@@ -164,13 +148,18 @@ class PortableRuntimeDifferentialTest {
     }
   }
 
-  private static double normwise(float[] a, float[] b) {
-    double diff = 0;
-    double norm = 0;
-    for (int i = 0; i < a.length; i++) {
-      diff += (a[i] - (double) b[i]) * (a[i] - (double) b[i]);
-      norm += (double) b[i] * b[i];
+  /** The same steps on either runtime: each a lazy reset, its micro-batches, one AdamW step. */
+  private static void train(
+      TrainingSteps rt, int hidden, AdamWConfig adamW, List<List<Batch>> steps) {
+    FeedBuffers feeds = new FeedBuffers(hidden, true);
+    rt.setLearningRate(adamW.learningRate());
+    for (List<Batch> batches : steps) {
+      StepCoefficients c = StepCoefficients.of(Reduction.SEQUENCE_MEAN, batches);
+      rt.lazyResetGrad();
+      for (int b = 0; b < batches.size(); b++) {
+        rt.trainStep(feeds.write(batches.get(b), c, b, 0, null));
+      }
+      rt.optimizerStep();
     }
-    return Math.sqrt(diff / Math.max(norm, 1e-30));
   }
 }

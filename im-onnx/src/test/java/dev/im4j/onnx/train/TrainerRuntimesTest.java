@@ -12,6 +12,7 @@ import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmParameters;
 import dev.im4j.onnx.model.Tensor;
 import dev.im4j.onnx.runtime.RuntimeOptions;
+import dev.im4j.onnx.testing.Errors;
 import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -78,15 +79,7 @@ class TrainerRuntimesTest {
             () ->
                 run("llama", out, first)
                     .checkpoints(2, 1)
-                    .listener(
-                        new TrainingListener() {
-                          @Override
-                          public void onStep(StepMetrics m) {
-                            if (m.step() == 3) {
-                              throw stop;
-                            }
-                          }
-                        })
+                    .listener(TrainerTest.stopAt(3, stop))
                     .build()
                     .run());
     assertEquals(stop, thrown);
@@ -146,15 +139,8 @@ class TrainerRuntimesTest {
     List<Tensor> all = new ArrayList<>(expected.trainable());
     all.addAll(expected.frozen());
     for (Tensor e : all) {
-      float[] a = actual.parameter(e.name()).orElseThrow().toArray();
-      float[] b = e.toArray();
-      double diff = 0;
-      double norm = 0;
-      for (int i = 0; i < a.length; i++) {
-        diff += (a[i] - (double) b[i]) * (a[i] - (double) b[i]);
-        norm += (double) b[i] * b[i];
-      }
-      double error = Math.sqrt(diff / Math.max(norm, 1e-30));
+      double error =
+          Errors.normwise(actual.parameter(e.name()).orElseThrow().toArray(), e.toArray());
       assertTrue(error <= 1e-5, at + ": " + e.name() + " differs by " + error);
     }
   }

@@ -40,6 +40,18 @@ class TrainerTest {
         .runtimeOptions(RuntimeOptions.defaults().withThreads(1, 1));
   }
 
+  /** A listener that throws {@code stop} when step {@code step} ends: a run killed there. */
+  static TrainingListener stopAt(long step, RuntimeException stop) {
+    return new TrainingListener() {
+      @Override
+      public void onStep(StepMetrics m) {
+        if (m.step() == step) {
+          throw stop;
+        }
+      }
+    };
+  }
+
   static List<TokenizedExample> data(int n, long seed) {
     return Examples.random(LossPolicy.instructionModelling(), n, V, seed);
   }
@@ -191,15 +203,7 @@ class TrainerTest {
                     .maxSteps(7)
                     .neftuneAlpha(5)
                     .checkpoints(2, 1)
-                    .listener(
-                        new TrainingListener() {
-                          @Override
-                          public void onStep(StepMetrics m) {
-                            if (m.step() == 5) {
-                              throw stop;
-                            }
-                          }
-                        })
+                    .listener(stopAt(5, stop))
                     .build()
                     .run());
     assertEquals(stop, thrown);
