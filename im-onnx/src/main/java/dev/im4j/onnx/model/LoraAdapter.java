@@ -117,6 +117,14 @@ public record LoraAdapter(LoraConfig lora, CausalLmConfig config, Weights weight
    */
   public static LoraAdapter load(Path dir, CausalLmConfig config) {
     Path file = dir.resolve(CONFIG_FILE);
+    if (!Files.isRegularFile(file)) {
+      throw new ModelConfigException(
+          file
+              + ": not found; a PEFT adapter directory holds "
+              + CONFIG_FILE
+              + " and "
+              + WEIGHTS_FILE);
+    }
     JsonNode o;
     try {
       o = new ObjectMapper().readTree(Files.readString(file, StandardCharsets.UTF_8));

@@ -120,6 +120,17 @@ final class LoraAdapterTest {
   }
 
   @Test
+  void aFolderWithoutAnAdapterIsNamed() {
+    ModelConfigException e =
+        assertThrows(ModelConfigException.class, () -> LoraAdapter.load(dir, LLAMA));
+    assertEquals(
+        dir.resolve("adapter_config.json")
+            + ": not found; a PEFT adapter directory holds adapter_config.json and"
+            + " adapter_model.safetensors",
+        e.getMessage());
+  }
+
+  @Test
   void aRegexTargetAndAdaptersOfAnotherModelAreRefused() throws IOException {
     random(LoraConfig.of(2), LLAMA, 4).save(dir, "base");
     Path file = dir.resolve("adapter_config.json");
