@@ -13,7 +13,9 @@ final class DataOptions {
       names = "--data",
       paramLabel = "FILE",
       required = true,
-      description = "JSON Lines dataset: alpaca, messages or sharegpt rows.")
+      description =
+          "JSON Lines dataset: alpaca, messages or sharegpt rows, or text rows ({\"text\": ...},"
+              + " every token trained).")
   Path data;
 
   @Option(

@@ -227,7 +227,7 @@ final class DemoCommand implements Callable<Integer> {
     DatasetStatistics.Accumulator acc = DatasetStatistics.accumulator(0);
     try (DatasetReader reader =
         DatasetReader.open(trainFile, DatasetFormat.MESSAGES, OnError.FAIL_FAST)) {
-      reader.forEachRemaining(r -> acc.add(r.conversation()));
+      reader.forEachRemaining(r -> acc.add(r.example()));
     }
     DatasetStatistics stats = acc.build();
     return String.format(

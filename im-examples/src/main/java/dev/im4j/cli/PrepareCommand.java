@@ -102,7 +102,7 @@ final class PrepareCommand implements Callable<Integer> {
                           + " ("
                           + example.length()
                           + " tokens)");
-                  stdout.println(TokenPreview.render(encoder, record.conversation(), example));
+                  stdout.println(TokenPreview.render(encoder, record.example(), example));
                 }
               }
             }

@@ -57,7 +57,7 @@ final class StatsCommand implements Callable<Integer> {
     if (!pipeline.hasTokenizer()) {
       DatasetStatistics.Accumulator acc = DatasetStatistics.accumulator(0);
       try (DatasetReader reader = data.open()) {
-        reader.forEachRemaining(r -> acc.add(r.conversation()));
+        reader.forEachRemaining(r -> acc.add(r.example()));
       }
       return acc.build();
     }
@@ -68,7 +68,7 @@ final class StatsCommand implements Callable<Integer> {
       LossPolicy policy = pipeline.policy();
       while (reader.hasNext()) {
         DatasetRecord record = reader.next();
-        acc.add(record.conversation());
+        acc.add(record.example());
         acc.add(policy.weigh(encoder.encode(record).example()));
       }
     }
@@ -79,6 +79,9 @@ final class StatsCommand implements Callable<Integer> {
     long[] messages = stats.messages();
     out.printf(Locale.ROOT, "dataset            %s%n", source);
     out.printf(Locale.ROOT, "examples           %d%n", stats.examples());
+    if (stats.plainTexts() > 0) {
+      out.printf(Locale.ROOT, "plain-text rows    %d (every token trained)%n", stats.plainTexts());
+    }
     out.printf(
         Locale.ROOT,
         "messages           %d system, %d user, %d assistant%n",

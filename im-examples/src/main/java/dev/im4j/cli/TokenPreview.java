@@ -1,6 +1,8 @@
 package dev.im4j.cli;
 
 import dev.im4j.core.data.Conversation;
+import dev.im4j.core.data.Example;
+import dev.im4j.core.data.PlainText;
 import dev.im4j.core.mask.ExampleEncoder;
 import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.core.template.RenderedConversation;
@@ -15,15 +17,22 @@ final class TokenPreview {
 
   private TokenPreview() {}
 
-  static String render(ExampleEncoder encoder, Conversation conversation, TokenizedExample e) {
-    RenderedConversation rendered = encoder.template().render(conversation, false);
-    String text = rendered.text();
-    Encoding enc = encoder.tokenize(rendered);
+  static String render(ExampleEncoder encoder, Example example, TokenizedExample e) {
+    String text;
+    Encoding enc;
+    if (example instanceof Conversation conversation) {
+      RenderedConversation rendered = encoder.template().render(conversation, false);
+      text = rendered.text();
+      enc = encoder.tokenize(rendered);
+    } else {
+      text = ((PlainText) example).text();
+      enc = encoder.tokenizer().encode(text, true); // the appended EOS has no characters here
+    }
     StringBuilder out = new StringBuilder();
     int mode = 0; // 0 untrained, 1 full, 2 partial
     int shown = 0; // characters of text already printed
     float[] weights = e.weights();
-    for (int i = 0; i < Math.min(enc.length(), e.length()); i++) {
+    for (int i = 0; i < e.length(); i++) {
       float w = weights[i];
       int m = w == 0f ? 0 : w == 1f ? 1 : 2;
       if (m != mode) {
@@ -31,7 +40,7 @@ final class TokenPreview {
         out.append(m == 1 ? "«" : m == 2 ? "‹" : "");
         mode = m;
       }
-      if (enc.start(i) == enc.end(i)) {
+      if (i >= enc.length() || enc.start(i) == enc.end(i)) {
         out.append(encoder.tokenizer().decode(new int[] {e.idAt(i)}, false));
       } else if (enc.end(i) > shown) {
         out.append(text, Math.max(shown, enc.start(i)), enc.end(i));

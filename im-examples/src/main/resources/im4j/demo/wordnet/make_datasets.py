@@ -55,7 +55,9 @@ def rank(offset, pos):
     return hashlib.sha256((pos + offset).encode()).hexdigest()
 
 
-def main():
+def chosen_synsets():
+    """Every eligible synset as (rank, pos, offset, word, definition, examples, blanked), sorted by
+    rank: the demo takes name-the-word's synsets first, then define-the-word's."""
     chosen = []
     for pos, offset, lemmas, gloss in synsets():
         word = lemmas[0].split("(")[0]
@@ -66,11 +68,24 @@ def main():
         blanked = [pattern.sub("___", e) for e in examples if pattern.search(e)]
         if not definition or not blanked:
             continue
-        chosen.append((rank(offset, pos), pos, word, definition, examples, blanked))
+        chosen.append((rank(offset, pos), pos, offset, word, definition, examples, blanked))
     chosen.sort()
+    return chosen
+
+
+def heldout_synsets():
+    """The synsets of both tasks' held-out splits, as (pos, offset, word)."""
+    chosen = chosen_synsets()
+    name = chosen[TRAIN : TRAIN + HELDOUT]
+    define = chosen[2 * TRAIN + HELDOUT : 2 * (TRAIN + HELDOUT)]
+    return [(pos, offset, word) for _, pos, offset, word, *_ in name + define]
+
+
+def main():
+    chosen = chosen_synsets()
     pos_name = {"noun": "noun", "verb": "verb", "adj": "adjective"}
     name_rows, define_rows = [], []
-    for _, pos, word, definition, examples, blanked in chosen[: 2 * (TRAIN + HELDOUT)]:
+    for _, pos, _, word, definition, examples, blanked in chosen[: 2 * (TRAIN + HELDOUT)]:
         uses = "; ".join('"' + b + '"' for b in blanked)
         name_rows.append(
             (

@@ -5,11 +5,11 @@ import static com.google.common.base.Preconditions.checkArgument;
 import java.util.List;
 
 /**
- * An ordered, non-empty list of messages: the unit of training data.
+ * An ordered, non-empty list of messages: the unit of instruction data.
  *
  * <p>Immutable; the list is copied in.
  */
-public record Conversation(List<Message> messages) {
+public record Conversation(List<Message> messages) implements Example {
   public Conversation {
     messages = List.copyOf(messages);
     checkArgument(!messages.isEmpty(), "a conversation needs at least one message but had none");

@@ -10,8 +10,9 @@ import java.util.stream.Collectors;
  * The JSON Lines dialects that {@link DatasetReader} understands: one JSON object per line.
  *
  * <p>Fields not named below (ids, sources, metadata) are ignored. Role names are matched
- * case-insensitively; any other role is an error. Every row must contain at least one assistant
- * message, since a row without one has no output to learn from. Empty strings are valid content.
+ * case-insensitively; any other role is an error. Every conversation row must contain at least one
+ * assistant message, since a row without one has no output to learn from. Empty strings are valid
+ * content.
  */
 public enum DatasetFormat {
   /**
@@ -56,9 +57,17 @@ public enum DatasetFormat {
           Map.entry("assistant", Role.ASSISTANT))),
 
   /**
+   * Plain-text rows: {@code {"text": str}}, as language-modelling datasets (TRL's, Hugging Face's
+   * {@code text} column) store documents. Each becomes a {@link PlainText}: no roles, no template,
+   * every token trained under every loss policy.
+   */
+  TEXT(List.of("text"), "", "", "", List.of()),
+
+  /**
    * Detects the format of each source from its first valid line (by the presence of {@code
-   * "instruction"}/{@code "output"}, {@code "messages"} or {@code "conversations"}), then requires
-   * every later line to have that format. A line carrying the fields of two formats is an error.
+   * "instruction"}/{@code "output"}, {@code "messages"}, {@code "conversations"} or {@code
+   * "text"}), then requires every later line to have that format. A line carrying the fields of two
+   * formats is an error.
    */
   AUTO(List.of(), "", "", "", List.of());
 
@@ -93,14 +102,14 @@ public enum DatasetFormat {
 
   /** The formats that {@link #AUTO} chooses among, in a fixed order. */
   static List<DatasetFormat> concrete() {
-    return List.of(ALPACA, MESSAGES, SHAREGPT);
+    return List.of(ALPACA, MESSAGES, SHAREGPT, TEXT);
   }
 
   List<String> markerFields() {
     return markerFields;
   }
 
-  /** Name of the top-level array of turns ({@code ""} for {@link #ALPACA}). */
+  /** Name of the top-level array of turns ({@code ""} for {@link #ALPACA} and {@link #TEXT}). */
   String listField() {
     return listField;
   }
@@ -129,7 +138,7 @@ public enum DatasetFormat {
     return roles.stream().map(Map.Entry::getKey).collect(Collectors.joining(", "));
   }
 
-  /** Lower-case name used in messages ("alpaca", "messages", "sharegpt", "auto"). */
+  /** Lower-case name used in messages ("alpaca", "messages", "sharegpt", "text", "auto"). */
   String displayName() {
     return name().toLowerCase(Locale.ROOT);
   }

@@ -288,14 +288,18 @@ public final class DatasetReader implements Iterator<DatasetRecord>, AutoCloseab
           blankLines++;
           continue;
         }
-        Conversation conversation = decode(parse(text, lines.terminated()), line);
+        Example example = decode(parse(text, lines.terminated()), line);
         examples++;
-        for (Message message : conversation.messages()) {
-          if (message.content().isEmpty()) {
-            emptyContents++;
+        if (example instanceof Conversation conversation) {
+          for (Message message : conversation.messages()) {
+            if (message.content().isEmpty()) {
+              emptyContents++;
+            }
           }
+        } else if (((PlainText) example).text().isEmpty()) {
+          emptyContents++;
         }
-        return new DatasetRecord(source, line, conversation);
+        return new DatasetRecord(source, line, example);
       } catch (RowException e) {
         if (onError == OnError.FAIL_FAST) {
           throw fail(new DatasetException(source, line, e.field(), e.reason(), null));
@@ -346,7 +350,7 @@ public final class DatasetReader implements Iterator<DatasetRecord>, AutoCloseab
   }
 
   /** Decodes a row in the configured format, detecting it first for {@link DatasetFormat#AUTO}. */
-  private Conversation decode(JsonNode row, long line) throws RowException {
+  private Example decode(JsonNode row, long line) throws RowException {
     if (format != DatasetFormat.AUTO) {
       try {
         return RowDecoder.decode(row, format, limits);
@@ -359,10 +363,10 @@ public final class DatasetReader implements Iterator<DatasetRecord>, AutoCloseab
       if (shape == null) {
         throw RowDecoder.undetectable();
       }
-      Conversation conversation = RowDecoder.decode(row, shape, limits);
+      Example example = RowDecoder.decode(row, shape, limits);
       resolved = shape;
       resolvedAtLine = line;
-      return conversation;
+      return example;
     }
     if (shape != null && shape != resolved) {
       throw new RowException(

@@ -8,13 +8,13 @@ import static com.google.common.base.Preconditions.checkNotNull;
  *
  * @param source display name of the file or stream (for a file, its path as given)
  * @param line 1-based line number of the example in {@code source}
- * @param conversation the example
+ * @param example the example: a {@link Conversation} or a {@link PlainText}
  */
-public record DatasetRecord(String source, long line, Conversation conversation) {
+public record DatasetRecord(String source, long line, Example example) {
   public DatasetRecord {
     checkNotNull(source, "source");
     checkArgument(line >= 1, "line numbers are 1-based but line was %s", line);
-    checkNotNull(conversation, "conversation");
+    checkNotNull(example, "example");
   }
 
   /**

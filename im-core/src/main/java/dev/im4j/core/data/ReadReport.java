@@ -18,8 +18,9 @@ import java.util.List;
  * @param examples lines that became a {@link DatasetRecord}
  * @param blankLines lines that are empty or hold only spaces and tabs; they are not data and are
  *     skipped in both modes, but counted here
- * @param emptyContents messages with empty content among the examples (valid, but worth knowing: an
- *     empty assistant message trains nothing but its end-of-turn tokens)
+ * @param emptyContents messages with empty content among the examples, plus empty plain-text rows
+ *     (valid, but worth knowing: an empty assistant message trains nothing but its end-of-turn
+ *     tokens, an empty text only its end-of-sequence token)
  * @param skipped every line skipped in {@link OnError#SKIP_AND_REPORT} mode, in line order
  */
 public record ReadReport(

@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
 
-/** Turns one parsed JSON line into a {@link Conversation}, validating every field it reads. */
+/** Turns one parsed JSON line into an {@link Example}, validating every field it reads. */
 final class RowDecoder {
   /** Longest excerpt of an offending value quoted in an error, in code points. */
   private static final int MAX_QUOTED_CODE_POINTS = 60;
@@ -65,11 +65,11 @@ final class RowDecoder {
    * @throws RowException naming the first invalid field, including a string with a lone surrogate
    *     and the content field at which the example exceeds {@link ReadLimits#maxExampleChars()}
    */
-  static Conversation decode(JsonNode row, DatasetFormat format, ReadLimits limits)
-      throws RowException {
+  static Example decode(JsonNode row, DatasetFormat format, ReadLimits limits) throws RowException {
     ContentBudget budget = new ContentBudget(limits.maxExampleChars());
     return switch (format) {
       case ALPACA -> alpaca(row, budget);
+      case TEXT -> text(row, budget);
       case MESSAGES, SHAREGPT -> turns(row, format, budget);
       case AUTO -> throw new IllegalStateException("AUTO must be resolved before decoding");
     };
@@ -97,6 +97,12 @@ final class RowDecoder {
     messages.add(Message.user(user));
     messages.add(Message.assistant(output));
     return new Conversation(messages);
+  }
+
+  private static PlainText text(JsonNode row, ContentBudget budget) throws RowException {
+    String text = requiredString(row, "text", "text", "required in text rows: a \"text\" string");
+    budget.add("text", text);
+    return new PlainText(text);
   }
 
   private static Conversation turns(JsonNode row, DatasetFormat format, ContentBudget budget)

@@ -5,7 +5,9 @@ import static com.google.common.base.Preconditions.checkNotNull;
 
 import dev.im4j.core.data.Conversation;
 import dev.im4j.core.data.DatasetRecord;
+import dev.im4j.core.data.Example;
 import dev.im4j.core.data.Message;
+import dev.im4j.core.data.PlainText;
 import dev.im4j.core.data.ReadLimits;
 import dev.im4j.core.data.Role;
 import dev.im4j.core.template.ChatTemplate;
@@ -31,6 +33,12 @@ import java.util.List;
  * <p>Prefix rule: the rendering up to each assistant turn, as a generation prompt, must be a string
  * prefix of the whole rendering; otherwise the model would be trained on text it never sees at
  * inference, and encoding fails with {@link MaskException}.
+ *
+ * <p>Plain text ({@link PlainText}) has no template: {@link #encode(PlainText)} tokenizes it with
+ * the tokenizer's added special tokens (a BOS where the tokenizer adds one) and appends the EOS
+ * token, as TRL and Hugging Face's language-modelling recipes do, so that packed documents are
+ * separated and the model learns where a document ends. Its tokens are {@link TokenClass#TEXT},
+ * trained under every policy; an added BOS is {@link TokenClass#TEMPLATE} (it is never a target).
  *
  * <p>Length rule: every rendering (the whole conversation, each prompt of the prefix rule, {@link
  * #encodePrompt}) may have at most {@link #maxRenderedChars()} characters, {@link
@@ -149,12 +157,54 @@ public final class ExampleEncoder {
   }
 
   /**
-   * Encodes a dataset record's conversation; a template or mask failure becomes a {@link
+   * Encodes either kind of example: {@link #encode(Conversation)} or {@link #encode(PlainText)}.
+   */
+  public Result encode(Example example) {
+    return example instanceof Conversation conversation
+        ? encode(conversation)
+        : encode((PlainText) example);
+  }
+
+  /**
+   * Tokenizes and classifies a plain-text document: the tokenizer's added tokens ({@link
+   * TokenClass#TEMPLATE}), the text, then the tokenizer's EOS unless the encoding already ends with
+   * it (all {@link TokenClass#TEXT}, turn 0). A tokenizer without an EOS token gets none appended.
+   * The rendering bound does not apply (there is no template); the reader's content bound does.
+   */
+  public Result encode(PlainText text) {
+    Encoding encoding = tokenizer.encode(text.text(), true);
+    int n = encoding.length();
+    var eos = tokenizer.specialTokens().eosId();
+    boolean appendEos = eos.isPresent() && (n == 0 || encoding.id(n - 1) != eos.getAsInt());
+    int length = appendEos ? n + 1 : n;
+    int[] ids = new int[length];
+    byte[] classes = new byte[length];
+    int[] turns = new int[length];
+    for (int i = 0; i < n; i++) {
+      ids[i] = encoding.id(i);
+      boolean added = encoding.start(i) == encoding.end(i) && !isEos(ids[i]);
+      classes[i] = (byte) (added ? TokenClass.TEMPLATE : TokenClass.TEXT).ordinal();
+      turns[i] = added ? -1 : 0;
+    }
+    if (appendEos) {
+      ids[n] = eos.getAsInt();
+      classes[n] = (byte) TokenClass.TEXT.ordinal();
+    }
+    return new Result(ClassifiedExample.of(ids, classes, turns), 0);
+  }
+
+  private boolean isEos(int id) {
+    var eos = tokenizer.specialTokens().eosId();
+    return eos.isPresent() && eos.getAsInt() == id;
+  }
+
+  /**
+   * Encodes a dataset record's example; a template or mask failure becomes a {@link
    * dev.im4j.core.data.DatasetException} naming the record's file and line.
    */
   public Result encode(DatasetRecord record) {
     try {
-      return encode(record.conversation());
+      return encode(record.example());
     } catch (MaskException | TemplateException e) {
       throw record.error(e.getMessage(), e);
     }

@@ -23,6 +23,10 @@ import java.util.Set;
  *       template tokens before the first content token (BOS and the first role header)</td></tr>
  * </table>
  *
+ * <p>Plain text ({@link TokenClass#TEXT}) weighs 1 under every policy: a document has no prompt and
+ * no template, so IT and IM agree on it; only a policy restricted to no roles at all ({@code
+ * withRoles(Set.of())}), which trains nothing, gives it 0.
+ *
  * <p>Options on top: {@link #roles()} keeps only the content of the selected roles (others weigh
  * 0); {@link #lastAssistantTurnOnly()} treats earlier assistant turns as prompt (they get the
  * prompt weight: 0 under IT, 1 under IM); {@link #trainTerminator()} trains the token that closes
@@ -216,6 +220,7 @@ public record LossPolicy(
     byClass[TokenClass.USER.ordinal()] = roles.contains(Role.USER) ? promptWeight : 0f;
     byClass[TokenClass.ASSISTANT.ordinal()] = output;
     byClass[TokenClass.TERMINATOR.ordinal()] = trainTerminator ? output : template;
+    byClass[TokenClass.TEXT.ordinal()] = roles.isEmpty() ? 0f : 1f;
     return byClass;
   }
 

@@ -5,6 +5,7 @@ package dev.im4j.core.mask;
  * which every loss policy derives its weights.
  */
 public enum TokenClass {
+  // Ordinals are stored (compact byte[] classes): add new classes at the end.
   /** Template text: role headers, separators, BOS, anything not message content. */
   TEMPLATE,
   /** Content of a system message. */
@@ -14,7 +15,12 @@ public enum TokenClass {
   /** Content of an assistant message. */
   ASSISTANT,
   /** The end-of-turn / EOS token that closes an assistant message (trained with the output). */
-  TERMINATOR;
+  TERMINATOR,
+  /**
+   * Plain text ({@code dev.im4j.core.data.PlainText}) and the end-of-sequence token appended to it:
+   * language-modelling data, trained under every loss policy.
+   */
+  TEXT;
 
   private static final TokenClass[] VALUES = values();
 

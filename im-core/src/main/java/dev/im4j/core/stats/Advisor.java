@@ -63,6 +63,14 @@ public final class Advisor {
   /** Advice for a dataset. */
   public static Advice advise(DatasetStatistics stats) {
     double ratio = stats.lengthRatio();
+    if (stats.plainTexts() > 0 && stats.plainTexts() == stats.examples()) {
+      return new Advice(
+          Recommendation.UNDECIDED,
+          Double.NaN,
+          Double.NaN,
+          "Plain-text rows have no instruction and no output: every token is trained under every"
+              + " policy, so the choice between IT and IM does not arise.");
+    }
     if (!(ratio > 0) || Double.isInfinite(ratio)) {
       return new Advice(
           Recommendation.UNDECIDED,

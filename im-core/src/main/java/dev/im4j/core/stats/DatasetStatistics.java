@@ -3,7 +3,9 @@ package dev.im4j.core.stats;
 import static com.google.common.base.Preconditions.checkArgument;
 
 import dev.im4j.core.data.Conversation;
+import dev.im4j.core.data.Example;
 import dev.im4j.core.data.Message;
+import dev.im4j.core.data.PlainText;
 import dev.im4j.core.data.Role;
 import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.core.template.PythonText;
@@ -14,9 +16,10 @@ import java.util.Arrays;
  * 2024; docs/user-guide.md, section 5): the dataset mean of instruction length divided by the
  * dataset mean of output length, lengths in whitespace-separated words, all turns of a role summed
  * per example (a ratio of means, not a mean of ratios). Instruction = system + user content; output
- * = assistant content.
+ * = assistant content. Plain-text rows count as examples with neither.
  *
- * @param examples number of conversations
+ * @param examples number of examples (conversations and plain-text rows)
+ * @param plainTexts how many of them are plain-text rows ({@link PlainText})
  * @param messages messages per role, indexed by {@link Role#ordinal()}
  * @param meanInstructionWords dataset mean of instruction words per example
  * @param meanOutputWords dataset mean of output words per example
@@ -25,6 +28,7 @@ import java.util.Arrays;
  */
 public record DatasetStatistics(
     long examples,
+    long plainTexts,
     long[] messages,
     double meanInstructionWords,
     double meanOutputWords,
@@ -88,6 +92,7 @@ public record DatasetStatistics(
   public static final class Accumulator {
     private final int maxLengthLimit;
     private long examples;
+    private long plainTexts;
     private final long[] messages = new long[Role.values().length];
     private long instructionWords;
     private long outputWords;
@@ -100,9 +105,13 @@ public record DatasetStatistics(
       this.maxLengthLimit = maxLengthLimit;
     }
 
-    /** Adds one conversation's word counts. */
-    public Accumulator add(Conversation conversation) {
+    /** Adds one example's word counts (a plain text counts as an example with no messages). */
+    public Accumulator add(Example example) {
       examples++;
+      if (!(example instanceof Conversation conversation)) {
+        plainTexts++;
+        return this;
+      }
       for (Message m : conversation.messages()) {
         messages[m.role().ordinal()]++;
         int w = words(m.content());
@@ -130,7 +139,7 @@ public record DatasetStatistics(
       double meanOutput = examples == 0 ? 0 : (double) outputWords / examples;
       double ratio = outputWords == 0 ? Double.NaN : (double) instructionWords / outputWords;
       return new DatasetStatistics(
-          examples, messages, meanInstruction, meanOutput, ratio, tokenStatistics());
+          examples, plainTexts, messages, meanInstruction, meanOutput, ratio, tokenStatistics());
     }
 
     private TokenStatistics tokenStatistics() {

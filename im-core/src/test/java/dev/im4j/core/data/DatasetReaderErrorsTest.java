@@ -345,14 +345,71 @@ class DatasetReaderErrorsTest {
   }
 
   @Test
+  void textRowWithoutTextOrWithTextOfTheWrongType() {
+    String ok = "{\"text\": \"a\"}";
+    assertError(
+        failure(DatasetFormat.TEXT, ok, "{\"content\": \"a\"}"),
+        2,
+        "text",
+        "data.jsonl:2: field \"text\": missing; required in text rows: a \"text\" string");
+    assertError(
+        failure(DatasetFormat.TEXT, ok, ok, "{\"text\": 42}"),
+        3,
+        "text",
+        "data.jsonl:3: field \"text\": must be a string but was a number (42)");
+    assertError(
+        failure(DatasetFormat.TEXT, "{\"text\": null}"),
+        1,
+        "text",
+        "data.jsonl:1: field \"text\": must be a string but was null");
+    assertError(
+        failure(DatasetFormat.TEXT, "{\"text\": [\"a\", \"b\"]}"),
+        1,
+        "text",
+        "data.jsonl:1: field \"text\": must be a string but was an array of 2 elements");
+    assertTrue(
+        failure(DatasetFormat.TEXT, "{\"text\": \"x\\ud800y\"}")
+            .getMessage()
+            .startsWith(
+                "data.jsonl:1: field \"text\": contains a lone surrogate \\ud800 at character 1"));
+  }
+
+  @Test
+  void textRowReadAsAnotherFormatHintsAtText() {
+    assertError(
+        failure(DatasetFormat.MESSAGES, "{\"text\": \"a\"}"),
+        1,
+        "messages",
+        "data.jsonl:1: field \"messages\": missing; required in messages rows: an array of"
+            + " {\"role\": ..., \"content\": ...} objects (the line looks like text"
+            + " (\"text\"): read it as DatasetFormat.TEXT or AUTO)");
+  }
+
+  @Test
+  void textMixedWithConversationsOrBesideThemIsRejected() {
+    assertError(
+        failure(DatasetFormat.AUTO, "{\"text\": \"a\"}", OK_MESSAGES),
+        2,
+        "",
+        "data.jsonl:2: mixed formats: the line is messages (\"messages\") but line 1 made this"
+            + " source text; a source must use one format, so convert the line or split the file");
+    assertError(
+        failure(DatasetFormat.AUTO, "{\"text\": \"a\", \"instruction\": \"q\", \"output\": \"a\"}"),
+        1,
+        "",
+        "data.jsonl:1: ambiguous format: the line has fields of alpaca (\"instruction\"/\"output\")"
+            + " and text (\"text\"); choose the format explicitly instead of AUTO");
+  }
+
+  @Test
   void undetectableFormat() {
     assertError(
         failure(DatasetFormat.AUTO, "{\"prompt\": \"q\", \"completion\": \"a\"}"),
         1,
         "",
         "data.jsonl:1: cannot detect the format: the object has none of alpaca"
-            + " (\"instruction\"/\"output\"), messages (\"messages\"), sharegpt (\"conversations\");"
-            + " fix the line or choose the format explicitly");
+            + " (\"instruction\"/\"output\"), messages (\"messages\"), sharegpt (\"conversations\"),"
+            + " text (\"text\"); fix the line or choose the format explicitly");
   }
 
   @Test

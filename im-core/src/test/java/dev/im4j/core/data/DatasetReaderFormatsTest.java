@@ -30,7 +30,11 @@ class DatasetReaderFormatsTest {
   }
 
   private static List<Conversation> conversations(List<DatasetRecord> records) {
-    return records.stream().map(DatasetRecord::conversation).toList();
+    return records.stream().map(r -> (Conversation) r.example()).toList();
+  }
+
+  private static List<Example> examples(List<DatasetRecord> records) {
+    return records.stream().map(DatasetRecord::example).toList();
   }
 
   private static List<Long> lines(List<DatasetRecord> records) {
@@ -97,11 +101,30 @@ class DatasetReaderFormatsTest {
   }
 
   @Test
+  void textRowsBecomePlainTextsAndIgnoreExtraFields() {
+    try (DatasetReader reader =
+        DatasetReader.open(fixture("text.jsonl"), DatasetFormat.TEXT, OnError.FAIL_FAST)) {
+      List<DatasetRecord> records = reader.readAll();
+      assertEquals(
+          List.of(
+              new PlainText("The storm abated."),
+              new PlainText(""),
+              new PlainText("Ελληνικά\tκαι\nνέα γραμμή 👩‍💻 </s> inside")),
+          records.stream().map(DatasetRecord::example).toList());
+      assertEquals(List.of(1L, 2L, 4L), lines(records));
+      ReadReport report = reader.report();
+      assertEquals(4, report.linesRead());
+      assertEquals(1, report.blankLines());
+      assertEquals(1, report.emptyContents()); // the empty text
+    }
+  }
+
+  @Test
   void autoDetectsEachFixtureAsItsOwnFormat() {
     for (DatasetFormat format : DatasetFormat.concrete()) {
       Path path = fixture(format.displayName() + ".jsonl");
       try (DatasetReader auto = DatasetReader.open(path, DatasetFormat.AUTO, OnError.FAIL_FAST)) {
-        assertEquals(conversations(readAll(path, format)), conversations(auto.readAll()));
+        assertEquals(examples(readAll(path, format)), examples(auto.readAll()));
         assertEquals(format, auto.report().format());
       }
     }

@@ -155,7 +155,7 @@ class DatasetReaderInputLimitsTest {
             OnError.FAIL_FAST,
             ReadLimits.DEFAULT,
             "{\"instruction\": \"\\ud83d\\ude00\", \"output\": \"x\\udbff\\udfff\"}")) {
-      Conversation c = reader.next().conversation();
+      Conversation c = (Conversation) reader.next().example();
       assertEquals("\uD83D\uDE00", c.get(0).content());
       assertEquals("x\uDBFF\uDFFF", c.get(1).content());
     }
@@ -237,6 +237,21 @@ class DatasetReaderInputLimitsTest {
             "{\"messages\": [{\"role\": \"user\", \"content\": \"12345\"},"
                 + " {\"role\": \"assistant\", \"content\": \"678901\"}]}");
     assertError(e, 1, "messages[1].content", tooLong(11, 6, 10));
+  }
+
+  @Test
+  void aPlainTextPastTheLimitIsRejectedAtItsField() {
+    try (DatasetReader reader =
+        reader(
+            DatasetFormat.TEXT,
+            OnError.FAIL_FAST,
+            new ReadLimits(10),
+            "{\"text\": \"0123456789\"}")) {
+      assertEquals(1, reader.readAll().size());
+    }
+    DatasetException e =
+        failure(DatasetFormat.TEXT, new ReadLimits(10), "{\"text\": \"01234567890\"}");
+    assertError(e, 1, "text", tooLong(11, 11, 10));
   }
 
   @Test

@@ -286,7 +286,7 @@ class DatasetReaderProperties {
     try (DatasetReader reader =
         DatasetReader.open(
             new ByteArrayInputStream(file), "generated.jsonl", format, OnError.FAIL_FAST)) {
-      return reader.stream().map(DatasetRecord::conversation).toList();
+      return reader.stream().map(r -> (Conversation) r.example()).toList();
     }
   }
 

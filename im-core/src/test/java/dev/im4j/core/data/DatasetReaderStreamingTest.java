@@ -63,7 +63,7 @@ class DatasetReaderStreamingTest {
       for (int i = 1; i <= 3; i++) {
         DatasetRecord record = reader.next();
         assertEquals(i, record.line());
-        assertEquals("q" + i, record.conversation().get(0).content());
+        assertEquals("q" + i, ((Conversation) record.example()).get(0).content());
         assertEquals(i, in.reads);
       }
       assertTrue(reader.hasNext());
@@ -151,8 +151,8 @@ class DatasetReaderStreamingTest {
             DatasetFormat.ALPACA,
             OnError.FAIL_FAST,
             new ReadLimits(Integer.MAX_VALUE))) {
-      assertEquals(content, reader.next().conversation().get(1).content());
-      assertEquals("y", reader.next().conversation().get(1).content());
+      assertEquals(content, ((Conversation) reader.next().example()).get(1).content());
+      assertEquals("y", ((Conversation) reader.next().example()).get(1).content());
       assertFalse(reader.hasNext());
     }
   }

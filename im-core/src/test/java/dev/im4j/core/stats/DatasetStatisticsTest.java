@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.im4j.core.data.Conversation;
 import dev.im4j.core.data.Message;
+import dev.im4j.core.data.PlainText;
 import dev.im4j.core.mask.TokenClass;
 import dev.im4j.core.mask.TokenizedExample;
 import org.junit.jupiter.api.Test;
@@ -17,6 +18,19 @@ class DatasetStatisticsTest {
     assertEquals(0, DatasetStatistics.words(" \n\t\u00A0"));
     assertEquals(3, DatasetStatistics.words("  a b\u00A0c  "));
     assertEquals(2, DatasetStatistics.words("中文 😀"));
+  }
+
+  @Test
+  void plainTextsCountAsExamplesWithoutInstructionOrOutputAndGetNoAdvice() {
+    DatasetStatistics stats =
+        DatasetStatistics.accumulator(0).add(new PlainText("a b c")).add(new PlainText("")).build();
+    assertEquals(2, stats.examples());
+    assertEquals(2, stats.plainTexts());
+    assertEquals(0.0, stats.meanInstructionWords());
+    assertEquals(0.0, stats.meanOutputWords());
+    Advisor.Advice advice = Advisor.advise(stats);
+    assertEquals(Advisor.Recommendation.UNDECIDED, advice.recommendation());
+    assertTrue(advice.explanation().startsWith("Plain-text rows have no instruction"));
   }
 
   @Test
@@ -87,6 +101,6 @@ class DatasetStatisticsTest {
   }
 
   private static DatasetStatistics withRatio(double ratio, long examples) {
-    return new DatasetStatistics(examples, new long[3], ratio, 1.0, ratio, null);
+    return new DatasetStatistics(examples, 0, new long[3], ratio, 1.0, ratio, null);
   }
 }
