@@ -11,6 +11,7 @@ import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenizedExample;
 import dev.im4j.onnx.runtime.InferenceModel;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -28,36 +29,50 @@ import java.util.List;
 record HeldOutLoss(
     double outputOnly, double instruction, double outputTargets, double instructionTargets) {
 
-  /** Evaluates {@code examples}, weighed by IT and by IM, with {@code lm}. */
+  /**
+   * Evaluates {@code examples}, weighed by IT and by IM, with {@code lm}: one forward pass per
+   * example serves both policies.
+   */
   static HeldOutLoss of(InferenceModel lm, List<ClassifiedExample> examples) {
-    double[] loss = new double[2];
-    double[] weight = new double[2];
     List<LossPolicy> policies = List.of(LossPolicy.outputOnly(), LossPolicy.instructionModelling());
-    for (int p = 0; p < 2; p++) {
-      List<TokenizedExample> weighed = new ArrayList<>(examples.size());
-      int longest = 1;
-      for (ClassifiedExample e : examples) {
-        weighed.add(policies.get(p).weigh(e));
-        longest = Math.max(longest, e.length());
-      }
-      List<Batch> rows = Collator.of(CollatorConfig.of(longest)).collate(weighed, 1).batches();
-      StepCoefficients c = StepCoefficients.of(Reduction.TOKEN_MEAN, rows);
-      for (int b = 0; b < rows.size(); b++) {
-        Batch row = rows.get(b);
-        float[][] logits = lm.logits(row.inputIds()); // [seqLen, vocab]
-        int vocab = logits[0].length;
-        float[] flat = new float[logits.length * vocab]; // [1, seqLen, vocab]
-        for (int t = 0; t < logits.length; t++) {
-          System.arraycopy(logits[t], 0, flat, t * vocab, vocab);
-        }
-        loss[p] += ReferenceLoss.compute(row, c.forBatch(b), flat, vocab).loss();
-      }
-      weight[p] = c.totalWeight();
+    int longest = 1;
+    for (ClassifiedExample e : examples) {
+      longest = Math.max(longest, e.length());
     }
+    Collator collator = Collator.of(CollatorConfig.of(longest));
+    List<List<Batch>> rows = new ArrayList<>(); // [policy][row]: one example per row
+    List<StepCoefficients> coefficients = new ArrayList<>();
+    for (LossPolicy policy : policies) {
+      List<TokenizedExample> weighed = new ArrayList<>(examples.size());
+      for (ClassifiedExample e : examples) {
+        weighed.add(policy.weigh(e));
+      }
+      List<Batch> policyRows = collator.collate(weighed, 1).batches();
+      rows.add(policyRows);
+      coefficients.add(StepCoefficients.of(Reduction.TOKEN_MEAN, policyRows));
+    }
+    double[] loss = new double[policies.size()];
+    for (int b = 0; b < rows.get(0).size(); b++) {
+      float[][] logits = lm.logits(rows.get(0).get(b).inputIds()); // [seqLen, vocab]
+      int vocab = logits[0].length;
+      float[] flat = new float[logits.length * vocab]; // [1, seqLen, vocab]
+      for (int t = 0; t < logits.length; t++) {
+        System.arraycopy(logits[t], 0, flat, t * vocab, vocab);
+      }
+      for (int p = 0; p < policies.size(); p++) {
+        Batch row = rows.get(p).get(b);
+        if (!Arrays.equals(row.inputIds(), rows.get(0).get(b).inputIds())) {
+          throw new IllegalStateException("the collator ordered the policies' rows differently");
+        }
+        loss[p] += ReferenceLoss.compute(row, coefficients.get(p).forBatch(b), flat, vocab).loss();
+      }
+    }
+    double itWeight = coefficients.get(0).totalWeight();
+    double imWeight = coefficients.get(1).totalWeight();
     return new HeldOutLoss(
-        weight[0] == 0 ? Double.NaN : loss[0],
-        weight[1] == 0 ? Double.NaN : loss[1],
-        weight[0],
-        weight[1]);
+        itWeight == 0 ? Double.NaN : loss[0],
+        imWeight == 0 ? Double.NaN : loss[1],
+        itWeight,
+        imWeight);
   }
 }

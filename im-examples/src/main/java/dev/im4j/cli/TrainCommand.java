@@ -10,6 +10,7 @@ import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.ExampleEncoder;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.tokenizer.HfTokenizer;
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.graph.OnnxIo;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmGraphs;
@@ -247,6 +248,28 @@ final class TrainCommand implements Callable<Integer> {
               + " (default: off).")
   boolean merge;
 
+  /** The stored precision of OUT/model's weights, when not the base model's. */
+  enum SaveDtype {
+    F32(DType.FLOAT),
+    BF16(DType.BFLOAT16),
+    F16(DType.FLOAT16);
+
+    final DType dtype;
+
+    SaveDtype(DType dtype) {
+      this.dtype = dtype;
+    }
+  }
+
+  @Option(
+      names = "--save-dtype",
+      paramLabel = "DTYPE",
+      description =
+          "Store OUT/model's weights as f32, bf16 or f16 (rounded to nearest even); training is"
+              + " float32 either way (default: each tensor as the base model stores it, f32 with"
+              + " --config).")
+  SaveDtype saveDtype;
+
   @Option(
       names = "--runtime",
       defaultValue = "training-api",
@@ -446,6 +469,9 @@ final class TrainCommand implements Callable<Integer> {
         written.add("adapter in " + adapterDir);
         trained = withTokenizerFiles(adapter.merge(base), tokenizerFiles());
       }
+      if (saveDtype != null) {
+        trained = trained.withWeights(trained.weights().withDtype(saveDtype.dtype));
+      }
       if (lora == null || merge) {
         trained.save(modelDir);
         written.add("model in " + modelDir);
@@ -457,11 +483,19 @@ final class TrainCommand implements Callable<Integer> {
           onnx,
           ONNX_EXTERNAL_DATA_BYTES);
       written.add("ONNX export in " + onnx);
+      // A resumed run that had already finished trains no step and has no loss of its own.
+      String trainedSteps =
+          Double.isNaN(result.lastLoss())
+              ? String.format(Locale.ROOT, "already trained %d steps", result.steps())
+              : String.format(
+                  Locale.ROOT,
+                  "trained %d steps, last loss %.4f",
+                  result.steps(),
+                  result.lastLoss());
       stdout.printf(
           Locale.ROOT,
-          "trained %d steps, last loss %.4f; %s, metrics in %s%n",
-          result.steps(),
-          result.lastLoss(),
+          "%s; %s, metrics in %s%n",
+          trainedSteps,
           String.join(", ", written),
           out.resolve("metrics.jsonl"));
     }

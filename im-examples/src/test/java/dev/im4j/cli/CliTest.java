@@ -2,6 +2,7 @@ package dev.im4j.cli;
 
 import static dev.im4j.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -24,7 +25,7 @@ class CliTest {
 
   @BeforeAll
   static void demoFiles() {
-    // The demo in a reduced mode: every stage, few examples and steps.
+    // The demo in a reduced mode: every stage, few examples and steps, on the bundled base.
     Run demo =
         run(
             "demo",
@@ -32,8 +33,12 @@ class CliTest {
             dir.resolve("demo").toString(),
             "--examples",
             "16",
+            "--more-examples",
+            "24",
             "--heldout",
             "8",
+            "--generations",
+            "1",
             "--steps",
             "2",
             "--eval-every",
@@ -65,30 +70,84 @@ class CliTest {
     }
     assertTrue(Files.isRegularFile(dir.resolve("demo/LICENSE-WordNet.txt")));
     assertTrue(Files.size(dir.resolve("demo/curves.png")) > 1000);
+    assertTrue(Files.isRegularFile(dir.resolve("demo/base/README.md")));
     for (String task : DemoCommand.TASKS) {
-      for (String policy : new String[] {"it", "im"}) {
-        // Each run's metrics: 2 steps and an evaluation after each.
-        Path metrics = dir.resolve("demo/runs/" + task + "-" + policy + "/metrics.jsonl");
-        assertEquals(4, lines(metrics), metrics.toString());
+      for (int n : sizes(task)) {
+        for (String policy : new String[] {"it", "im"}) {
+          // Each run's metrics: 2 steps and an evaluation after each.
+          Path metrics =
+              dir.resolve("demo/runs/" + task + "-" + n + "-" + policy + "/metrics.jsonl");
+          assertEquals(4, lines(metrics), metrics.toString());
+        }
       }
     }
   }
 
   @Test
-  void demoPrintsTheResultsTable() {
-    // Rows for both tasks and both policies, with finite losses.
-    String table = demoOut.substring(demoOut.indexOf("== Results"));
+  void demoPrintsTheResultsTableAndTheGenerations() {
+    assertTrue(demoOut.startsWith("Base model: "), demoOut);
+    // Rows for both tasks, their sizes and both policies, with finite losses; IM rows compare.
+    String table = demoOut.substring(demoOut.indexOf("== Results"), demoOut.indexOf("== Greedy"));
+    assertEquals(6, table.lines().filter(l -> l.matches("\\S+-the-word .*")).count(), table);
     for (String task : DemoCommand.TASKS) {
-      for (String policy : new String[] {"it", "im"}) {
-        assertTrue(
-            table
-                .lines()
-                .anyMatch(
-                    l ->
-                        l.startsWith(task) && l.contains(" " + policy + " ") && !l.contains("NaN")),
-            table);
+      for (int n : sizes(task)) {
+        for (String policy : new String[] {"it", "im"}) {
+          List<String> rows =
+              table
+                  .lines()
+                  .filter(l -> l.startsWith(task) && l.contains(" " + n + " " + policy + " "))
+                  .toList();
+          assertEquals(1, rows.size(), table);
+          assertFalse(rows.get(0).contains("NaN"), table);
+          assertEquals(policy.equals("im"), rows.get(0).endsWith("%"), table);
+        }
       }
     }
+    // One held-out prompt per task: its reference and one answer per run.
+    String answers = demoOut.substring(demoOut.indexOf("== Greedy"));
+    for (String task : DemoCommand.TASKS) {
+      assertEquals(
+          1, answers.lines().filter(l -> l.startsWith("[" + task + "] ")).count(), answers);
+    }
+    assertEquals(2, answers.lines().filter(l -> l.startsWith("  reference: ")).count(), answers);
+    assertEquals(6, answers.lines().filter(l -> l.matches("  i[tm] +N=\\d+ .*")).count(), answers);
+  }
+
+  /**
+   * The training-set sizes the reduced demo runs for a task: --examples, and --more-examples only
+   * where the length ratio is high (name-the-word).
+   */
+  private static int[] sizes(String task) {
+    return task.equals("name-the-word") ? new int[] {16, 24} : new int[] {16};
+  }
+
+  @Test
+  void demoFromScratchTrainsTheTinyRandomModel() {
+    Run r =
+        run(
+            "demo",
+            "--from-scratch",
+            "--out",
+            dir.resolve("scratch").toString(),
+            "--examples",
+            "8",
+            "--heldout",
+            "4",
+            "--generations",
+            "0",
+            "--steps",
+            "1",
+            "--eval-every",
+            "1",
+            "--threads",
+            "1");
+    assertEquals(0, r.exit(), r.err());
+    assertFalse(r.out().contains("Base model: "), r.out());
+    assertTrue(r.out().contains("(tiny LLaMA from random weights, seed 42)"), r.out());
+    assertFalse(r.out().contains("== Greedy"), r.out());
+    // One size only by default with --from-scratch: two rows per task.
+    String table = r.out().substring(r.out().indexOf("== Results"));
+    assertEquals(4, table.lines().filter(l -> l.matches("\\S+-the-word .*")).count(), table);
   }
 
   private static long lines(Path file) {

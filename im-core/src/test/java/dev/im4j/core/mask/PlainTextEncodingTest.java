@@ -10,6 +10,10 @@ import dev.im4j.core.template.BuiltinTemplate;
 import dev.im4j.core.testing.WordTokenizer;
 import java.util.List;
 import java.util.Set;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.Chars;
+import net.jqwik.api.constraints.StringLength;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -61,6 +65,37 @@ class PlainTextEncodingTest {
     assertEquals(4, LossPolicy.allTokens().weigh(e).targetCount());
     // Restricted to no roles at all, a policy trains nothing, plain text included.
     assertEquals(0, LossPolicy.outputOnly().withRoles(Set.of()).weigh(e).targetCount());
+  }
+
+  /** Invariant 24, over arbitrary texts (special-token text included) and every policy kind. */
+  @Property
+  void everyPolicyTrainsAnyTextWhole(
+      @ForAll @StringLength(max = 40) @Chars({'a', 'b', ' ', '\n', '<', '/', 's', '>', 'é'})
+          String text,
+      @ForAll boolean addsBos) {
+    WordTokenizer tokenizer = addsBos ? WordTokenizer.llamaLike() : WordTokenizer.noBos();
+    ClassifiedExample e = encoder(tokenizer).encode(new PlainText(text)).example();
+    int[] alone = tokenizer.encode(text, true).ids();
+    int[] ids = e.ids();
+    int n = ids.length;
+    assertEquals(2, ids[n - 1]); // ends in EOS...
+    boolean endsWithEos = alone.length > 0 && alone[alone.length - 1] == 2;
+    assertEquals(endsWithEos ? alone.length : alone.length + 1, n); // ...appended only if needed
+    assertArrayEquals(alone, java.util.Arrays.copyOf(ids, alone.length)); // the text's own ids
+    int firstText = addsBos ? 1 : 0;
+    for (LossPolicy policy :
+        List.of(
+            LossPolicy.outputOnly(),
+            LossPolicy.instructionModelling(),
+            LossPolicy.allTokens(),
+            LossPolicy.promptWeight(0.5f),
+            LossPolicy.referenceCodeCompatible())) {
+      float[] w = policy.weigh(e).weights();
+      for (int i = firstText; i < n; i++) {
+        assertEquals(1f, w[i], policy + " token " + i + " of " + java.util.Arrays.toString(ids));
+      }
+      assertEquals(n - 1, policy.weigh(e).targetCount(), policy.toString());
+    }
   }
 
   @Test
