@@ -252,6 +252,10 @@ final class DemoCommand implements Callable<Integer> {
     for (String file : new String[] {"config.json", "model.safetensors", "README.md"}) {
       extract(BASE + file, base.resolve(file));
     }
+    // A complete Hugging Face directory: im4j generate --model DIR and Python load it as it is.
+    for (String file : new String[] {"tokenizer.json", "tokenizer_config.json"}) {
+      extract("tokenizer/" + file, base.resolve(file));
+    }
     ModelDirectory model = ModelDirectory.load(base);
     stdout.printf(
         Locale.ROOT,

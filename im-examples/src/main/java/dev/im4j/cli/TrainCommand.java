@@ -470,7 +470,7 @@ final class TrainCommand implements Callable<Integer> {
         trained = withTokenizerFiles(adapter.merge(base), tokenizerFiles());
       }
       if (saveDtype != null) {
-        trained = trained.withWeights(trained.weights().withDtype(saveDtype.dtype));
+        trained = trained.withDtype(saveDtype.dtype);
       }
       if (lora == null || merge) {
         trained.save(modelDir);

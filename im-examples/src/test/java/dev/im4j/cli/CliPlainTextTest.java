@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.im4j.cli.Cli.Run;
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.model.ModelDirectory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -101,11 +102,18 @@ class CliPlainTextTest {
             "1",
             "--max-length",
             "64",
+            "--save-dtype",
+            "bf16",
             "--out",
             out.toString());
     assertEquals(0, r.exit(), r.err() + r.out());
     assertEquals(2, Files.readAllLines(out.resolve("metrics.jsonl")).size());
-    assertEquals(16, ModelDirectory.load(out.resolve("model")).config().hiddenSize());
+    ModelDirectory model = ModelDirectory.load(out.resolve("model"));
+    assertEquals(16, model.config().hiddenSize());
+    assertEquals(java.util.Optional.of("bfloat16"), model.config().torchDtype());
+    assertTrue(
+        model.weights().tensors().stream().allMatch(t -> t.dtype() == DType.BFLOAT16),
+        model.weights().toString());
   }
 
   @Test

@@ -71,6 +71,10 @@ class CliTest {
     assertTrue(Files.isRegularFile(dir.resolve("demo/LICENSE-WordNet.txt")));
     assertTrue(Files.size(dir.resolve("demo/curves.png")) > 1000);
     assertTrue(Files.isRegularFile(dir.resolve("demo/base/README.md")));
+    assertTrue(Files.isRegularFile(dir.resolve("demo/base/tokenizer.json")));
+    assertEquals(
+        256,
+        dev.im4j.onnx.model.ModelDirectory.load(dir.resolve("demo/base")).config().hiddenSize());
     for (String task : DemoCommand.TASKS) {
       for (int n : sizes(task)) {
         for (String policy : new String[] {"it", "im"}) {

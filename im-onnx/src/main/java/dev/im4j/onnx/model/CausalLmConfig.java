@@ -153,6 +153,33 @@ public record CausalLmConfig(
     }
   }
 
+  /** This config with {@code torch_dtype} set to {@code value} (float32, float16 or bfloat16). */
+  public CausalLmConfig withTorchDtype(String value) {
+    return new CausalLmConfig(
+        modelType,
+        vocabSize,
+        hiddenSize,
+        intermediateSize,
+        numLayers,
+        numHeads,
+        numKvHeads,
+        headDim,
+        maxPositionEmbeddings,
+        normEps,
+        ropeTheta,
+        ropeScaling,
+        tieWordEmbeddings,
+        attentionBias,
+        slidingWindow,
+        hiddenAct,
+        bosTokenIds,
+        eosTokenIds,
+        padTokenIds,
+        Optional.of(value),
+        initializerRange,
+        extraJson);
+  }
+
   private static boolean isJsonObject(String text) {
     try {
       JsonNode node = JSON.readTree(text);

@@ -4,6 +4,7 @@ import static com.google.common.base.Preconditions.checkArgument;
 import static com.google.common.base.Preconditions.checkNotNull;
 
 import com.google.common.io.MoreFiles;
+import dev.im4j.onnx.graph.DType;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -133,6 +134,27 @@ public final class ModelDirectory {
   public ModelDirectory withWeights(Weights newWeights) {
     return new ModelDirectory(
         config, CausalLmParameters.validate(config, newWeights, "weights"), auxiliary);
+  }
+
+  /**
+   * The same model with every weight stored as {@code dtype} ({@link DType#FLOAT}, {@link
+   * DType#FLOAT16} or {@link DType#BFLOAT16}; narrowing rounds to nearest even) and config.json's
+   * {@code torch_dtype} naming it, as Hugging Face writes a model saved in that precision.
+   */
+  public ModelDirectory withDtype(DType dtype) {
+    String torchDtype =
+        switch (dtype) {
+          case FLOAT -> "float32";
+          case FLOAT16 -> "float16";
+          case BFLOAT16 -> "bfloat16";
+          default ->
+              throw new IllegalArgumentException(
+                  "weights are stored as FLOAT, FLOAT16 or BFLOAT16, not " + dtype);
+        };
+    return new ModelDirectory(
+        config.withTorchDtype(torchDtype),
+        CausalLmParameters.validate(config, weights.withDtype(dtype), "weights"),
+        auxiliary);
   }
 
   /** {@link #save(Path, long)} with {@link #DEFAULT_MAX_SHARD_BYTES}. */

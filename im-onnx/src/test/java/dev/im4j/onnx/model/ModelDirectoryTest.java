@@ -71,6 +71,35 @@ class ModelDirectoryTest {
   }
 
   @Test
+  void withDtypeRoundsEveryWeightAndNamesItInTheConfig() throws IOException {
+    CausalLmConfig c = TinyConfigs.llama();
+    ModelDirectory f32 =
+        ModelDirectory.of(c, CausalLmParameters.initialize(c, 3, DType.FLOAT), AUX);
+    for (DType dtype : List.of(DType.BFLOAT16, DType.FLOAT16, DType.FLOAT)) {
+      ModelDirectory narrowed = f32.withDtype(dtype);
+      Path dir = tmp.resolve("as-" + dtype);
+      narrowed.save(dir);
+      ModelDirectory loaded = ModelDirectory.load(dir);
+      String expected =
+          dtype == DType.BFLOAT16 ? "bfloat16" : dtype == DType.FLOAT16 ? "float16" : "float32";
+      assertEquals(java.util.Optional.of(expected), loaded.config().torchDtype());
+      assertTrue(
+          Files.readString(dir.resolve("config.json"))
+              .contains("\"torch_dtype\": \"" + expected + "\""));
+      assertEquals(AUX.keySet(), loaded.auxiliaryFileNames());
+      for (Tensor t : f32.weights().tensors()) {
+        Tensor stored = loaded.weights().get(t.name());
+        assertEquals(dtype, stored.dtype(), t.name());
+        for (int i = 0; i < t.numel(); i++) {
+          assertEquals(
+              HalfFloats.roundTo(dtype, t.get(i)), stored.get(i), t.name() + "[" + i + "]");
+        }
+      }
+    }
+    assertThrows(IllegalArgumentException.class, () -> f32.withDtype(DType.INT64));
+  }
+
+  @Test
   void shardedSaveLoads() throws IOException {
     CausalLmConfig c = TinyConfigs.llama();
     ModelDirectory model =
