@@ -76,23 +76,14 @@ final class StatsCommand implements Callable<Integer> {
   }
 
   static void print(PrintWriter out, DatasetStatistics stats, Path source) {
-    long[] messages = stats.messages();
     out.printf(Locale.ROOT, "dataset            %s%n", source);
     out.printf(Locale.ROOT, "examples           %d%n", stats.examples());
     if (stats.plainTexts() > 0) {
       out.printf(Locale.ROOT, "plain-text rows    %d (every token trained)%n", stats.plainTexts());
     }
-    out.printf(
-        Locale.ROOT,
-        "messages           %d system, %d user, %d assistant%n",
-        messages[Role.SYSTEM.ordinal()],
-        messages[Role.USER.ordinal()],
-        messages[Role.ASSISTANT.ordinal()]);
-    out.printf(
-        Locale.ROOT, "instruction words  %.1f per example (mean)%n", stats.meanInstructionWords());
-    out.printf(
-        Locale.ROOT, "output words       %.1f per example (mean)%n", stats.meanOutputWords());
-    out.printf(Locale.ROOT, "length ratio       %.3f%n", stats.lengthRatio());
+    if (stats.plainTexts() < stats.examples()) {
+      printConversationLengths(out, stats);
+    }
     DatasetStatistics.TokenStatistics t = stats.tokens();
     if (t != null) {
       out.printf(
@@ -112,5 +103,21 @@ final class StatsCommand implements Callable<Integer> {
     }
     out.println();
     out.println(Advisor.advise(stats).explanation());
+  }
+
+  /** Messages per role, words per side and the length ratio: what conversations have. */
+  private static void printConversationLengths(PrintWriter out, DatasetStatistics stats) {
+    long[] messages = stats.messages();
+    out.printf(
+        Locale.ROOT,
+        "messages           %d system, %d user, %d assistant%n",
+        messages[Role.SYSTEM.ordinal()],
+        messages[Role.USER.ordinal()],
+        messages[Role.ASSISTANT.ordinal()]);
+    out.printf(
+        Locale.ROOT, "instruction words  %.1f per example (mean)%n", stats.meanInstructionWords());
+    out.printf(
+        Locale.ROOT, "output words       %.1f per example (mean)%n", stats.meanOutputWords());
+    out.printf(Locale.ROOT, "length ratio       %.3f%n", stats.lengthRatio());
   }
 }

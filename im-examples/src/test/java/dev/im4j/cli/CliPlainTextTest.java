@@ -2,6 +2,7 @@ package dev.im4j.cli;
 
 import static dev.im4j.cli.Cli.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -40,6 +41,8 @@ class CliPlainTextTest {
     assertEquals(0, r.exit(), r.err());
     assertTrue(r.out().contains("plain-text rows    3 (every token trained)"), r.out());
     assertTrue(r.out().contains("the choice between IT and IM does not arise"), r.out());
+    assertFalse(r.out().contains("length ratio"), r.out()); // conversations only
+    assertTrue(r.out().contains("trained targets    "), r.out());
   }
 
   @Test
