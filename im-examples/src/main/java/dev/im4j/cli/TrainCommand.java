@@ -222,6 +222,13 @@ final class TrainCommand implements Callable<Integer> {
   Double loraAlpha;
 
   @Option(
+      names = "--lora-dropout",
+      paramLabel = "X",
+      description =
+          "LoRA dropout on the adapters' inputs in training, in [0, 1) (default: 0, PEFT's).")
+  Double loraDropout;
+
+  @Option(
       names = "--lora-targets",
       split = ",",
       paramLabel = "NAME",
@@ -519,6 +526,9 @@ final class TrainCommand implements Callable<Integer> {
     if (loraAlpha != null) {
       lora = lora.withAlpha(loraAlpha);
     }
+    if (loraDropout != null) {
+      lora = lora.withDropout(loraDropout);
+    }
     return loraTargets == null ? lora : lora.withTargets(loraTargets);
   }
 
@@ -530,22 +540,32 @@ final class TrainCommand implements Callable<Integer> {
         "--lora-alpha",
         loraAlpha,
         "finite and > 0");
+    Flags.require(
+        loraDropout == null || (loraDropout >= 0 && loraDropout < 1),
+        "--lora-dropout",
+        loraDropout,
+        "in [0, 1)");
     if (loraR != null && loraAdapter != null) {
       throw new IllegalArgumentException(
           "--lora-r and --lora-adapter exclude each other: the adapter's adapter_config.json sets"
               + " its rank");
     }
-    if (loraAdapter != null && (loraAlpha != null || loraTargets != null || loraRsLora)) {
+    if (loraAdapter != null
+        && (loraAlpha != null || loraTargets != null || loraRsLora || loraDropout != null)) {
       throw new IllegalArgumentException(
-          "--lora-alpha, --lora-targets and --lora-rslora describe new adapters; --lora-adapter"
-              + " continues one whose adapter_config.json sets them");
+          "--lora-alpha, --lora-dropout, --lora-targets and --lora-rslora describe new adapters;"
+              + " --lora-adapter continues one whose adapter_config.json sets them");
     }
     if (loraR == null
         && loraAdapter == null
-        && (loraAlpha != null || loraTargets != null || loraRsLora || merge)) {
+        && (loraAlpha != null
+            || loraTargets != null
+            || loraRsLora
+            || loraDropout != null
+            || merge)) {
       throw new IllegalArgumentException(
-          "--lora-alpha, --lora-targets, --lora-rslora and --merge need --lora-r N (or"
-              + " --lora-adapter DIR)");
+          "--lora-alpha, --lora-dropout, --lora-targets, --lora-rslora and --merge need --lora-r N"
+              + " (or --lora-adapter DIR)");
     }
     Flags.require(epochs >= 1, "--epochs", epochs, ">= 1");
     Flags.require(

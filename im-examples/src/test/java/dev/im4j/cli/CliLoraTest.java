@@ -78,6 +78,8 @@ class CliLoraTest {
             "4",
             "--lora-targets",
             "q_proj,v_proj",
+            "--lora-dropout",
+            "0.1",
             "--steps",
             "2",
             "--lr",
@@ -93,6 +95,7 @@ class CliLoraTest {
         LoraAdapter.load(out.resolve("adapter"), ModelDirectory.load(base).config());
     assertEquals(2, adapter.lora().rank());
     assertEquals(4.0, adapter.lora().alpha());
+    assertEquals(0.1, adapter.lora().dropout());
     assertEquals(2 * 2, adapter.weights().names().size()); // q and v of one layer, A and B
     assertTrue(Files.isRegularFile(out.resolve("model/model.safetensors")));
     assertTrue(Files.isRegularFile(out.resolve("model/tokenizer.json")));
@@ -191,6 +194,23 @@ class CliLoraTest {
             dir.resolve("refused").toString());
     assertEquals(2, r.exit(), r.err() + r.out());
     assertTrue(r.err().contains("--merge need --lora-r N"), r.err());
+    Run badDropout =
+        run(
+            "train",
+            "--model",
+            base.toString(),
+            "--tokenizer",
+            base.toString(),
+            "--data",
+            data.toString(),
+            "--lora-r",
+            "2",
+            "--lora-dropout",
+            "1",
+            "--out",
+            dir.resolve("refused").toString());
+    assertEquals(2, badDropout.exit(), badDropout.err() + badDropout.out());
+    assertTrue(badDropout.err().contains("--lora-dropout"), badDropout.err());
   }
 
   private static double loss(String evalOut) {

@@ -13,6 +13,7 @@ import dev.im4j.onnx.graph.Shape;
 import dev.im4j.onnx.graph.Tensor;
 import dev.im4j.onnx.graph.Value;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -66,6 +67,25 @@ public final class CausalLmGraphs {
   /** Optional NEFTune noise added to the token embeddings, FLOAT [B, T, hidden]. */
   public static final String EMBEDDING_NOISE = "embedding_noise";
 
+  /**
+   * LoRA dropout's probability, FLOAT [1]: declared by the LoRA training graphs when {@link
+   * LoraConfig#dropout} is above 0; fed as that value in training and 0 in evaluation (no dropout).
+   */
+  public static final String LORA_DROPOUT = "lora_dropout";
+
+  /**
+   * The seed of the LoRA dropout masks of one micro-batch, INT64 [1] in [0, {@link
+   * #LORA_DROPOUT_MODULUS}): every mask is a function of it, the module and the element's index, so
+   * a resumed run and a recomputed layer draw the same masks.
+   */
+  public static final String LORA_DROPOUT_SEED = "lora_dropout_seed";
+
+  /**
+   * The prime 2^31 − 1 of the dropout hash: every intermediate stays below 2^62, exact in int64 on
+   * every device.
+   */
+  public static final long LORA_DROPOUT_MODULUS = 2_147_483_647L;
+
   /** Next-token targets, INT64 [B, T]; {@link WeightedCrossEntropy#IGNORE_INDEX} where unused. */
   public static final String TARGETS = "targets";
 
@@ -88,6 +108,38 @@ public final class CausalLmGraphs {
    */
   public static final float MASK_VALUE = -1e9f;
 
+  /**
+   * PEFT's dropout mask for {@code x}: 0 with probability {@code p}, else {@code 1/(1-p)}. Each
+   * element draws {@code u = h/M} from a counter-based hash of its flat index {@code i}, the fed
+   * {@code seed} and the {@code module}: {@code h0 = (i·A + seed + (module+1)·S) mod M}, then twice
+   * {@code h ← (h² + c) mod M} (a nonlinear map; an affine one would leave neighbouring elements
+   * correlated), all in int64 below 2^62, so the mask is exact and the same on every device. Not on
+   * any parameter's path: no gradient flows through it.
+   *
+   * @param p the probability, FLOAT [1]; 0 keeps every element with factor 1
+   * @param seed INT64 [1] in [0, {@link #LORA_DROPOUT_MODULUS})
+   */
+  static Value loraDropoutMask(Graph g, Value x, Value p, Value seed, int module) {
+    Value m = g.scalar(DType.INT64, LORA_DROPOUT_MODULUS);
+    Value index =
+        g.reshape(
+            g.range(g.scalar(DType.INT64, 0), g.size(x), g.scalar(DType.INT64, 1)),
+            g.shape(x)); // 0, 1, 2, ... in x's shape
+    Value salt = g.add(seed, g.scalar(DType.INT64, (module + 1) * 1_000_003L));
+    Value h = mod(g, g.add(g.mul(index, g.scalar(DType.INT64, 48_271L)), salt), m);
+    h = mod(g, g.add(g.mul(h, h), g.scalar(DType.INT64, 1_013_904_223L)), m);
+    h = mod(g, g.add(g.mul(h, h), g.scalar(DType.INT64, 374_761_393L)), m);
+    Value u = g.div(g.cast(h, DType.FLOAT), g.scalar(DType.FLOAT, LORA_DROPOUT_MODULUS)); // [0, 1)
+    Value one = g.scalar(DType.FLOAT, 1);
+    Value keep = g.div(one, g.sub(one, p)); // 1/(1-p)
+    return g.where(g.less(u, p), g.scalar(DType.FLOAT, 0), keep);
+  }
+
+  /** {@code a mod m} for non-negative int64 {@code a} (Div truncates toward zero). */
+  private static Value mod(Graph g, Value a, Value m) {
+    return g.sub(a, g.mul(g.div(a, m), m));
+  }
+
   private CausalLmGraphs() {}
 
   /**
@@ -97,7 +149,7 @@ public final class CausalLmGraphs {
    */
   public static Graph forward(CausalLmConfig config, boolean embeddingNoise) {
     checkNotNull(config, "config must not be null");
-    Builder b = new Builder(config, "causal_lm_forward", null, null, embeddingNoise);
+    Builder b = new Builder(config, "causal_lm_forward", null, null, embeddingNoise, false);
     b.g.output(LOGITS, b.logits());
     return b.g;
   }
@@ -112,7 +164,7 @@ public final class CausalLmGraphs {
   public static Graph forward(CausalLmConfig config, LoraConfig lora, boolean embeddingNoise) {
     checkNotNull(config, "config must not be null");
     checkNotNull(lora, "lora must not be null");
-    Builder b = new Builder(config, "causal_lm_lora_forward", null, lora, embeddingNoise);
+    Builder b = new Builder(config, "causal_lm_lora_forward", null, lora, embeddingNoise, false);
     b.g.output(LOGITS, b.logits());
     return b.g;
   }
@@ -131,7 +183,7 @@ public final class CausalLmGraphs {
     checkNotNull(config, "config must not be null");
     checkNotNull(weights, "weights must not be null");
     CausalLmParameters.validate(config, weights, "weights");
-    Builder b = new Builder(config, "causal_lm_inference", weights, null, false);
+    Builder b = new Builder(config, "causal_lm_inference", weights, null, false, false);
     b.g.output(LOGITS, b.logits());
     return b.g;
   }
@@ -156,7 +208,7 @@ public final class CausalLmGraphs {
       boolean gradientCheckpointing) {
     checkNotNull(config, "config must not be null");
     return training(
-        new Builder(config, "causal_lm_training", null, null, embeddingNoise),
+        new Builder(config, "causal_lm_training", null, null, embeddingNoise, false),
         frozen,
         gradientCheckpointing);
   }
@@ -178,7 +230,9 @@ public final class CausalLmGraphs {
       boolean gradientCheckpointing) {
     checkNotNull(config, "config must not be null");
     checkNotNull(lora, "lora must not be null");
-    Builder b = new Builder(config, "causal_lm_lora_training", null, lora, embeddingNoise);
+    Builder b =
+        new Builder(
+            config, "causal_lm_lora_training", null, lora, embeddingNoise, lora.dropout() > 0);
     return training(b, b.withBaseFrozen(frozen), gradientCheckpointing);
   }
 
@@ -225,7 +279,7 @@ public final class CausalLmGraphs {
       boolean gradientCheckpointing) {
     checkNotNull(config, "config must not be null");
     return trainingChunked(
-        new Builder(config, "causal_lm_training_chunked", null, null, embeddingNoise),
+        new Builder(config, "causal_lm_training_chunked", null, null, embeddingNoise, false),
         frozen,
         chunk,
         maxSeqLen,
@@ -247,7 +301,14 @@ public final class CausalLmGraphs {
       boolean gradientCheckpointing) {
     checkNotNull(config, "config must not be null");
     checkNotNull(lora, "lora must not be null");
-    Builder b = new Builder(config, "causal_lm_lora_training_chunked", null, lora, embeddingNoise);
+    Builder b =
+        new Builder(
+            config,
+            "causal_lm_lora_training_chunked",
+            null,
+            lora,
+            embeddingNoise,
+            lora.dropout() > 0);
     return trainingChunked(b, b.withBaseFrozen(frozen), chunk, maxSeqLen, gradientCheckpointing);
   }
 
@@ -395,12 +456,21 @@ public final class CausalLmGraphs {
     final Value positions; // [B, T]
     final Value segments; // [B, T]
     final Value noise; // [B, T, H] or null
+    final Value dropout; // LoRA dropout probability [1], or null without dropout
+    final Value dropoutSeed; // [1] int64, or null
+    final Map<String, Integer> moduleIndex = new HashMap<>(); // salts each module's masks
     Value headWeight; // [V, H], set by finalHidden()
     Value rowShape; // [B, T] as int64, for reshaping Gemm rows back
     // the residual stream [B, T, H] before each decoder layer and after the last
     final List<Value> layerInputs = new ArrayList<>();
 
-    Builder(CausalLmConfig c, String name, Weights baked, LoraConfig lora, boolean embeddingNoise) {
+    Builder(
+        CausalLmConfig c,
+        String name,
+        Weights baked,
+        LoraConfig lora,
+        boolean embeddingNoise,
+        boolean loraDropout) {
       checkArgument(
           c.headDim() % 2 == 0 || c.modelType() == ModelType.GPT2,
           "headDim must be even for rotary embeddings but was %s",
@@ -436,8 +506,11 @@ public final class CausalLmGraphs {
           params.put(a.aName(), down);
           params.put(a.bName(), up);
           adapters.put(a.module(), new Value[] {down, up});
+          moduleIndex.put(a.module(), moduleIndex.size());
         }
       }
+      dropout = loraDropout ? g.input(LORA_DROPOUT, DType.FLOAT, Shape.of(1)) : null;
+      dropoutSeed = loraDropout ? g.input(LORA_DROPOUT_SEED, DType.INT64, Shape.of(1)) : null;
     }
 
     /** {@code frozen} and every base parameter: what a LoRA graph does not train. */
@@ -531,8 +604,13 @@ public final class CausalLmGraphs {
       if (ab == null) {
         return base;
       }
-      Value down = g.mul(rows(x, ab[0], null, true), f(loraScaling)); // [B, T, r]
+      Value in = dropout == null ? x : g.mul(x, dropoutMask(x, moduleIndex.get(module)));
+      Value down = g.mul(rows(in, ab[0], null, true), f(loraScaling)); // [B, T, r]
       return g.add(base, rows(down, ab[1], null, true)); // [B, T, out]
+    }
+
+    Value dropoutMask(Value x, int module) {
+      return loraDropoutMask(g, x, dropout, dropoutSeed, module);
     }
 
     /**

@@ -27,7 +27,7 @@ import java.util.Map;
  *
  * <p>Reading accepts what this class can reproduce exactly: LoRA ({@code peft_type} {@code LORA})
  * with a list of target module names, no bias training, no DoRA, no per-layer rank or alpha, no
- * extra trained modules. {@code lora_dropout} is read but not applied: im4j trains without it.
+ * extra trained modules. {@code lora_dropout} is read and written ({@link LoraConfig#dropout}).
  *
  * @param lora the configuration the adapters were made with
  * @param config the base model's configuration
@@ -89,7 +89,7 @@ public record LoraAdapter(LoraConfig lora, CausalLmConfig config, Weights weight
     o.put("base_model_name_or_path", baseModel);
     o.put("r", lora.rank());
     o.put("lora_alpha", lora.alpha());
-    o.put("lora_dropout", 0.0);
+    o.put("lora_dropout", lora.dropout());
     o.put("use_rslora", lora.rsLora());
     ArrayNode targets = o.putArray("target_modules");
     lora.targets(config.modelType()).forEach(targets::add);
@@ -177,6 +177,7 @@ public record LoraAdapter(LoraConfig lora, CausalLmConfig config, Weights weight
           LoraConfig.of(o.get("r").asInt())
               .withAlpha(o.get("lora_alpha").asDouble())
               .withRsLora(o.path("use_rslora").asBoolean(false))
+              .withDropout(o.path("lora_dropout").asDouble(0))
               .withTargets(targets);
       lora.adapters(config);
     } catch (IllegalArgumentException e) {

@@ -49,12 +49,14 @@ public final class LoraConfig {
   private final double alpha;
   private final List<String> targets; // empty: the family's defaults
   private final boolean rsLora;
+  private final double dropout;
 
-  private LoraConfig(int rank, double alpha, List<String> targets, boolean rsLora) {
+  private LoraConfig(int rank, double alpha, List<String> targets, boolean rsLora, double dropout) {
     this.rank = rank;
     this.alpha = alpha;
     this.targets = targets;
     this.rsLora = rsLora;
+    this.dropout = dropout;
   }
 
   /** Rank {@value #DEFAULT_RANK}, alpha {@value #DEFAULT_ALPHA}, the default targets. */
@@ -69,7 +71,7 @@ public final class LoraConfig {
    */
   public static LoraConfig of(int rank) {
     checkArgument(rank >= 1, "LoRA rank must be >= 1 but was %s", rank);
-    return new LoraConfig(rank, DEFAULT_ALPHA, List.of(), false);
+    return new LoraConfig(rank, DEFAULT_ALPHA, List.of(), false, 0);
   }
 
   /**
@@ -79,7 +81,7 @@ public final class LoraConfig {
    */
   public LoraConfig withAlpha(double alpha) {
     checkArgument(Double.isFinite(alpha) && alpha > 0, "LoRA alpha must be > 0 but was %s", alpha);
-    return new LoraConfig(rank, alpha, targets, rsLora);
+    return new LoraConfig(rank, alpha, targets, rsLora, dropout);
   }
 
   /**
@@ -93,12 +95,29 @@ public final class LoraConfig {
     for (String t : targets) {
       checkArgument(t != null && !t.isBlank(), "a LoRA target must not be blank: %s", targets);
     }
-    return new LoraConfig(rank, alpha, List.copyOf(new LinkedHashSet<>(targets)), rsLora);
+    return new LoraConfig(rank, alpha, List.copyOf(new LinkedHashSet<>(targets)), rsLora, dropout);
   }
 
   /** With rsLoRA's scaling {@code alpha / √r} (Kalajdzievski, 2023) if {@code on}. */
   public LoraConfig withRsLora(boolean on) {
-    return new LoraConfig(rank, alpha, targets, on);
+    return new LoraConfig(rank, alpha, targets, on, dropout);
+  }
+
+  /**
+   * With PEFT's {@code lora_dropout}: during training each element of an adapter's input is dropped
+   * with probability {@code p} (the others scaled by {@code 1/(1-p)}), a fresh mask per module and
+   * micro-batch; evaluation and inference use no dropout. Default 0 (PEFT's).
+   *
+   * @throws IllegalArgumentException unless {@code 0 <= p < 1}
+   */
+  public LoraConfig withDropout(double p) {
+    checkArgument(p >= 0 && p < 1, "LoRA dropout must be in [0, 1) but was %s", p);
+    return new LoraConfig(rank, alpha, targets, rsLora, p);
+  }
+
+  /** The probability of dropping an adapter input element in training (0: none). */
+  public double dropout() {
+    return dropout;
   }
 
   /** The rank {@code r}. */
@@ -292,13 +311,16 @@ public final class LoraConfig {
         && rank == l.rank
         && Double.compare(alpha, l.alpha) == 0
         && targets.equals(l.targets)
-        && rsLora == l.rsLora;
+        && rsLora == l.rsLora
+        && Double.compare(dropout, l.dropout) == 0;
   }
 
   @Override
   public int hashCode() {
-    return ((rank * 31 + Double.hashCode(alpha)) * 31 + targets.hashCode()) * 31
-        + Boolean.hashCode(rsLora);
+    return (((rank * 31 + Double.hashCode(alpha)) * 31 + targets.hashCode()) * 31
+                + Boolean.hashCode(rsLora))
+            * 31
+        + Double.hashCode(dropout);
   }
 
   @Override
@@ -308,6 +330,7 @@ public final class LoraConfig {
         + " alpha="
         + alpha
         + (rsLora ? " (rsLoRA)" : "")
+        + (dropout > 0 ? " dropout=" + dropout : "")
         + " targets="
         + (targets.isEmpty() ? "default" : targets);
   }

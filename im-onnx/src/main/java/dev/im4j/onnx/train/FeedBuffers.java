@@ -31,6 +31,9 @@ import java.util.SplittableRandom;
 public final class FeedBuffers {
   private final int hidden;
   private final boolean noiseInput;
+  private final boolean dropoutInputs;
+  private final FloatBuffer dropout = floats(1);
+  private final LongBuffer dropoutSeed = longs(1);
   private final BatchBuffers columns = new BatchBuffers();
   private LongBuffer inputIds = longs(0);
   private LongBuffer positionIds = longs(0);
@@ -45,8 +48,25 @@ public final class FeedBuffers {
    * @param noiseInput whether the graphs take the {@value CausalLmGraphs#EMBEDDING_NOISE} input
    */
   public FeedBuffers(int hidden, boolean noiseInput) {
+    this(hidden, noiseInput, false);
+  }
+
+  /**
+   * @param hidden the model's hidden size (the noise's last dimension)
+   * @param noiseInput whether the graphs take the {@value CausalLmGraphs#EMBEDDING_NOISE} input
+   * @param dropoutInputs whether they take {@value CausalLmGraphs#LORA_DROPOUT} and {@value
+   *     CausalLmGraphs#LORA_DROPOUT_SEED}
+   */
+  public FeedBuffers(int hidden, boolean noiseInput, boolean dropoutInputs) {
     this.hidden = hidden;
     this.noiseInput = noiseInput;
+    this.dropoutInputs = dropoutInputs;
+  }
+
+  /** The inputs of micro-batch {@code m} with no LoRA dropout; see the full form. */
+  public List<HostTensor> write(
+      Batch batch, StepCoefficients c, int m, double alpha, SplittableRandom random) {
+    return write(batch, c, m, alpha, random, 0, 0);
   }
 
   /**
@@ -55,9 +75,18 @@ public final class FeedBuffers {
    * @param c the step's coefficients
    * @param alpha NEFTune α; 0 feeds zero noise (evaluation, or NEFTune off)
    * @param random the micro-batch's noise generator (unused when {@code alpha == 0})
+   * @param loraDropout LoRA dropout's probability; 0 (evaluation) drops nothing. Fed only if the
+   *     graphs take it
+   * @param dropoutSeed the micro-batch's mask seed ({@link #loraDropoutSeed})
    */
   public List<HostTensor> write(
-      Batch batch, StepCoefficients c, int m, double alpha, SplittableRandom random) {
+      Batch batch,
+      StepCoefficients c,
+      int m,
+      double alpha,
+      SplittableRandom random,
+      double loraDropout,
+      long dropoutSeed) {
     int cells = batch.cells();
     ensure(cells);
     batch.writeTo(columns);
@@ -90,9 +119,28 @@ public final class FeedBuffers {
               new long[] {batch.rows(), batch.seqLen(), hidden},
               noise));
     }
+    if (dropoutInputs) {
+      this.dropout.put(0, (float) loraDropout);
+      this.dropoutSeed.put(0, dropoutSeed);
+      feeds.add(HostTensor.floats(CausalLmGraphs.LORA_DROPOUT, new long[] {1}, this.dropout));
+      feeds.add(
+          HostTensor.longs(CausalLmGraphs.LORA_DROPOUT_SEED, new long[] {1}, this.dropoutSeed));
+    }
     feeds.add(HostTensor.longs(CausalLmGraphs.TARGETS, shape, targets));
     feeds.add(HostTensor.floats(CausalLmGraphs.COEFFICIENTS, shape, coefficients));
     return feeds;
+  }
+
+  /**
+   * The LoRA dropout mask seed of micro-batch {@code microBatch} of 0-based step {@code step}, in
+   * [0, {@value CausalLmGraphs#LORA_DROPOUT_MODULUS}): a function of the run's seed and the
+   * position in the run only, so a resumed run draws the masks the uninterrupted one did.
+   */
+  public static long loraDropoutSeed(long seed, long step, int microBatch) {
+    long mixed =
+        new SplittableRandom(seed * 0xD1B54A32D192ED03L + step * 1_000_033L + microBatch)
+            .nextLong();
+    return Math.floorMod(mixed, CausalLmGraphs.LORA_DROPOUT_MODULUS);
   }
 
   private void ensure(int cells) {

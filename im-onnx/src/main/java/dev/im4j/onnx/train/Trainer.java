@@ -124,6 +124,11 @@ public final class Trainer {
     return new Builder(model, trainSet, outputDir);
   }
 
+  /** The LoRA dropout probability of the model being trained (0 without adapters). */
+  private double loraDropout() {
+    return model instanceof HfCausalLm hf ? hf.lora().map(LoraConfig::dropout).orElse(0.0) : 0;
+  }
+
   /** What a finished run reports. */
   public record Result(long steps, double lastLoss, Path finalCheckpoint) {
     /** The weights of the final checkpoint. */
@@ -275,7 +280,9 @@ public final class Trainer {
       b.listeners.forEach(l -> l.onStart(started.times()));
       FeedBuffers feeds =
           new FeedBuffers(
-              model.hiddenSize(), rt.trainInputNames().contains(CausalLmGraphs.EMBEDDING_NOISE));
+              model.hiddenSize(),
+              rt.trainInputNames().contains(CausalLmGraphs.EMBEDDING_NOISE),
+              rt.trainInputNames().contains(CausalLmGraphs.LORA_DROPOUT));
       for (long s = start; s < total; s++) {
         long done = s + 1;
         int epoch = (int) (s / stepsPerEpoch());
@@ -498,7 +505,16 @@ public final class Trainer {
     double stepLoss = 0;
     for (int m = 0; m < batches.size(); m++) {
       SplittableRandom noise = NeftuneNoise.random(b.seed, s, m);
-      stepLoss += rt.trainStep(feeds.write(batches.get(m), c, m, b.neftuneAlpha, noise));
+      stepLoss +=
+          rt.trainStep(
+              feeds.write(
+                  batches.get(m),
+                  c,
+                  m,
+                  b.neftuneAlpha,
+                  noise,
+                  loraDropout(),
+                  FeedBuffers.loraDropoutSeed(b.seed, s, m)));
     }
     return stepLoss;
   }

@@ -185,7 +185,7 @@ final class CausalLmGraphsLoraTest {
    * Adapters with A and B drawn uniformly from [-0.05, 0.05): B not zero, so the adapters act, and
    * s·B·A of the order of the base weights (initializer range 0.02), as after some training.
    */
-  private static Weights randomAdapters(List<LoraConfig.Adapter> adapters, long seed) {
+  static Weights randomAdapters(List<LoraConfig.Adapter> adapters, long seed) {
     Random random = new Random(seed);
     List<Tensor> tensors = new ArrayList<>();
     int r = LORA.rank();
@@ -259,7 +259,7 @@ final class CausalLmGraphsLoraTest {
   }
 
   /** The golden batch with its targets and coefficients. */
-  private static Map<String, dev.im4j.onnx.graph.Tensor> trainingInputs() {
+  static Map<String, dev.im4j.onnx.graph.Tensor> trainingInputs() {
     Map<String, dev.im4j.onnx.graph.Tensor> in = batchInputs();
     in.put(CausalLmGraphs.TARGETS, longs(matrix("targets")));
     long[][] ids = matrix("input_ids");
@@ -274,7 +274,7 @@ final class CausalLmGraphsLoraTest {
     return in;
   }
 
-  private static Map<String, double[]> run(
+  static Map<String, double[]> run(
       Graph graph, Map<String, dev.im4j.onnx.graph.Tensor> inputs, List<String> outputs) {
     try (Ort ort = Ort.session(graph)) {
       return ort.run(inputs, outputs);

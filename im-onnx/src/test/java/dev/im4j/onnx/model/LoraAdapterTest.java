@@ -58,7 +58,7 @@ final class LoraAdapterTest {
 
   @Test
   void savesPeftsFilesAndReadsThemBack() throws IOException {
-    LoraConfig lora = LoraConfig.of(4).withAlpha(16).withRsLora(true);
+    LoraConfig lora = LoraConfig.of(4).withAlpha(16).withRsLora(true).withDropout(0.05);
     LoraAdapter adapter = random(lora, LLAMA, 1);
     adapter.save(dir, "my/base-model");
 
@@ -69,6 +69,7 @@ final class LoraAdapterTest {
     assertEquals(4, config.get("r").asInt());
     assertEquals(16.0, config.get("lora_alpha").asDouble());
     assertTrue(config.get("use_rslora").asBoolean());
+    assertEquals(0.05, config.get("lora_dropout").asDouble());
     assertEquals(7, config.get("target_modules").size());
     assertEquals("none", config.get("bias").asText());
     assertEquals(false, config.get("fan_in_fan_out").asBoolean());
@@ -88,6 +89,7 @@ final class LoraAdapterTest {
     assertEquals(4, back.lora().rank());
     assertEquals(16.0, back.lora().alpha());
     assertTrue(back.lora().rsLora());
+    assertEquals(0.05, back.lora().dropout());
   }
 
   @Test

@@ -3,6 +3,7 @@ package dev.im4j.onnx.train;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -126,19 +127,26 @@ class HfCausalLmLoraTest {
    * Stopped after step 2 and resumed, a LoRA run ends with the adapters and optimizer state of the
    * uninterrupted run, bit for bit; a resume with another LoRA rank is refused.
    */
-  @Test
-  void resumeIsExactAndRefusesOtherAdapters() {
+  @ParameterizedTest
+  @ValueSource(doubles = {0, 0.3})
+  void resumeIsExactAndRefusesOtherAdapters(double dropout) {
+    LoraConfig lora = LORA.withDropout(dropout);
     CausalLmConfig config = config("llama");
     HfCausalLm model = HfCausalLm.of(config, CausalLmParameters.initialize(config, 3, DType.FLOAT));
     var data = Examples.classified(Examples.random(LossPolicy.instructionModelling(), 8, 13, 4));
-    Trainer.Result whole = loraRun(model, data, dir.resolve("whole"), LORA).build().run();
+    Trainer.Result whole = loraRun(model, data, dir.resolve("whole"), lora).build().run();
+    if (dropout > 0) {
+      // the masks act in training: the same run without dropout ends elsewhere
+      Trainer.Result plain = loraRun(model, data, dir.resolve("plain"), LORA).build().run();
+      assertNotEquals(plain.weights().trainable(), whole.weights().trainable());
+    }
     Path out = dir.resolve("resumed");
     RuntimeException stop = new RuntimeException("stop");
     RuntimeException thrown =
         assertThrows(
             RuntimeException.class,
             () ->
-                loraRun(model, data, out, LORA)
+                loraRun(model, data, out, lora)
                     .checkpoints(2, 1)
                     .listener(TrainerTest.stopAt(3, stop))
                     .build()
@@ -149,7 +157,7 @@ class HfCausalLmLoraTest {
             IllegalArgumentException.class,
             () -> loraRun(model, data, out, LoraConfig.of(4)).resume(true).build().run());
     assertTrue(otherRank.getMessage().contains("lora"), otherRank.getMessage());
-    Trainer.Result resumed = loraRun(model, data, out, LORA).resume(true).build().run();
+    Trainer.Result resumed = loraRun(model, data, out, lora).resume(true).build().run();
     assertEquals(whole.weights().trainable(), resumed.weights().trainable());
     assertEquals(whole.weights().frozen(), resumed.weights().frozen());
   }

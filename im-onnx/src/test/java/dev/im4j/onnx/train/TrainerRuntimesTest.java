@@ -114,23 +114,34 @@ class TrainerRuntimesTest {
 
   @Test
   void portableLoraTrainsTheAdaptersOnly() {
-    CausalLmConfig config = HfCausalLmTest.config("llama");
-    HfCausalLm lm = HfCausalLm.of(config, CausalLmParameters.initialize(config, 5, DType.FLOAT));
-    Trainer.Result r =
-        Trainer.builder(lm, DATA, dir.resolve("lora"))
-            .runtime(Trainer.Runtime.PORTABLE)
-            .lora(dev.im4j.onnx.model.LoraConfig.of(2))
-            .collator(CollatorConfig.builder(24).packing(true).build())
-            .batch(2, 1)
-            .maxSteps(3)
-            .runtimeOptions(RuntimeOptions.defaults().withThreads(1, 1))
-            .build()
-            .run();
-    TrainingCheckpoint end = r.weights();
+    TrainingCheckpoint end = loraRun(Trainer.Runtime.PORTABLE, 0, "lora").weights();
     List<String> trainable = new ArrayList<>();
     end.trainable().forEach(t -> trainable.add(t.name()));
     assertEquals(2 * 7, trainable.size(), trainable.toString()); // one layer, A and B of 7
     assertTrue(trainable.stream().allMatch(n -> n.contains(".lora_")), trainable.toString());
+  }
+
+  /** With LoRA dropout the runtimes draw the same masks: they reach the same adapters. */
+  @Test
+  void loraDropoutTrainsAlikeOnBothRuntimes() {
+    TrainingCheckpoint api = loraRun(Trainer.Runtime.TRAINING_API, 0.3, "api").weights();
+    TrainingCheckpoint portable = loraRun(Trainer.Runtime.PORTABLE, 0.3, "portable").weights();
+    assertClose(api, portable, "LoRA dropout 0.3");
+  }
+
+  private Trainer.Result loraRun(Trainer.Runtime runtime, double dropout, String out) {
+    CausalLmConfig config = HfCausalLmTest.config("llama");
+    HfCausalLm lm = HfCausalLm.of(config, CausalLmParameters.initialize(config, 5, DType.FLOAT));
+    return Trainer.builder(lm, DATA, dir.resolve(out))
+        .runtime(runtime)
+        .lora(dev.im4j.onnx.model.LoraConfig.of(2).withDropout(dropout))
+        .collator(CollatorConfig.builder(24).packing(true).build())
+        .batch(2, 1)
+        .maxSteps(3)
+        .adamW(AdamWConfig.defaults().withLearningRate(0.05f))
+        .runtimeOptions(RuntimeOptions.defaults().withThreads(1, 1))
+        .build()
+        .run();
   }
 
   /** Every parameter within 1e-5, norm-wise relative. */
