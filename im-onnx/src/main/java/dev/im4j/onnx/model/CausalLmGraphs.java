@@ -81,10 +81,10 @@ public final class CausalLmGraphs {
   public static final String LORA_DROPOUT_SEED = "lora_dropout_seed";
 
   /**
-   * The prime 2^31 − 1 of the dropout hash: every intermediate stays below 2^62, exact in int64 on
-   * every device.
+   * The prime modulus of the dropout hash, 536,870,909 (below 2^29): a sum of three residues stays
+   * below 2^31 and its square below 2^62, so the hash is exact in int64 on every device.
    */
-  public static final long LORA_DROPOUT_MODULUS = 2_147_483_647L;
+  public static final long LORA_DROPOUT_MODULUS = 536_870_909L;
 
   /** Next-token targets, INT64 [B, T]; {@link WeightedCrossEntropy#IGNORE_INDEX} where unused. */
   public static final String TARGETS = "targets";
@@ -109,26 +109,41 @@ public final class CausalLmGraphs {
   public static final float MASK_VALUE = -1e9f;
 
   /**
-   * PEFT's dropout mask for {@code x}: 0 with probability {@code p}, else {@code 1/(1-p)}. Each
-   * element draws {@code u = h/M} from a counter-based hash of its flat index {@code i}, the fed
-   * {@code seed} and the {@code module}: {@code h0 = (i·A + seed + (module+1)·S) mod M}, then twice
-   * {@code h ← (h² + c) mod M} (a nonlinear map; an affine one would leave neighbouring elements
-   * correlated), all in int64 below 2^62, so the mask is exact and the same on every device. Not on
-   * any parameter's path: no gradient flows through it.
-   *
-   * @param p the probability, FLOAT [1]; 0 keeps every element with factor 1
-   * @param seed INT64 [1] in [0, {@link #LORA_DROPOUT_MODULUS})
+   * The seed-independent half of the LoRA dropout hash for tensors shaped like {@code x}: for each
+   * element's flat index {@code i}, {@code ((i·A mod M)² + c) mod M}, int64 in [0, M). Computed
+   * once per graph and width and shared by every module whose input has that shape, so each mask
+   * costs only {@link #loraDropoutMask}'s two rounds. Indices {@code M} apart hash alike: masks
+   * repeat within one micro-batch's input only past 536 M elements (tokens × width).
    */
-  static Value loraDropoutMask(Graph g, Value x, Value p, Value seed, int module) {
+  static Value loraDropoutIndexHash(Graph g, Value x) {
     Value m = g.scalar(DType.INT64, LORA_DROPOUT_MODULUS);
     Value index =
         g.reshape(
             g.range(g.scalar(DType.INT64, 0), g.size(x), g.scalar(DType.INT64, 1)),
             g.shape(x)); // 0, 1, 2, ... in x's shape
-    Value salt = g.add(seed, g.scalar(DType.INT64, (module + 1) * 1_000_003L));
-    Value h = mod(g, g.add(g.mul(index, g.scalar(DType.INT64, 48_271L)), salt), m);
-    h = mod(g, g.add(g.mul(h, h), g.scalar(DType.INT64, 1_013_904_223L)), m);
+    Value h = mod(g, g.mul(index, g.scalar(DType.INT64, 48_271L)), m);
+    return mod(g, g.add(g.mul(h, h), g.scalar(DType.INT64, 1_013_904_223L)), m);
+  }
+
+  /**
+   * PEFT's dropout mask: 0 with probability {@code p}, else {@code 1/(1-p)}, for the elements whose
+   * {@link #loraDropoutIndexHash} is {@code indexHash}. Each element draws {@code u = h/M} with
+   * {@code h = ((k + seed + (module+1)·S)² + c) mod M} and once more {@code h ← (h² + c') mod M},
+   * {@code k} its index hash: the index, the fed seed and the module all pass through nonlinear
+   * rounds (an affine map would leave neighbouring elements correlated). Every intermediate is an
+   * int64 below 2^62, so the mask is exact and the same on every device. Not on any parameter's
+   * path: no gradient flows through it.
+   *
+   * @param p the probability, FLOAT [1]; 0 keeps every element with factor 1
+   * @param seed INT64 [1] in [0, {@link #LORA_DROPOUT_MODULUS})
+   */
+  static Value loraDropoutMask(Graph g, Value indexHash, Value p, Value seed, int module) {
+    Value m = g.scalar(DType.INT64, LORA_DROPOUT_MODULUS);
+    Value salt =
+        g.add(seed, g.scalar(DType.INT64, (module + 1) * 1_000_003L % LORA_DROPOUT_MODULUS));
+    Value h = g.add(indexHash, salt); // three residues: below 2^31
     h = mod(g, g.add(g.mul(h, h), g.scalar(DType.INT64, 374_761_393L)), m);
+    h = mod(g, g.add(g.mul(h, h), g.scalar(DType.INT64, 668_265_263L)), m);
     Value u = g.div(g.cast(h, DType.FLOAT), g.scalar(DType.FLOAT, LORA_DROPOUT_MODULUS)); // [0, 1)
     Value one = g.scalar(DType.FLOAT, 1);
     Value keep = g.div(one, g.sub(one, p)); // 1/(1-p)
@@ -459,6 +474,8 @@ public final class CausalLmGraphs {
     final Value dropout; // LoRA dropout probability [1], or null without dropout
     final Value dropoutSeed; // [1] int64, or null
     final Map<String, Integer> moduleIndex = new HashMap<>(); // salts each module's masks
+    // input width -> the dropout index hash of [B, T, width], shared by the modules of that width
+    final Map<Long, Value> dropoutIndexHashes = new HashMap<>();
     Value headWeight; // [V, H], set by finalHidden()
     Value rowShape; // [B, T] as int64, for reshaping Gemm rows back
     // the residual stream [B, T, H] before each decoder layer and after the last
@@ -610,7 +627,9 @@ public final class CausalLmGraphs {
     }
 
     Value dropoutMask(Value x, int module) {
-      return loraDropoutMask(g, x, dropout, dropoutSeed, module);
+      long width = x.shape().dim(x.rank() - 1).size();
+      Value indexHash = dropoutIndexHashes.computeIfAbsent(width, w -> loraDropoutIndexHash(g, x));
+      return loraDropoutMask(g, indexHash, dropout, dropoutSeed, module);
     }
 
     /**

@@ -33,8 +33,9 @@ final class LoraDropoutTest {
     Value prob = g.input(CausalLmGraphs.LORA_DROPOUT, DType.FLOAT, Shape.of(1));
     Value s = g.input(CausalLmGraphs.LORA_DROPOUT_SEED, DType.INT64, Shape.of(1));
     List<String> names = new ArrayList<>();
+    Value indexHash = CausalLmGraphs.loraDropoutIndexHash(g, x);
     for (int m : modules) {
-      Value mask = CausalLmGraphs.loraDropoutMask(g, x, prob, s, m);
+      Value mask = CausalLmGraphs.loraDropoutMask(g, indexHash, prob, s, m);
       g.output("mask" + m, mask);
       names.add("mask" + m);
     }
