@@ -53,7 +53,8 @@ record HeldOutLoss(
     }
     double[] loss = new double[policies.size()];
     for (int b = 0; b < rows.get(0).size(); b++) {
-      float[][] logits = lm.logits(rows.get(0).get(b).inputIds()); // [seqLen, vocab]
+      int[] ids = rows.get(0).get(b).inputIds();
+      float[][] logits = lm.logits(ids); // [seqLen, vocab]
       int vocab = logits[0].length;
       float[] flat = new float[logits.length * vocab]; // [1, seqLen, vocab]
       for (int t = 0; t < logits.length; t++) {
@@ -61,7 +62,7 @@ record HeldOutLoss(
       }
       for (int p = 0; p < policies.size(); p++) {
         Batch row = rows.get(p).get(b);
-        if (!Arrays.equals(row.inputIds(), rows.get(0).get(b).inputIds())) {
+        if (p > 0 && !Arrays.equals(row.inputIds(), ids)) {
           throw new IllegalStateException("the collator ordered the policies' rows differently");
         }
         loss[p] += ReferenceLoss.compute(row, coefficients.get(p).forBatch(b), flat, vocab).loss();

@@ -174,28 +174,23 @@ public final class ExampleEncoder {
   public Result encode(PlainText text) {
     Encoding encoding = tokenizer.encode(text.text(), true);
     int n = encoding.length();
-    var eos = tokenizer.specialTokens().eosId();
-    boolean appendEos = eos.isPresent() && (n == 0 || encoding.id(n - 1) != eos.getAsInt());
+    int eos = tokenizer.specialTokens().eosId().orElse(-1); // -1: the tokenizer has none
+    boolean appendEos = eos >= 0 && (n == 0 || encoding.id(n - 1) != eos);
     int length = appendEos ? n + 1 : n;
     int[] ids = new int[length];
     byte[] classes = new byte[length];
     int[] turns = new int[length];
     for (int i = 0; i < n; i++) {
       ids[i] = encoding.id(i);
-      boolean added = encoding.start(i) == encoding.end(i) && !isEos(ids[i]);
+      boolean added = encoding.start(i) == encoding.end(i) && ids[i] != eos;
       classes[i] = (byte) (added ? TokenClass.TEMPLATE : TokenClass.TEXT).ordinal();
       turns[i] = added ? -1 : 0;
     }
     if (appendEos) {
-      ids[n] = eos.getAsInt();
+      ids[n] = eos;
       classes[n] = (byte) TokenClass.TEXT.ordinal();
     }
     return new Result(ClassifiedExample.of(ids, classes, turns), 0);
-  }
-
-  private boolean isEos(int id) {
-    var eos = tokenizer.specialTokens().eosId();
-    return eos.isPresent() && eos.getAsInt() == id;
   }
 
   /**

@@ -32,8 +32,8 @@ public final class FeedBuffers {
   private final int hidden;
   private final boolean noiseInput;
   private final boolean dropoutInputs;
-  private final FloatBuffer dropout = floats(1);
-  private final LongBuffer dropoutSeed = longs(1);
+  private final FloatBuffer dropoutProbability = floats(1);
+  private final LongBuffer dropoutMaskSeed = longs(1);
   private final BatchBuffers columns = new BatchBuffers();
   private LongBuffer inputIds = longs(0);
   private LongBuffer positionIds = longs(0);
@@ -120,11 +120,11 @@ public final class FeedBuffers {
               noise));
     }
     if (dropoutInputs) {
-      this.dropout.put(0, (float) loraDropout);
-      this.dropoutSeed.put(0, dropoutSeed);
-      feeds.add(HostTensor.floats(CausalLmGraphs.LORA_DROPOUT, new long[] {1}, this.dropout));
+      dropoutProbability.put(0, (float) loraDropout);
+      dropoutMaskSeed.put(0, dropoutSeed);
+      feeds.add(HostTensor.floats(CausalLmGraphs.LORA_DROPOUT, new long[] {1}, dropoutProbability));
       feeds.add(
-          HostTensor.longs(CausalLmGraphs.LORA_DROPOUT_SEED, new long[] {1}, this.dropoutSeed));
+          HostTensor.longs(CausalLmGraphs.LORA_DROPOUT_SEED, new long[] {1}, dropoutMaskSeed));
     }
     feeds.add(HostTensor.longs(CausalLmGraphs.TARGETS, shape, targets));
     feeds.add(HostTensor.floats(CausalLmGraphs.COEFFICIENTS, shape, coefficients));
