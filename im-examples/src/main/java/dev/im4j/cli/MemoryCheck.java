@@ -16,10 +16,11 @@ import java.util.Locale;
  * <p>The lower bound is, inside ONNX Runtime, {@value #WEIGHT_BYTES} bytes per float32 parameter
  * for the weights and {@value #TRAINING_BYTES} more per trainable one (gradient buffer and the two
  * AdamW moments): {@value #NATIVE_BYTES_PER_PARAMETER} per parameter for full fine-tuning, about 4
- * for LoRA, whose frozen base has no gradient or moments. The portable runtime keeps two copies of
- * every updated value: {@value #PORTABLE_TRAINING_BYTES} bytes per trainable parameter beyond its
- * weights. The Java heap holds no per-parameter data: weights go from their files to ONNX Runtime,
- * to checkpoints and to the exports in bounded chunks, so the heap is not checked.
+ * for LoRA, whose frozen base has no gradient or moments (about 2 with the base held in BF16 or
+ * F16). The portable runtime keeps two copies of every updated value: {@value
+ * #PORTABLE_TRAINING_BYTES} bytes per trainable parameter beyond its weights. The Java heap holds
+ * no per-parameter data: weights go from their files to ONNX Runtime, to checkpoints and to the
+ * exports in bounded chunks, so the heap is not checked.
  */
 final class MemoryCheck {
   static final long WEIGHT_BYTES = 4;
@@ -37,18 +38,20 @@ final class MemoryCheck {
    */
   static void requireFits(
       CausalLmConfig config, LoraConfig lora, Trainer.Runtime runtime, String source) {
-    long parameters = 0;
+    long baseParameters = 0;
     for (ParameterSpec p : CausalLmParameters.expected(config)) {
-      parameters += p.numel();
+      baseParameters += p.numel();
     }
-    long trainable = parameters;
-    if (lora != null) {
-      trainable = lora.parameterCount(config);
-      parameters += trainable;
-    }
+    long trainable = lora == null ? baseParameters : lora.parameterCount(config);
+    long parameters = lora == null ? baseParameters : baseParameters + trainable;
     long perTrainable =
         runtime == Trainer.Runtime.PORTABLE ? PORTABLE_TRAINING_BYTES : TRAINING_BYTES;
-    long totalNeeded = parameters * WEIGHT_BYTES + trainable * perTrainable;
+    // a LoRA base may be held in half precision; adapters are float32
+    long baseBytes = lora == null ? WEIGHT_BYTES : lora.baseDType().byteSize();
+    long totalNeeded =
+        baseParameters * baseBytes
+            + (lora == null ? 0 : trainable * WEIGHT_BYTES)
+            + trainable * perTrainable;
     long machine =
         ((OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getTotalMemorySize();
     String model =

@@ -241,6 +241,15 @@ final class TrainCommand implements Callable<Integer> {
   boolean loraRsLora;
 
   @Option(
+      names = "--lora-base-dtype",
+      paramLabel = "DTYPE",
+      description =
+          "Hold the frozen base as f32, bf16 or f16 while training LoRA adapters: bf16 or f16"
+              + " halve its memory (weights rounded to nearest even; exact for a bf16 or f16"
+              + " model), computation stays float32 (default: f32).")
+  SaveDtype loraBaseDtype;
+
+  @Option(
       names = "--lora-adapter",
       paramLabel = "DIR",
       description =
@@ -255,7 +264,7 @@ final class TrainCommand implements Callable<Integer> {
               + " (default: off).")
   boolean merge;
 
-  /** The stored precision of OUT/model's weights, when not the base model's. */
+  /** A precision for weights: OUT/model's (--save-dtype), the LoRA base's while training. */
   enum SaveDtype {
     F32(DType.FLOAT),
     BF16(DType.BFLOAT16),
@@ -387,6 +396,9 @@ final class TrainCommand implements Callable<Integer> {
     CausalLmConfig config = model.config();
     LoraAdapter existing = loraAdapter == null ? null : LoraAdapter.load(loraAdapter, config);
     LoraConfig lora = existing != null ? existing.lora() : loraR != null ? loraConfig() : null;
+    if (lora != null && loraBaseDtype != null) {
+      lora = lora.withBaseDType(loraBaseDtype.dtype);
+    }
     MemoryCheck.requireFits(config, lora, parsedRuntime, model.configSource());
     ModelDirectory base = model.load(seed);
     try (HfTokenizer tokenizer = pipeline.loadTokenizer()) {
@@ -562,10 +574,11 @@ final class TrainCommand implements Callable<Integer> {
             || loraTargets != null
             || loraRsLora
             || loraDropout != null
+            || loraBaseDtype != null
             || merge)) {
       throw new IllegalArgumentException(
-          "--lora-alpha, --lora-dropout, --lora-targets, --lora-rslora and --merge need --lora-r N"
-              + " (or --lora-adapter DIR)");
+          "--lora-alpha, --lora-dropout, --lora-targets, --lora-rslora, --lora-base-dtype and"
+              + " --merge need --lora-r N (or --lora-adapter DIR)");
     }
     Flags.require(epochs >= 1, "--epochs", epochs, ">= 1");
     Flags.require(

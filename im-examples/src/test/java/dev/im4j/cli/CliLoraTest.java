@@ -213,6 +213,70 @@ class CliLoraTest {
     assertTrue(badDropout.err().contains("--lora-dropout"), badDropout.err());
   }
 
+  /**
+   * {@code --lora-base-dtype bf16} trains with the base held in BF16, on either runtime, and the
+   * adapter it writes acts; without LoRA the flag is refused.
+   */
+  @Test
+  void aBf16BaseTrainsAdaptersOnBothRuntimes() {
+    for (String runtime : new String[] {"training-api", "portable"}) {
+      Path out = dir.resolve("bf16-" + runtime);
+      Run r =
+          run(
+              "train",
+              "--model",
+              base.toString(),
+              "--tokenizer",
+              base.toString(),
+              "--data",
+              data.toString(),
+              "--lora-r",
+              "2",
+              "--lora-base-dtype",
+              "bf16",
+              "--runtime",
+              runtime,
+              "--steps",
+              "2",
+              "--lr",
+              "1e-2",
+              "--threads",
+              "1",
+              "--out",
+              out.toString());
+      assertEquals(0, r.exit(), r.err() + r.out());
+      Run viaAdapter =
+          run(
+              "eval",
+              "--model",
+              base.toString(),
+              "--adapter",
+              out.resolve("adapter").toString(),
+              "--data",
+              data.toString());
+      Run plainBase = run("eval", "--model", base.toString(), "--data", data.toString());
+      assertEquals(0, viaAdapter.exit(), viaAdapter.err());
+      assertTrue(
+          Math.abs(loss(plainBase.out()) - loss(viaAdapter.out())) > 1e-4,
+          runtime + ": the adapter must change the model: " + viaAdapter.out());
+    }
+    Run refused =
+        run(
+            "train",
+            "--model",
+            base.toString(),
+            "--tokenizer",
+            base.toString(),
+            "--data",
+            data.toString(),
+            "--lora-base-dtype",
+            "bf16",
+            "--out",
+            dir.resolve("refused").toString());
+    assertEquals(2, refused.exit(), refused.err() + refused.out());
+    assertTrue(refused.err().contains("--lora-base-dtype"), refused.err());
+  }
+
   private static double loss(String evalOut) {
     return Double.parseDouble(
         evalOut.replaceAll("(?s).*instruction-modelling \\(IM\\) loss ([0-9.]+).*", "$1"));

@@ -87,8 +87,10 @@ public final class Autodiff {
    *
    * <p>A segment is the nodes after the producer of {@code checkpoints[s]} up to the producer of
    * {@code checkpoints[s + 1]}; those that do not depend on {@code checkpoints[s]} (e.g. a
-   * transposed weight) are not copied. Nodes before the first and after the last checkpoint are
-   * differentiated once, as without recomputation.
+   * transposed weight) are not copied, except that a copy reads a float32 widening of a
+   * half-precision weight through a fresh widening of its own, as the backward rules do. Nodes
+   * before the first and after the last checkpoint are differentiated once, as without
+   * recomputation.
    *
    * @param checkpoints at least two floating-point values of the same shape, each computed from the
    *     previous one, in graph order (for a decoder: the residual stream before each layer and
@@ -205,7 +207,8 @@ public final class Autodiff {
       for (Node n : dependent.get(s)) {
         List<Value> in = new ArrayList<>();
         for (Value v : n.inputs()) {
-          in.add(copies.getOrDefault(v, v));
+          Value copied = copies.get(v);
+          in.add(copied != null ? copied : b.reread(v));
         }
         Node copy = graph.apply(n.op(), in, n.attributes(), n.outputs().size());
         walked.add(copy);

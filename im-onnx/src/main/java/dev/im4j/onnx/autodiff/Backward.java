@@ -1,7 +1,10 @@
 package dev.im4j.onnx.autodiff;
 
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.graph.Dim;
 import dev.im4j.onnx.graph.Graph;
+import dev.im4j.onnx.graph.Node;
+import dev.im4j.onnx.graph.Op;
 import dev.im4j.onnx.graph.Shape;
 import dev.im4j.onnx.graph.Tensor;
 import dev.im4j.onnx.graph.Value;
@@ -35,6 +38,26 @@ final class Backward {
   Value shapeOf(Value v) {
     return shapes.computeIfAbsent(
         v, k -> k.shape().isStatic() ? g.longs(k.shape().sizes()) : g.shape(k));
+  }
+
+  /**
+   * {@code v} as the backward pass should read it: a float32 widening of a half-precision graph
+   * input ({@code Cast(w)}, {@code w} FLOAT16 or BFLOAT16: a frozen base weight held in half
+   * precision) is widened again here instead of being kept alive from the forward pass, which would
+   * hold a float32 copy of every such weight at the start of the backward pass. The new Cast reads
+   * {@code w} through a Reshape to its own shape, so that ONNX Runtime's common-subexpression
+   * elimination does not merge it back into the forward Cast. Any other value is returned as is.
+   */
+  Value reread(Value v) {
+    Node cast = g.producer(v);
+    if (cast == null || cast.op() != Op.CAST || v.dtype() != DType.FLOAT) {
+      return v;
+    }
+    Value w = cast.input(0);
+    if (g.producer(w) != null || (w.dtype() != DType.FLOAT16 && w.dtype() != DType.BFLOAT16)) {
+      return v;
+    }
+    return g.cast(g.reshape(w, shapeOf(w)), DType.FLOAT);
   }
 
   /** Sum of gradient contributions (one value is returned as is). */

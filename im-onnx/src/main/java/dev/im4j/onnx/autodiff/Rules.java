@@ -232,11 +232,11 @@ final class Rules {
     Value ga = null;
     Value gb = null;
     if (need[0]) {
-      ga = gr.matMul(gy, gr.transpose(w2, swapLast(w2.rank())));
+      ga = gr.matMul(gy, gr.transpose(b.reread(w2), swapLast(w2.rank())));
       ga = a.rank() == 1 ? b.reshapeLike(b.unbroadcast(ga, a2), a) : b.unbroadcast(ga, a);
     }
     if (need[1]) {
-      gb = gr.matMul(gr.transpose(a2, swapLast(a2.rank())), gy);
+      gb = gr.matMul(gr.transpose(b.reread(a2), swapLast(a2.rank())), gy);
       gb = w.rank() == 1 ? b.reshapeLike(b.unbroadcast(gb, w2), w) : b.unbroadcast(gb, w);
     }
     return Arrays.asList(ga, gb);
@@ -255,6 +255,7 @@ final class Rules {
     List<Value> out = new ArrayList<>(Collections.nCopies(n.inputs().size(), null));
     if (need[0]) {
       // dA' = alpha g B'^T; dA = dA' or its transpose
+      w = b.reread(w);
       out.set(
           0,
           ta
@@ -263,6 +264,7 @@ final class Rules {
     }
     if (need[1]) {
       // dB' = alpha A'^T g; dB = dB' or its transpose
+      a = b.reread(a);
       out.set(
           1,
           tb

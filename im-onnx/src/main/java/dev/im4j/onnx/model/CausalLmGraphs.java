@@ -463,7 +463,9 @@ public final class CausalLmGraphs {
     final Graph g;
     final Dim batch = Dim.sym("batch");
     final Dim seq = Dim.sym("seq");
+    // parameters as declared: the frozen base of a LoRA graph in the config's base dtype
     final Map<String, Value> params = new LinkedHashMap<>();
+    final Map<String, Value> widened = new HashMap<>(); // half-precision parameter -> its float32
     // LoRA: module name -> {A [r, in], B [out, r]}; empty without adapters
     final Map<String, Value[]> adapters = new LinkedHashMap<>();
     final double loraScaling;
@@ -502,11 +504,12 @@ public final class CausalLmGraphs {
               ? g.input(EMBEDDING_NOISE, DType.FLOAT, Shape.of(batch, seq, Dim.of(c.hiddenSize())))
               : null;
       Set<String> seen = new HashSet<>();
+      DType baseDType = lora == null ? DType.FLOAT : lora.baseDType();
       for (ParameterSpec p : CausalLmParameters.expected(c)) {
         seen.add(p.name());
         Value v;
         if (baked == null) {
-          v = g.input(p.name(), DType.FLOAT, Shape.of(p.shape()));
+          v = g.input(p.name(), baseDType, Shape.of(p.shape()));
         } else {
           // streamed from its source when the graph is written: no copy of the model here
           v =
@@ -540,12 +543,31 @@ public final class CausalLmGraphs {
       return all;
     }
 
+    /**
+     * The parameter as float32: a half-precision base weight is widened by one Cast, made once per
+     * graph. In the backward pass autodiff widens it again where it is read (see {@code
+     * Backward.reread}), so this copy dies with its forward use.
+     */
     Value p(String name) {
+      Value v = declared(name);
+      return v.dtype() == DType.FLOAT
+          ? v
+          : widened.computeIfAbsent(name, k -> g.cast(v, DType.FLOAT));
+    }
+
+    Value declared(String name) {
       Value v = params.get(name);
       if (v == null) {
         throw new IllegalStateException("no parameter '" + name + "' in " + params.keySet());
       }
       return v;
+    }
+
+    /** Rows {@code indices} of the table {@code name}, as float32 (a half table is read as is). */
+    Value lookup(String name, Value indices) {
+      Value table = declared(name);
+      Value rows = g.gather(table, indices, 0);
+      return table.dtype() == DType.FLOAT ? rows : g.cast(rows, DType.FLOAT);
     }
 
     Value f(double x) {
@@ -649,7 +671,7 @@ public final class CausalLmGraphs {
     }
 
     Value embed(String table) {
-      Value x = g.gather(p(table), ids, 0); // [B, T, H]
+      Value x = lookup(table, ids); // [B, T, H]
       return noise == null ? x : g.add(x, noise);
     }
 
@@ -702,7 +724,7 @@ public final class CausalLmGraphs {
     Value gpt2() {
       Value allowed = attentionAllowed(); // [B, 1, 1, T, T]
       String pre = "transformer.";
-      Value x = g.add(embed(pre + "wte.weight"), g.gather(p(pre + "wpe.weight"), positions, 0));
+      Value x = g.add(embed(pre + "wte.weight"), lookup(pre + "wpe.weight", positions));
       double eps = c.normEps();
       long hidden = c.hiddenSize();
       for (int l = 0; l < c.numLayers(); l++) {

@@ -50,13 +50,21 @@ public final class LoraConfig {
   private final List<String> targets; // empty: the family's defaults
   private final boolean rsLora;
   private final double dropout;
+  private final DType baseDType;
 
-  private LoraConfig(int rank, double alpha, List<String> targets, boolean rsLora, double dropout) {
+  private LoraConfig(
+      int rank,
+      double alpha,
+      List<String> targets,
+      boolean rsLora,
+      double dropout,
+      DType baseDType) {
     this.rank = rank;
     this.alpha = alpha;
     this.targets = targets;
     this.rsLora = rsLora;
     this.dropout = dropout;
+    this.baseDType = baseDType;
   }
 
   /** Rank {@value #DEFAULT_RANK}, alpha {@value #DEFAULT_ALPHA}, the default targets. */
@@ -71,7 +79,7 @@ public final class LoraConfig {
    */
   public static LoraConfig of(int rank) {
     checkArgument(rank >= 1, "LoRA rank must be >= 1 but was %s", rank);
-    return new LoraConfig(rank, DEFAULT_ALPHA, List.of(), false, 0);
+    return new LoraConfig(rank, DEFAULT_ALPHA, List.of(), false, 0, DType.FLOAT);
   }
 
   /**
@@ -81,7 +89,7 @@ public final class LoraConfig {
    */
   public LoraConfig withAlpha(double alpha) {
     checkArgument(Double.isFinite(alpha) && alpha > 0, "LoRA alpha must be > 0 but was %s", alpha);
-    return new LoraConfig(rank, alpha, targets, rsLora, dropout);
+    return new LoraConfig(rank, alpha, targets, rsLora, dropout, baseDType);
   }
 
   /**
@@ -95,12 +103,13 @@ public final class LoraConfig {
     for (String t : targets) {
       checkArgument(t != null && !t.isBlank(), "a LoRA target must not be blank: %s", targets);
     }
-    return new LoraConfig(rank, alpha, List.copyOf(new LinkedHashSet<>(targets)), rsLora, dropout);
+    return new LoraConfig(
+        rank, alpha, List.copyOf(new LinkedHashSet<>(targets)), rsLora, dropout, baseDType);
   }
 
   /** With rsLoRA's scaling {@code alpha / √r} (Kalajdzievski, 2023) if {@code on}. */
   public LoraConfig withRsLora(boolean on) {
-    return new LoraConfig(rank, alpha, targets, on, dropout);
+    return new LoraConfig(rank, alpha, targets, on, dropout, baseDType);
   }
 
   /**
@@ -112,7 +121,33 @@ public final class LoraConfig {
    */
   public LoraConfig withDropout(double p) {
     checkArgument(p >= 0 && p < 1, "LoRA dropout must be in [0, 1) but was %s", p);
-    return new LoraConfig(rank, alpha, targets, rsLora, p);
+    return new LoraConfig(rank, alpha, targets, rsLora, p, baseDType);
+  }
+
+  /**
+   * With the frozen base held in {@code dtype} while training: {@link DType#FLOAT} (the default)
+   * keeps it in float32; {@link DType#BFLOAT16} or {@link DType#FLOAT16} store it in half the
+   * memory, each weight widened to float32 where it is used (a short-lived copy per use, made again
+   * in the backward pass rather than kept), so the computation stays float32 and only the stored
+   * base weights are rounded (to nearest-even, exactly as a BF16 or F16 safetensors file holds
+   * them). The adapters, their gradients and moments are float32 whatever this is. Not part of the
+   * adapter's {@code adapter_config.json}: it is how this run holds the base, not a property of the
+   * adapter.
+   *
+   * @throws IllegalArgumentException unless {@code dtype} is FLOAT, FLOAT16 or BFLOAT16
+   */
+  public LoraConfig withBaseDType(DType dtype) {
+    checkNotNull(dtype, "dtype must not be null");
+    checkArgument(
+        dtype == DType.FLOAT || dtype == DType.FLOAT16 || dtype == DType.BFLOAT16,
+        "the frozen base can be held in FLOAT, FLOAT16 or BFLOAT16 but not %s",
+        dtype);
+    return new LoraConfig(rank, alpha, targets, rsLora, dropout, dtype);
+  }
+
+  /** How the frozen base is held while training: FLOAT (default), FLOAT16 or BFLOAT16. */
+  public DType baseDType() {
+    return baseDType;
   }
 
   /** The probability of dropping an adapter input element in training (0: none). */
@@ -312,7 +347,8 @@ public final class LoraConfig {
         && Double.compare(alpha, l.alpha) == 0
         && targets.equals(l.targets)
         && rsLora == l.rsLora
-        && Double.compare(dropout, l.dropout) == 0;
+        && Double.compare(dropout, l.dropout) == 0
+        && baseDType == l.baseDType;
   }
 
   @Override
@@ -320,7 +356,8 @@ public final class LoraConfig {
     return (((rank * 31 + Double.hashCode(alpha)) * 31 + targets.hashCode()) * 31
                 + Boolean.hashCode(rsLora))
             * 31
-        + Double.hashCode(dropout);
+        + Double.hashCode(dropout)
+        + 961 * baseDType.hashCode();
   }
 
   @Override
@@ -331,6 +368,7 @@ public final class LoraConfig {
         + alpha
         + (rsLora ? " (rsLoRA)" : "")
         + (dropout > 0 ? " dropout=" + dropout : "")
+        + (baseDType != DType.FLOAT ? " base=" + baseDType : "")
         + " targets="
         + (targets.isEmpty() ? "default" : targets);
   }

@@ -9,7 +9,6 @@ import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
-import dev.im4j.onnx.graph.DType;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -90,7 +89,7 @@ public final class Safetensors {
             (from, data, n) -> {
               for (int start = 0; start < n; start += ENCODE_CHUNK) {
                 buffer.clear();
-                encode(t.dtype(), data, start, Math.min(n, start + ENCODE_CHUNK), buffer);
+                Tensor.encode(t.dtype(), data, start, Math.min(n, start + ENCODE_CHUNK), buffer);
                 buffer.flip();
                 try {
                   writeFully(out, buffer);
@@ -103,27 +102,6 @@ public final class Safetensors {
       out.force(true);
     } catch (IOException | UncheckedIOException e) {
       throw new SafetensorsException(file + ": cannot be written: " + e, e);
-    }
-  }
-
-  private static void encode(DType dtype, float[] data, int start, int end, ByteBuffer out) {
-    switch (dtype) {
-      case FLOAT -> {
-        for (int i = start; i < end; i++) {
-          out.putFloat(data[i]);
-        }
-      }
-      case FLOAT16 -> {
-        for (int i = start; i < end; i++) {
-          out.putShort(HalfFloats.f32ToF16(data[i]));
-        }
-      }
-      case BFLOAT16 -> {
-        for (int i = start; i < end; i++) {
-          out.putShort(HalfFloats.f32ToBf16(data[i]));
-        }
-      }
-      default -> throw new IllegalStateException("tensors are floating, not " + dtype);
     }
   }
 

@@ -277,6 +277,52 @@ public final class Tensor {
         });
   }
 
+  /**
+   * Hands the values to {@code sink} as little-endian bytes of this tensor's dtype (F16 and BF16
+   * rounded to nearest-even), row-major, a chunk at a time through {@code buffer} (little-endian,
+   * room for {@code min(numel(), CHUNK_ELEMENTS)} values of the dtype), reused for each chunk.
+   */
+  public void writeStored(ByteBuffer buffer, Consumer<ByteBuffer> sink) {
+    if (dtype == DType.FLOAT) {
+      writeFloat32(buffer, sink);
+      return;
+    }
+    checkArgument(
+        buffer.order() == ByteOrder.LITTLE_ENDIAN
+            && buffer.capacity() >= Math.min(numel, CHUNK_ELEMENTS) * dtype.byteSize(),
+        "buffer must be little-endian with room for one chunk of %s",
+        this);
+    forEachChunk(
+        (offset, chunk, length) -> {
+          buffer.clear();
+          encode(dtype, chunk, 0, length, buffer);
+          buffer.flip();
+          sink.accept(buffer);
+        });
+  }
+
+  /** Values {@code data[start, end)} into {@code out} as {@code dtype} (F32, F16 or BF16). */
+  static void encode(DType dtype, float[] data, int start, int end, ByteBuffer out) {
+    switch (dtype) {
+      case FLOAT -> {
+        for (int i = start; i < end; i++) {
+          out.putFloat(data[i]);
+        }
+      }
+      case FLOAT16 -> {
+        for (int i = start; i < end; i++) {
+          out.putShort(HalfFloats.f32ToF16(data[i]));
+        }
+      }
+      case BFLOAT16 -> {
+        for (int i = start; i < end; i++) {
+          out.putShort(HalfFloats.f32ToBf16(data[i]));
+        }
+      }
+      default -> throw new IllegalStateException("tensors are floating, not " + dtype);
+    }
+  }
+
   /** A copy of the values, row-major, on the heap. */
   public float[] toArray() {
     float[] out = new float[numel];

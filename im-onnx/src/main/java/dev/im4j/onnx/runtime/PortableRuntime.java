@@ -7,12 +7,9 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
-import com.sun.management.HotSpotDiagnosticMXBean;
 import dev.im4j.onnx.graph.Graph;
 import dev.im4j.onnx.graph.OnnxIo;
 import dev.im4j.onnx.model.Tensor;
-import java.lang.management.BufferPoolMXBean;
-import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -20,7 +17,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -41,10 +37,11 @@ import java.util.Set;
  * <p><b>Buffers.</b> ONNX Runtime's outputs cannot alias its inputs, so every value a run updates
  * has two direct buffers, read from one and written to the other (pinned outputs), which then swap:
  * a trainable parameter costs 2 × (parameter + accumulator + two moments) = 32 bytes against the
- * training API's 16; a frozen one costs its 4 bytes. Nothing is allocated per step beyond ONNX
- * Runtime's own intermediates and the user inputs' wrappers. The buffers are host memory: with the
- * CUDA execution provider ONNX Runtime copies them to and from the device on every run (untested);
- * keeping them on the device needs I/O binding, which Microsoft's Java API does not offer.
+ * training API's 16; a frozen one costs its 4 bytes, a fed one (see {@link State}) its own dtype's
+ * 2 or 4. Nothing is allocated per step beyond ONNX Runtime's own intermediates and the user
+ * inputs' wrappers. The buffers are host memory: with the CUDA execution provider ONNX Runtime
+ * copies them to and from the device on every run (untested); keeping them on the device needs I/O
+ * binding, which Microsoft's Java API does not offer.
  *
  * <p>Not thread-safe. {@link #close()} is idempotent; every other method throws {@link
  * IllegalStateException} after it.
@@ -129,6 +126,7 @@ public final class PortableRuntime implements TrainingSteps {
   private final Map<String, PingPong> parameters = new LinkedHashMap<>();
   private final Map<String, OnnxTensor> frozen = new LinkedHashMap<>();
   private final Map<String, FloatBuffer> frozenBuffers = new LinkedHashMap<>();
+  private FedWeights fed = FedWeights.none();
   private final Map<String, PingPong> accumulators = new LinkedHashMap<>();
   private final Map<String, PingPong[]> moments = new LinkedHashMap<>();
   private final OnnxTensor[] accumulate = new OnnxTensor[2]; // 0 and 1
@@ -161,22 +159,36 @@ public final class PortableRuntime implements TrainingSteps {
    * Where a run starts.
    *
    * @param trainable the trainable parameters' values, in the optimizer graph's order
-   * @param frozen the parameters never updated
+   * @param frozen the parameters never updated, float32; saved in checkpoints
    * @param moments per trainable parameter its two AdamW moments; a parameter absent here starts
    *     from zero moments
    * @param stepsTaken optimizer steps already taken (a resumed run's count), {@code >= 0}
+   * @param fed frozen weights fed as they are, in their own dtype (FLOAT, FLOAT16 or BFLOAT16: a
+   *     LoRA base held in half precision); not parameters: never in {@link #parameters()} nor in
+   *     checkpoints, as with the training-API runtime, whose checkpoints cannot hold half types
    */
   public record State(
       List<Tensor> trainable,
       List<Tensor> frozen,
       Map<String, List<Tensor>> moments,
-      long stepsTaken) {
+      long stepsTaken,
+      List<Tensor> fed) {
     /** Copies and checks the step count. */
     public State {
       trainable = List.copyOf(trainable);
       frozen = List.copyOf(frozen);
       moments = Map.copyOf(moments);
       checkArgument(stepsTaken >= 0, "stepsTaken must be >= 0 but was %s", stepsTaken);
+      fed = List.copyOf(fed);
+    }
+
+    /** A state without fed weights. */
+    public State(
+        List<Tensor> trainable,
+        List<Tensor> frozen,
+        Map<String, List<Tensor>> moments,
+        long stepsTaken) {
+      this(trainable, frozen, moments, stepsTaken, List.of());
     }
   }
 
@@ -212,6 +224,7 @@ public final class PortableRuntime implements TrainingSteps {
           new PortableRuntime(env, so, stepSession, optimizerSession, evalSession, names);
       try {
         rt.load(state.trainable(), state.frozen(), state.moments(), state.stepsTaken());
+        rt.feed(state.fed());
       } catch (OrtException | RuntimeException e) {
         rt.close();
         throw e;
@@ -238,43 +251,12 @@ public final class PortableRuntime implements TrainingSteps {
     for (Tensor t : state.frozen()) {
       floats += t.numel();
     }
-    long needed = floats * Float.BYTES;
-    long limit = maxDirectMemory();
-    long used = 0;
-    for (BufferPoolMXBean pool : ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)) {
-      if (pool.getName().equals("direct")) {
-        used = pool.getMemoryUsed();
-      }
-    }
-    if (limit > 0 && needed + used > limit) {
-      throw new TrainingRuntimeException(
-          String.format(
-              Locale.ROOT,
-              "the portable runtime needs %.1f GiB of direct memory for its buffers (two per"
-                  + " parameter, accumulator and moment) but this JVM allows %.1f GiB (%.1f GiB in"
-                  + " use); start java with -XX:MaxDirectMemorySize=%dg, or use the training-API"
-                  + " runtime (half the memory)",
-              needed / GIB,
-              limit / GIB,
-              used / GIB,
-              (long) Math.ceil((needed + used) / GIB) + 1));
-    }
-  }
-
-  private static final double GIB = 1L << 30;
-
-  /** {@code -XX:MaxDirectMemorySize}, or the heap's maximum when unset (HotSpot's default). */
-  private static long maxDirectMemory() {
-    try {
-      String value =
-          ManagementFactory.getPlatformMXBean(HotSpotDiagnosticMXBean.class)
-              .getVMOption("MaxDirectMemorySize")
-              .getValue();
-      long bytes = Long.parseLong(value);
-      return bytes > 0 ? bytes : Runtime.getRuntime().maxMemory();
-    } catch (RuntimeException e) {
-      return -1; // not HotSpot: no check
-    }
+    long needed = floats * Float.BYTES + FedWeights.bytes(state.fed());
+    DirectMemory.require(
+        needed,
+        "the portable runtime",
+        "its buffers (two per parameter, accumulator and moment)",
+        ", or use the training-API runtime (half the memory)");
   }
 
   private static void closeQuietly(OrtSession... sessions) {
@@ -334,6 +316,13 @@ public final class PortableRuntime implements TrainingSteps {
     step = stepsTaken;
   }
 
+  /** Loads the fed weights; they leave the user inputs of both graphs. */
+  private void feed(List<Tensor> weights) throws OrtException {
+    fed = FedWeights.load(env, weights);
+    userInputs.removeAll(fed.tensors().keySet());
+    evalInputs.removeAll(fed.tensors().keySet());
+  }
+
   private static OnnxTensor scalar(OrtEnvironment env, float value) throws OrtException {
     return OnnxTensor.createTensor(env, FloatBuffer.wrap(new float[] {value}), new long[0]);
   }
@@ -376,6 +365,7 @@ public final class PortableRuntime implements TrainingSteps {
       Map<String, OnnxTensor> all = new HashMap<>(feeds);
       parameters.forEach((n, p) -> all.put(n, p.now()));
       all.putAll(frozen);
+      all.putAll(fed.tensors());
       Map<String, OnnxValue> pinned = new HashMap<>();
       accumulators.forEach(
           (n, a) -> {
@@ -419,6 +409,7 @@ public final class PortableRuntime implements TrainingSteps {
       Map<String, OnnxTensor> all = new HashMap<>(feeds);
       parameters.forEach((n, p) -> all.put(n, p.now()));
       all.putAll(frozen);
+      all.putAll(fed.tensors());
       String loss = evalSession.getOutputNames().iterator().next();
       try (OrtSession.Result result = evalSession.run(all, Set.of(loss))) {
         return Feeds.floats(loss, result.get(loss).orElseThrow())[0];
@@ -523,6 +514,7 @@ public final class PortableRuntime implements TrainingSteps {
     accumulators.values().forEach(PingPong::close);
     moments.values().forEach(m -> List.of(m).forEach(PingPong::close));
     frozen.values().forEach(OnnxTensor::close);
+    fed.close();
     for (OnnxTensor t : accumulate) {
       if (t != null) {
         t.close();

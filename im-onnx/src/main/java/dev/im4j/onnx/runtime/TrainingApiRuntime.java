@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtTrainingSession;
+import dev.im4j.onnx.model.Tensor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,18 +44,21 @@ public final class TrainingApiRuntime implements TrainingSteps {
   private final List<String> trainOutputs;
   private final List<String> evalInputs;
   private final List<String> evalOutputs;
+  private final FedWeights fed;
   private boolean closed;
 
   private TrainingApiRuntime(
       OrtEnvironment env,
       OrtSession.SessionOptions sessionOptions,
       OrtTrainingSession session,
-      TrainingArtifacts artifacts) {
+      TrainingArtifacts artifacts,
+      FedWeights fed) {
     this.env = env;
     this.sessionOptions = sessionOptions;
     this.session = session;
     this.artifacts = artifacts;
-    this.trainInputs = List.copyOf(session.getTrainInputNames());
+    this.fed = fed;
+    this.trainInputs = withoutFed(session.getTrainInputNames());
     this.trainOutputs = List.copyOf(session.getTrainOutputNames());
     if (trainOutputs.isEmpty()) {
       throw new TrainingRuntimeException(
@@ -63,7 +67,7 @@ public final class TrainingApiRuntime implements TrainingSteps {
               + " has no user output; its first output must be the loss");
     }
     this.evalInputs =
-        artifacts.evalModel().isPresent() ? List.copyOf(session.getEvalInputNames()) : List.of();
+        artifacts.evalModel().isPresent() ? withoutFed(session.getEvalInputNames()) : List.of();
     this.evalOutputs =
         artifacts.evalModel().isPresent() ? List.copyOf(session.getEvalOutputNames()) : List.of();
   }
@@ -75,6 +79,21 @@ public final class TrainingApiRuntime implements TrainingSteps {
    *     unavailable, or ONNX Runtime rejects an artifact (the message names the files)
    */
   public static TrainingApiRuntime open(TrainingArtifacts artifacts, RuntimeOptions options) {
+    return open(artifacts, options, List.of());
+  }
+
+  /**
+   * Opens a training session on the artifacts, feeding {@code fedWeights} to every training and
+   * evaluation run: frozen graph inputs that the checkpoint does not hold (a LoRA base in half
+   * precision, which ONNX Runtime's checkpoint loader cannot read), each in its own dtype, held in
+   * direct buffers this runtime owns. They are not among {@link #trainInputNames()} and are not
+   * saved in checkpoints.
+   *
+   * @throws TrainingRuntimeException as {@link #open(TrainingArtifacts, RuntimeOptions)} does, or
+   *     if a fed weight is not an input of the training graph
+   */
+  public static TrainingApiRuntime open(
+      TrainingArtifacts artifacts, RuntimeOptions options, List<Tensor> fedWeights) {
     OrtEnvironment env = OrtNatives.environment();
     OrtNatives.requireTraining(env);
     OrtSession.SessionOptions sessionOptions = new OrtSession.SessionOptions();
@@ -90,9 +109,25 @@ public final class TrainingApiRuntime implements TrainingSteps {
               artifacts.evalModel().map(Path::toString).orElse(null),
               artifacts.optimizerModel().toString(),
               sessionOptions);
+      FedWeights fed = null;
       try {
-        return new TrainingApiRuntime(env, sessionOptions, session, artifacts);
-      } catch (RuntimeException e) {
+        fed = fedWeights.isEmpty() ? FedWeights.none() : FedWeights.load(env, fedWeights);
+        for (String name : fed.tensors().keySet()) {
+          if (!session.getTrainInputNames().contains(name)) {
+            throw new TrainingRuntimeException(
+                "fed weight "
+                    + name
+                    + " is not an input of the training graph "
+                    + artifacts.trainingModel()
+                    + "; its user inputs are "
+                    + session.getTrainInputNames());
+          }
+        }
+        return new TrainingApiRuntime(env, sessionOptions, session, artifacts, fed);
+      } catch (OrtException | RuntimeException e) {
+        if (fed != null) {
+          fed.close();
+        }
         session.close();
         throw e;
       }
@@ -179,7 +214,8 @@ public final class TrainingApiRuntime implements TrainingSteps {
   public float trainStep(List<HostTensor> inputs) {
     checkOpen();
     Map<String, OnnxTensor> feeds = Feeds.wrap(env, "training", trainInputs, inputs);
-    try (OrtSession.Result result = session.trainStep(feeds)) {
+    try (OrtSession.Result result =
+        session.trainStep(fed.addTo(feeds, session.getTrainInputNames()))) {
       return scalarLoss(result, trainOutputs.get(0));
     } catch (OrtException e) {
       throw new TrainingRuntimeException(
@@ -205,7 +241,8 @@ public final class TrainingApiRuntime implements TrainingSteps {
           "evalStep needs an eval model but the artifacts have none; pass one in TrainingArtifacts");
     }
     Map<String, OnnxTensor> feeds = Feeds.wrap(env, "eval", evalInputs, inputs);
-    try (OrtSession.Result result = session.evalStep(feeds)) {
+    try (OrtSession.Result result =
+        session.evalStep(fed.addTo(feeds, session.getEvalInputNames()))) {
       Map<String, float[]> outputs = new LinkedHashMap<>();
       for (Map.Entry<String, OnnxValue> entry : result) {
         outputs.put(entry.getKey(), Feeds.floats(entry.getKey(), entry.getValue()));
@@ -353,8 +390,16 @@ public final class TrainingApiRuntime implements TrainingSteps {
     try {
       session.close();
     } finally {
+      fed.close();
       sessionOptions.close();
     }
+  }
+
+  /** {@code names} without the fed weights' (those this runtime feeds itself). */
+  private List<String> withoutFed(java.util.Collection<String> names) {
+    List<String> out = new java.util.ArrayList<>(names);
+    out.removeAll(fed.tensors().keySet());
+    return List.copyOf(out);
   }
 
   private void checkOpen() {

@@ -12,6 +12,7 @@ import dev.im4j.core.loss.StepCoefficients;
 import dev.im4j.core.mask.ClassifiedExample;
 import dev.im4j.core.mask.LossPolicy;
 import dev.im4j.core.mask.TokenizedExample;
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.graph.Value;
 import dev.im4j.onnx.model.CausalLmConfig;
 import dev.im4j.onnx.model.CausalLmGraphs;
@@ -372,6 +373,17 @@ public final class Trainer {
     boolean evaluates = b.evalEvery > 0 && !b.evalSet.isEmpty();
     RuntimeOptions options = b.runtimeOptions.withDeterminism(true, b.seed);
     long artifactsStart = System.nanoTime();
+    // frozen inputs the graph declares in half precision (a LoRA base): fed by the runtime from
+    // the model's weights, never part of a checkpoint, so they come from the model on a resume too
+    List<Tensor> fed = fedWeights(initial, graph);
+    Set<String> fedNames = new java.util.HashSet<>();
+    fed.forEach(t -> fedNames.add(t.name()));
+    List<Tensor> checkpointed = new ArrayList<>();
+    for (Tensor t : initial) {
+      if (!fedNames.contains(t.name())) {
+        checkpointed.add(t);
+      }
+    }
     if (b.runtime == Runtime.TRAINING_API) {
       TrainingArtifacts artifacts = writeArtifacts(graph, initial);
       // read back from the file: producing seeded or widened weights again costs as much as writing
@@ -383,7 +395,7 @@ public final class Trainer {
       if (resume.isPresent()) {
         artifacts = artifacts.withCheckpoint(resume.get());
       }
-      StepRuntime rt = StepRuntime.of(TrainingApiRuntime.open(artifacts, options));
+      StepRuntime rt = StepRuntime.of(TrainingApiRuntime.open(artifacts, options, fed));
       return new Started(rt, norm, times(graphStart, artifactsStart, artifactsEnd));
     }
     byte[] eval = evaluates ? TrainingArtifactsBuilder.evalModelBytes(graph) : null;
@@ -392,7 +404,7 @@ public final class Trainer {
     var step = PortableGraphs.step(graph); // after the eval model: it extends the graph
     // the initial weights' norm: read from the runtime's buffers once loaded (producing seeded or
     // widened weights twice costs twice), from the weights themselves before a resume's state
-    double norm = resume.isPresent() ? l2Norm(initial) : Double.NaN;
+    double norm = resume.isPresent() ? l2Norm(checkpointed) : Double.NaN;
     PortableRuntime.State state;
     if (resume.isPresent()) {
       TrainingCheckpoint checkpoint = TrainingCheckpoint.read(resume.get());
@@ -411,14 +423,15 @@ public final class Trainer {
               ordered(checkpoint.trainable(), trainable),
               checkpoint.frozen(),
               moments,
-              group.map(OptimizerGroup::step).orElse(0L));
+              group.map(OptimizerGroup::step).orElse(0L),
+              fed);
     } else {
       List<Tensor> train = new ArrayList<>();
       List<Tensor> fixed = new ArrayList<>();
-      for (Tensor t : initial) {
+      for (Tensor t : checkpointed) {
         (frozen.contains(t.name()) ? fixed : train).add(t);
       }
-      state = new PortableRuntime.State(ordered(train, trainable), fixed, Map.of(), 0);
+      state = new PortableRuntime.State(ordered(train, trainable), fixed, Map.of(), 0, fed);
     }
     long artifactsEnd = System.nanoTime();
     PortableRuntime rt = PortableRuntime.open(step, optimizer, eval, state, options);
@@ -437,6 +450,23 @@ public final class Trainer {
         (artifactsStart - graphStart) / 1e9,
         (artifactsEnd - artifactsStart) / 1e9,
         (System.nanoTime() - artifactsEnd) / 1e9);
+  }
+
+  /**
+   * The weights the graph declares in half precision (frozen, a LoRA base), in that dtype: rounded
+   * to nearest-even, which is exact for weights read from a file of that dtype.
+   */
+  private static List<Tensor> fedWeights(List<Tensor> weights, TrainingGraph graph) {
+    Map<String, DType> declared = new java.util.HashMap<>();
+    graph.parameters().forEach(p -> declared.put(p.name(), p.dtype()));
+    List<Tensor> out = new ArrayList<>();
+    for (Tensor t : weights) {
+      DType d = declared.get(t.name());
+      if (d != null && d != DType.FLOAT) {
+        out.add(t.withDtype(d));
+      }
+    }
+    return out;
   }
 
   /** {@code tensors} in the order of {@code parameters} (the optimizer graph's order). */

@@ -47,7 +47,11 @@ import java.util.Set;
  *   <li><b>Optimizer model</b>: one {@code com.microsoft} {@code AdamWOptimizer} (bias-corrected;
  *       {@code adam_mode} from {@link AdamWConfig#variant()}) with a bool output.
  *   <li><b>Checkpoint</b>: {@link TrainingCheckpoint} with the initial weights, trainable and
- *       frozen, and an optimizer group at step 0 with zero moments and the initial learning rate.
+ *       frozen, and an optimizer group at step 0 with zero moments and the initial learning rate. A
+ *       frozen parameter the graph declares FLOAT16 or BFLOAT16 (a LoRA base held in half
+ *       precision) is left out: ONNX Runtime's checkpoint loader reads float and integer tensors
+ *       only, so such a parameter stays a plain input of both models, which the runtime feeds
+ *       itself ({@code TrainingApiRuntime.open} with fed weights).
  * </ul>
  *
  * <p>Size: parameters are graph inputs, not initializers, so the graphs usually hold only small
@@ -99,8 +103,10 @@ public final class TrainingArtifactsBuilder {
           this.weights.keySet());
       long[] dims = p.shape().sizes();
       checkArgument(
-          p.dtype() == DType.FLOAT && java.util.Arrays.equals(dims, t.shape()),
-          "parameter %s is %s but its weight has dims %s; they must match (float32 only)",
+          (p.dtype() == DType.FLOAT || p.dtype() == DType.FLOAT16 || p.dtype() == DType.BFLOAT16)
+              && java.util.Arrays.equals(dims, t.shape()),
+          "parameter %s is %s but its weight has dims %s; they must match (float32, or float16"
+              + " or bfloat16 for a frozen parameter)",
           p.name(),
           p,
           java.util.Arrays.toString(t.shape()));
@@ -188,6 +194,11 @@ public final class TrainingArtifactsBuilder {
             "trainable parameter %s has no gradient in the training graph; differentiate it or"
                 + " freeze it",
             p.name());
+        checkArgument(
+            p.dtype() == DType.FLOAT,
+            "trainable parameter %s is %s; only frozen parameters may be held in half precision",
+            p.name(),
+            p.dtype());
         trainable.add(p.name());
       }
     }
@@ -208,6 +219,9 @@ public final class TrainingArtifactsBuilder {
     List<Tensor> trainableWeights = new ArrayList<>();
     List<Tensor> frozenWeights = new ArrayList<>();
     for (Value p : training.parameters()) {
+      if (p.dtype() != DType.FLOAT) {
+        continue; // a frozen half-precision input: fed by the runtime, see fedWeights()
+      }
       (frozen.contains(p.name()) ? frozenWeights : trainableWeights).add(weights.get(p.name()));
     }
     // No optimizer group: ONNX Runtime creates "group0" at step 0 with zero moments itself when

@@ -154,6 +154,8 @@ public final class Ort implements AutoCloseable {
           case DOUBLE -> OnnxJavaType.DOUBLE;
           case INT64 -> OnnxJavaType.INT64;
           case BOOL -> OnnxJavaType.BOOL;
+          case FLOAT16 -> OnnxJavaType.FLOAT16;
+          case BFLOAT16 -> OnnxJavaType.BFLOAT16;
           default -> throw new IllegalArgumentException("test runner cannot feed " + t.dtype());
         };
     return OnnxTensor.createTensor(ENV, direct, t.dims(), jt);

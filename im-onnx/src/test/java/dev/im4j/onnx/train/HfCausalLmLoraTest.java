@@ -30,6 +30,7 @@ import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -160,6 +161,75 @@ class HfCausalLmLoraTest {
     Trainer.Result resumed = loraRun(model, data, out, lora).resume(true).build().run();
     assertEquals(whole.weights().trainable(), resumed.weights().trainable());
     assertEquals(whole.weights().frozen(), resumed.weights().frozen());
+  }
+
+  /**
+   * A LoRA run whose frozen base is held in BF16 or F16 trains as the float32 run on the same base
+   * when the base's values are exact in that type (here: drawn rounded to it), on either runtime;
+   * its checkpoints hold the adapters only (the runtime feeds the base from the model), and a
+   * stopped run resumes on the other runtime where it stopped.
+   */
+  @ParameterizedTest
+  @CsvSource({
+    "BFLOAT16, TRAINING_API",
+    "BFLOAT16, PORTABLE",
+    "FLOAT16, TRAINING_API",
+    "FLOAT16, PORTABLE"
+  })
+  void aHalfPrecisionBaseTrainsAsTheFloatBase(DType baseDType, Trainer.Runtime runtime) {
+    CausalLmConfig config = config("llama");
+    Weights base = CausalLmParameters.initialize(config, 3, baseDType); // exact in baseDType
+    HfCausalLm model = HfCausalLm.of(config, base);
+    var data = Examples.classified(Examples.random(LossPolicy.instructionModelling(), 8, 13, 4));
+    LoraConfig half = LORA.withBaseDType(baseDType);
+    Trainer.Result expected =
+        loraRun(model, data, dir.resolve("float"), LORA).runtime(runtime).build().run();
+    Trainer.Result actual =
+        loraRun(model, data, dir.resolve("half"), half).runtime(runtime).build().run();
+    for (Tensor t : expected.weights().trainable()) {
+      float[] e = t.toArray();
+      float[] a = actual.weights().parameter(t.name()).orElseThrow().toArray();
+      float scale = 0;
+      for (float v : e) {
+        scale = Math.max(scale, Math.abs(v));
+      }
+      assertArrayEquals(e, a, 1e-5f * scale, t.name());
+    }
+    // the base is fed from the model, not kept in checkpoints
+    assertTrue(actual.weights().frozen().isEmpty(), "frozen in the checkpoint");
+    assertEquals(
+        new TreeSet<>(LORA.initialize(config, 1).names()), names(actual.weights().trainable()));
+
+    Path out = dir.resolve("resumed");
+    RuntimeException stop = new RuntimeException("stop");
+    assertThrows(
+        RuntimeException.class,
+        () ->
+            loraRun(model, data, out, half)
+                .runtime(runtime)
+                .checkpoints(2, 1)
+                .listener(TrainerTest.stopAt(3, stop))
+                .build()
+                .run());
+    IllegalArgumentException otherBase =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> loraRun(model, data, out, LORA).runtime(runtime).resume(true).build().run());
+    assertTrue(otherBase.getMessage().contains("lora"), otherBase.getMessage());
+    // resumed on the other runtime: the checkpoints are one format
+    Trainer.Runtime other =
+        runtime == Trainer.Runtime.PORTABLE
+            ? Trainer.Runtime.TRAINING_API
+            : Trainer.Runtime.PORTABLE;
+    Trainer.Result resumed =
+        loraRun(model, data, out, half).runtime(other).resume(true).build().run();
+    for (Tensor t : actual.weights().trainable()) {
+      assertArrayEquals(
+          t.toArray(),
+          resumed.weights().parameter(t.name()).orElseThrow().toArray(),
+          1e-6f,
+          t.name() + " after the resume on " + other);
+    }
   }
 
   private static Trainer.Builder loraRun(
