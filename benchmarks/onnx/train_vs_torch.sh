@@ -5,7 +5,8 @@
 # torch, ... (REPEATS pairs, interleaved so drift hits both), each under /usr/bin/time -v for the
 # peak RSS, the JVM with its default flags unless IM4J_JAVA_OPTS is set. A 2048x2048 fp32 matmul
 # peak (torch, same threads) is measured before and after the shapes; MFU = 6 * params * tokens/s
-# / the higher of the two (params: every parameter, a tied head counted once).
+# / the higher of the two (params: every parameter, a tied head counted once); with LORA_R, 4 *
+# params (forward and input gradients; the frozen base has no weight gradients).
 #
 # Shapes: the names of benchmarks/onnx/configs/*.json (published SmolLM2-135M, SmolLM2-360M and
 # Qwen2-0.5B configs; llama-smoke-10m, a ~9.6M LLaMA for a quick check; llama-51m, ~51M: vocab
@@ -20,6 +21,8 @@
 #        GRADIENT_CHECKPOINTING (0; 1: both sides recompute each decoder layer in the backward)
 #        LORA_R (0: full fine-tuning; N: both sides train rank-N LoRA adapters, alpha 8, on every
 #        attention and MLP projection, the base frozen)
+#        LORA_BASE_DTYPE (f32; bf16 or f16: with LORA_R, im4j holds the frozen base in that dtype,
+#        the peer keeps float32)
 #        RUNTIME (training-api; portable: im4j trains on its portable runtime)
 #        PEER_OPENBLAS_CORETYPE (empty: OpenBLAS detects the CPU; see torch_env below)
 #        BUILD (1: package benchmarks/onnx first; 0: use the jar as it is)
@@ -75,7 +78,7 @@ echo "date: $(date -u +%FT%TZ)  host: $(nproc) cores, $(free -g | awk '/^Mem:/ {
   "load: $(cut -d' ' -f1-3 /proc/loadavg)  java: $(java -version 2>&1 | head -1)" \
   " torch: $("$python" -c 'import torch; print(torch.__version__)')"
 echo "steps $steps, rows $rows, seqLen $seq_len, threads $threads, repeats $repeats," \
-  "IM4J_JAVA_OPTS='${java_opts}', gradient checkpointing ${GRADIENT_CHECKPOINTING:-0}, LoRA rank ${LORA_R:-0}, runtime ${RUNTIME:-training-api}, inherited OPENBLAS_CORETYPE '${OPENBLAS_CORETYPE:-}'" \
+  "IM4J_JAVA_OPTS='${java_opts}', gradient checkpointing ${GRADIENT_CHECKPOINTING:-0}, LoRA rank ${LORA_R:-0}, LoRA base ${LORA_BASE_DTYPE:-f32}, runtime ${RUNTIME:-training-api}, inherited OPENBLAS_CORETYPE '${OPENBLAS_CORETYPE:-}'" \
   "(torch gets '${PEER_OPENBLAS_CORETYPE:-}'), logs $results"
 
 peak() {
@@ -131,7 +134,7 @@ for shape in "${shapes[@]}"; do
     # shellcheck disable=SC2086 # IM4J_JAVA_OPTS is a list of JVM flags
     run_one im4j "$name" "$r" java $java_opts -cp "$jar" dev.im4j.bench.onnx.TrainStepBench \
       "$config" "$steps" "$rows" "$seq_len" "$threads" "$results/$name.im4j-out" "${flags[@]}" \
-      "--runtime=${RUNTIME:-training-api}"
+      "--runtime=${RUNTIME:-training-api}" "--lora-base-dtype=${LORA_BASE_DTYPE:-f32}"
     rm -rf "$results/$name.im4j-out" # its checkpoint and artifacts: the model's size, twice over
     run_one torch "$name" "$r" "${torch_env[@]}" "$python" "$here/train_vs_torch.py" \
       "$config" "$steps" "$rows" "$seq_len" "$threads" "${flags[@]}"
@@ -143,7 +146,7 @@ gflops="$(awk '{for (i = 1; i <= NF; i++) if ($i ~ /^gflops=/) {split($i, a, "="
   END {print m}' "$results/peak.txt")"
 echo
 echo "per shape: median over successful repeats; ratio = im4j / torch; matmul peak $gflops GFLOP/s"
-awk -F'\t' -v peak="$gflops" '
+awk -F'\t' -v peak="$gflops" -v per_param="$([ "${LORA_R:-0}" != 0 ] && echo 4 || echo 6)" '
   function median(list,   n, a, i, j, t) {
     n = split(list, a, " ")
     if (n == 0) return ""
@@ -152,7 +155,7 @@ awk -F'\t' -v peak="$gflops" '
   }
   function ratio(a, b) { return (a == "" || b == "" || b == 0) ? "-" : sprintf("%.2f", a / b) }
   function show(v, fmt) { return v == "" ? "-" : sprintf(fmt, v) }
-  function mfu(tps, p) { return (tps == "" || p == "") ? "-" : sprintf("%.1f%%", 100 * 6 * p * tps / (peak * 1e9)) }
+  function mfu(tps, p) { return (tps == "" || p == "") ? "-" : sprintf("%.1f%%", 100 * per_param * p * tps / (peak * 1e9)) }
   {
     if (!($1 in seen)) { seen[$1] = 1; order[++shapes] = $1 }
     k = $1 SUBSEP $2

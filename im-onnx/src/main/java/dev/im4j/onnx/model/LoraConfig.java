@@ -353,11 +353,7 @@ public final class LoraConfig {
 
   @Override
   public int hashCode() {
-    return (((rank * 31 + Double.hashCode(alpha)) * 31 + targets.hashCode()) * 31
-                + Boolean.hashCode(rsLora))
-            * 31
-        + Double.hashCode(dropout)
-        + 961 * baseDType.hashCode();
+    return java.util.Objects.hash(rank, alpha, targets, rsLora, dropout, baseDType);
   }
 
   @Override

@@ -10,8 +10,19 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * A named float32 tensor with the dtype it is stored as (F32, F16 or BF16 in a safetensors file;
@@ -320,6 +331,66 @@ public final class Tensor {
         }
       }
       default -> throw new IllegalStateException("tensors are floating, not " + dtype);
+    }
+  }
+
+  /**
+   * Runs {@code action} on every tensor with one worker thread per available processor, each taking
+   * the largest tensor not yet taken and passing its own {@code perWorker} state (a reused chunk
+   * buffer: one buffer per tensor kept the JVM heap growing). Producing seeded or widened values is
+   * CPU-bound and a tensor's values come in order from its own cursor, so tensors are the unit of
+   * parallel work. Returns when every worker has stopped; the first failure is rethrown as it was
+   * (an interrupt as a {@link java.util.concurrent.CancellationException}, the flag set again).
+   */
+  public static <C> void forEachInParallel(
+      List<Tensor> tensors, Supplier<C> perWorker, BiConsumer<Tensor, C> action) {
+    List<Tensor> largestFirst = new ArrayList<>(tensors);
+    largestFirst.sort(Comparator.comparingInt(Tensor::numel).reversed());
+    int threads = Math.min(Runtime.getRuntime().availableProcessors(), largestFirst.size());
+    if (threads == 0) {
+      return;
+    }
+    AtomicInteger next = new AtomicInteger();
+    ExecutorService pool =
+        Executors.newFixedThreadPool(
+            threads,
+            r -> {
+              Thread thread = new Thread(r, "im4j-tensor-worker");
+              thread.setDaemon(true);
+              return thread;
+            });
+    try {
+      List<Future<?>> workers = new ArrayList<>();
+      for (int w = 0; w < threads; w++) {
+        workers.add(
+            pool.submit(
+                () -> {
+                  C state = perWorker.get();
+                  for (int i = next.getAndIncrement();
+                      i < largestFirst.size();
+                      i = next.getAndIncrement()) {
+                    action.accept(largestFirst.get(i), state);
+                  }
+                }));
+      }
+      for (Future<?> f : workers) {
+        try {
+          f.get();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new CancellationException("interrupted while working on tensors");
+        } catch (ExecutionException e) {
+          if (e.getCause() instanceof RuntimeException r) {
+            throw r;
+          }
+          if (e.getCause() instanceof Error err) {
+            throw err;
+          }
+          throw new IllegalStateException(e.getCause());
+        }
+      }
+    } finally {
+      pool.shutdownNow();
     }
   }
 

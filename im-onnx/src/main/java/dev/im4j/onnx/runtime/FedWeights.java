@@ -46,35 +46,29 @@ final class FedWeights implements AutoCloseable {
   static FedWeights load(OrtEnvironment env, List<Tensor> weights) throws OrtException {
     DirectMemory.require(
         bytes(weights), "the training runtime", "the frozen weights it feeds (a LoRA base)", "");
+    Map<Tensor, ByteBuffer> buffers = new java.util.IdentityHashMap<>();
+    for (Tensor t : weights) {
+      type(t);
+      long bytes = (long) t.dtype().byteSize() * t.numel();
+      checkArgument(
+          bytes <= Integer.MAX_VALUE, "%s: %s bytes do not fit one direct buffer", t.name(), bytes);
+      buffers.put(t, ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN));
+    }
+    // producing the values (widening, rounding, or drawing seeded ones) is CPU-bound: in parallel
+    Tensor.forEachInParallel(
+        weights,
+        () ->
+            ByteBuffer.allocate(Float.BYTES * Tensor.CHUNK_ELEMENTS).order(ByteOrder.LITTLE_ENDIAN),
+        (t, chunk) -> {
+          ByteBuffer fill = buffers.get(t).duplicate().order(ByteOrder.LITTLE_ENDIAN);
+          t.writeStored(chunk, fill::put);
+        });
     Map<String, OnnxTensor> out = new LinkedHashMap<>();
     try {
       for (Tensor t : weights) {
-        OnnxJavaType type =
-            switch (t.dtype()) {
-              case FLOAT -> OnnxJavaType.FLOAT;
-              case FLOAT16 -> OnnxJavaType.FLOAT16;
-              case BFLOAT16 -> OnnxJavaType.BFLOAT16;
-              default ->
-                  throw new IllegalArgumentException(
-                      t.name()
-                          + " is "
-                          + t.dtype()
-                          + "; fed weights are FLOAT, FLOAT16 or BFLOAT16");
-            };
-        long bytes = (long) t.dtype().byteSize() * t.numel();
         checkArgument(
-            bytes <= Integer.MAX_VALUE,
-            "%s: %s bytes do not fit one direct buffer",
-            t.name(),
-            bytes);
-        ByteBuffer buffer = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
-        ByteBuffer fill = buffer.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        t.writeStored(
-            ByteBuffer.allocate(t.dtype().byteSize() * Math.min(t.numel(), Tensor.CHUNK_ELEMENTS))
-                .order(ByteOrder.LITTLE_ENDIAN),
-            fill::put);
-        checkArgument(
-            out.put(t.name(), OnnxTensor.createTensor(env, buffer, t.shape(), type)) == null,
+            out.put(t.name(), OnnxTensor.createTensor(env, buffers.get(t), t.shape(), type(t)))
+                == null,
             "fed weight %s given twice",
             t.name());
       }
@@ -83,6 +77,17 @@ final class FedWeights implements AutoCloseable {
       throw e;
     }
     return new FedWeights(out);
+  }
+
+  private static OnnxJavaType type(Tensor t) {
+    return switch (t.dtype()) {
+      case FLOAT -> OnnxJavaType.FLOAT;
+      case FLOAT16 -> OnnxJavaType.FLOAT16;
+      case BFLOAT16 -> OnnxJavaType.BFLOAT16;
+      default ->
+          throw new IllegalArgumentException(
+              t.name() + " is " + t.dtype() + "; fed weights are FLOAT, FLOAT16 or BFLOAT16");
+    };
   }
 
   /** The bytes {@code weights} take as fed weights: each in its own dtype. */

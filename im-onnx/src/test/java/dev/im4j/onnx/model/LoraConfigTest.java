@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.im4j.onnx.graph.DType;
 import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -35,6 +36,24 @@ final class LoraConfigTest {
         List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
         lora.targets(ModelType.LLAMA));
     assertEquals(List.of("c_attn", "c_proj", "c_fc"), lora.targets(ModelType.GPT2));
+  }
+
+  /**
+   * The base's dtype defaults to float32, is kept by every other setter, tells configs apart (so a
+   * resume with another one is refused) and accepts floating types only.
+   */
+  @Test
+  void theBaseDTypeIsFloatByDefaultAndHalfOnRequest() {
+    assertEquals(DType.FLOAT, LoraConfig.defaults().baseDType());
+    LoraConfig half = LoraConfig.of(4).withBaseDType(DType.BFLOAT16).withAlpha(2);
+    assertEquals(DType.BFLOAT16, half.withDropout(0.1).baseDType());
+    assertFalse(half.equals(LoraConfig.of(4).withAlpha(2)));
+    assertEquals(half, LoraConfig.of(4).withAlpha(2).withBaseDType(DType.BFLOAT16));
+    assertTrue(half.toString().contains("base=BFLOAT16"), half.toString());
+    IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class, () -> LoraConfig.of(4).withBaseDType(DType.INT64));
+    assertTrue(e.getMessage().contains("INT64"), e.getMessage());
   }
 
   @Test

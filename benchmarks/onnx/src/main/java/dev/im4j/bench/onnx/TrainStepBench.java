@@ -34,17 +34,18 @@ import java.util.SplittableRandom;
  *
  * <p>Usage: {@code TrainStepBench <config.json> <steps> <rows> <seqLen> <threads> [outDir]
  * [--gradient-checkpointing] [--optimization=LEVEL] [--ort-profile=PREFIX] [--lora-r=N
- * [--lora-alpha=X]] [--runtime=portable] [--device=cuda]} (the flag: {@link
- * Trainer.Builder#gradientCheckpointing}; the graph optimisation level, default ALL; ONNX Runtime's
- * profiler, one JSON file per session, summarised by {@code ort_profile_summary.py}; LoRA adapters
- * of rank N on every projection, {@link Trainer.Builder#lora}, alpha default 8 as the peer's; the
- * runtime, {@link Trainer.Builder#runtime}, default the training API; the CUDA execution provider
- * on GPU 0). Every step trains {@code rows} examples of exactly {@code seqLen} seeded random ids
- * (one micro-batch, no packing, no padding), every token a target ({@link LossPolicy#allTokens()}),
- * AdamW lr 2e-5 constant (no warm-up, no decay, as the peer's {@code torch.optim.AdamW}), fp32, ORT
- * with {@code threads} intra-op threads and 1 inter-op thread. Divergence checks are off (random
- * weights on random ids have no loss to watch), and the only checkpoint is the trainer's final one,
- * written after the last step is timed.
+ * [--lora-alpha=X] [--lora-base-dtype=f32|bf16|f16]] [--runtime=portable] [--device=cuda]} (the
+ * flag: {@link Trainer.Builder#gradientCheckpointing}; the graph optimisation level, default ALL;
+ * ONNX Runtime's profiler, one JSON file per session, summarised by {@code ort_profile_summary.py};
+ * LoRA adapters of rank N on every projection, {@link Trainer.Builder#lora}, alpha default 8 as the
+ * peer's, the base held in float32 (as the peer's) or in half precision, {@link
+ * LoraConfig#withBaseDType}; the runtime, {@link Trainer.Builder#runtime}, default the training
+ * API; the CUDA execution provider on GPU 0). Every step trains {@code rows} examples of exactly
+ * {@code seqLen} seeded random ids (one micro-batch, no packing, no padding), every token a target
+ * ({@link LossPolicy#allTokens()}), AdamW lr 2e-5 constant (no warm-up, no decay, as the peer's
+ * {@code torch.optim.AdamW}), fp32, ORT with {@code threads} intra-op threads and 1 inter-op
+ * thread. Divergence checks are off (random weights on random ids have no loss to watch), and the
+ * only checkpoint is the trainer's final one, written after the last step is timed.
  *
  * <p>Checks that every step trained all {@code rows · (seqLen - 1)} next-token targets, then prints
  * one line, keys and values separated by {@code =}:
@@ -89,7 +90,8 @@ public final class TrainStepBench {
         loraRank == null
             ? null
             : LoraConfig.of(positive("--lora-r", loraRank))
-                .withAlpha(Double.parseDouble(option(arguments, "--lora-alpha=", "8")));
+                .withAlpha(Double.parseDouble(option(arguments, "--lora-alpha=", "8")))
+                .withBaseDType(baseDType(option(arguments, "--lora-base-dtype=", "f32")));
     String[] args =
         Arrays.stream(arguments)
             .filter(a -> !a.equals(flag) && !a.startsWith("--"))
@@ -226,6 +228,18 @@ public final class TrainStepBench {
         lora == null ? 0 : lora.rank(),
         runtime,
         memory.summary());
+  }
+
+  /** {@code f32}, {@code bf16} or {@code f16} as a dtype. */
+  private static DType baseDType(String name) {
+    return switch (name) {
+      case "f32" -> DType.FLOAT;
+      case "bf16" -> DType.BFLOAT16;
+      case "f16" -> DType.FLOAT16;
+      default ->
+          throw new IllegalArgumentException(
+              "--lora-base-dtype must be f32, bf16 or f16 but was " + name);
+    };
   }
 
   /** The value of {@code --name=value} among {@code arguments}, or {@code otherwise}. */

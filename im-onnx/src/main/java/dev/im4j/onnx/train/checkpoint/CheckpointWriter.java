@@ -12,15 +12,9 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Encodes a {@link TrainingCheckpoint} as ONNX Runtime's checkpoint flatbuffer and writes it
@@ -122,11 +116,9 @@ final class CheckpointWriter {
   }
 
   /**
-   * Streams every tensor's floats into {@code data}, recording each one's offset. Tensors are
-   * written in parallel by {@link #writerThreads()} workers, each taking the largest tensor not yet
-   * taken and writing it to its own region with one reused chunk buffer: producing seeded or
-   * widened values is CPU-bound, and a tensor's values are produced in order by its own cursor, so
-   * tensors are the unit of parallel work. Memory stays bounded whatever the model's size.
+   * Streams every tensor's floats into {@code data}, recording each one's offset; tensors are
+   * written in parallel ({@link Tensor#forEachInParallel}), each to its own region. Memory stays
+   * bounded whatever the model's size.
    */
   private static void writeData(
       TrainingCheckpoint checkpoint, Path data, Map<Tensor, Long> offsets, boolean sync)
@@ -137,51 +129,23 @@ final class CheckpointWriter {
       offsets.put(t, offset); // floats: 4-byte alignment, which every offset here has
       offset += (long) Float.BYTES * t.numel();
     }
-    List<Tensor> largestFirst = new ArrayList<>(tensors);
-    largestFirst.sort(Comparator.comparingInt(Tensor::numel).reversed());
-    int threads = Math.min(writerThreads(), Math.max(1, tensors.size()));
-    AtomicInteger next = new AtomicInteger();
     try (FileChannel channel = FileChannel.open(data, StandardOpenOption.WRITE)) {
-      ExecutorService pool =
-          Executors.newFixedThreadPool(
-              threads,
-              r -> {
-                Thread thread = new Thread(r, "im4j-checkpoint-writer");
-                thread.setDaemon(true);
-                return thread;
-              });
       try {
-        List<Future<?>> workers = new ArrayList<>();
-        for (int w = 0; w < threads; w++) {
-          workers.add(
-              pool.submit(
-                  () -> {
-                    ByteBuffer chunk =
-                        ByteBuffer.allocate(Float.BYTES * Tensor.CHUNK_ELEMENTS)
-                            .order(ByteOrder.LITTLE_ENDIAN);
-                    for (int i = next.getAndIncrement();
-                        i < largestFirst.size();
-                        i = next.getAndIncrement()) {
-                      Tensor t = largestFirst.get(i);
-                      writeTensor(t, channel, offsets.get(t), chunk);
-                    }
-                  }));
-        }
-        for (Future<?> f : workers) {
-          awaitWrite(f);
-        }
-      } finally {
-        pool.shutdownNow();
+        Tensor.forEachInParallel(
+            tensors,
+            () ->
+                ByteBuffer.allocate(Float.BYTES * Tensor.CHUNK_ELEMENTS)
+                    .order(ByteOrder.LITTLE_ENDIAN),
+            (t, chunk) -> writeTensor(t, channel, offsets.get(t), chunk));
+      } catch (WriteFailure w) {
+        throw (IOException) w.getCause();
+      } catch (java.util.concurrent.CancellationException e) {
+        throw new java.io.InterruptedIOException("interrupted while writing a checkpoint");
       }
       if (sync) {
         channel.force(true);
       }
     }
-  }
-
-  /** Threads that write a checkpoint's data: one per available processor. */
-  private static int writerThreads() {
-    return Runtime.getRuntime().availableProcessors();
   }
 
   /**
@@ -209,28 +173,6 @@ final class CheckpointWriter {
 
     WriteFailure(IOException cause) {
       super(cause);
-    }
-  }
-
-  /** Waits for one worker, rethrowing its failure as it was thrown. */
-  private static void awaitWrite(Future<?> f) throws IOException {
-    try {
-      f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new java.io.InterruptedIOException("interrupted while writing a checkpoint");
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof WriteFailure w) {
-        throw (IOException) w.getCause();
-      }
-      if (cause instanceof RuntimeException r) {
-        throw r;
-      }
-      if (cause instanceof Error err) {
-        throw err;
-      }
-      throw new IllegalStateException(cause);
     }
   }
 
