@@ -182,10 +182,28 @@ class HfCausalLmLoraTest {
     HfCausalLm model = HfCausalLm.of(config, base);
     var data = Examples.classified(Examples.random(LossPolicy.instructionModelling(), 8, 13, 4));
     LoraConfig half = LORA.withBaseDType(baseDType);
+    var heldOut = Examples.classified(Examples.random(LossPolicy.instructionModelling(), 3, 13, 5));
+    List<Double> expectedEval = new ArrayList<>();
+    List<Double> actualEval = new ArrayList<>();
     Trainer.Result expected =
-        loraRun(model, data, dir.resolve("float"), LORA).runtime(runtime).build().run();
+        loraRun(model, data, dir.resolve("float"), LORA)
+            .runtime(runtime)
+            .evaluation(heldOut, 2)
+            .listener(evalLosses(expectedEval))
+            .build()
+            .run();
     Trainer.Result actual =
-        loraRun(model, data, dir.resolve("half"), half).runtime(runtime).build().run();
+        loraRun(model, data, dir.resolve("half"), half)
+            .runtime(runtime)
+            .evaluation(heldOut, 2)
+            .listener(evalLosses(actualEval))
+            .build()
+            .run();
+    assertEquals(expectedEval.size(), actualEval.size());
+    assertFalse(actualEval.isEmpty(), "held-out evaluations");
+    for (int i = 0; i < expectedEval.size(); i++) {
+      assertEquals(expectedEval.get(i), actualEval.get(i), 1e-5, "held-out loss " + i);
+    }
     for (Tensor t : expected.weights().trainable()) {
       float[] e = t.toArray();
       float[] a = actual.weights().parameter(t.name()).orElseThrow().toArray();
@@ -230,6 +248,15 @@ class HfCausalLmLoraTest {
           1e-6f,
           t.name() + " after the resume on " + other);
     }
+  }
+
+  private static TrainingListener evalLosses(List<Double> losses) {
+    return new TrainingListener() {
+      @Override
+      public void onEval(EvalMetrics m) {
+        losses.add(m.instructionLoss());
+      }
+    };
   }
 
   private static Trainer.Builder loraRun(
