@@ -18,6 +18,7 @@ import dev.im4j.onnx.model.LoraAdapter;
 import dev.im4j.onnx.model.LoraConfig;
 import dev.im4j.onnx.model.ModelConfigException;
 import dev.im4j.onnx.model.ModelDirectory;
+import dev.im4j.onnx.model.Weights;
 import dev.im4j.onnx.runtime.ExecutionProvider;
 import dev.im4j.onnx.runtime.RuntimeOptions;
 import dev.im4j.onnx.train.AdamWConfig;
@@ -240,14 +241,29 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--lora-rslora", description = "rsLoRA scaling alpha/sqrt(r) (default: off).")
   boolean loraRsLora;
 
+  /** How a LoRA run holds its frozen base: as the model stores it, or in a given dtype. */
+  enum BaseDtype {
+    AUTO(null),
+    F32(DType.FLOAT),
+    BF16(DType.BFLOAT16),
+    F16(DType.FLOAT16);
+
+    final DType dtype; // null for AUTO
+
+    BaseDtype(DType dtype) {
+      this.dtype = dtype;
+    }
+  }
+
   @Option(
       names = "--lora-base-dtype",
       paramLabel = "DTYPE",
       description =
-          "Hold the frozen base as f32, bf16 or f16 while training LoRA adapters: bf16 or f16"
-              + " halve its memory (weights rounded to nearest even; exact for a bf16 or f16"
-              + " model), computation stays float32 (default: f32).")
-  SaveDtype loraBaseDtype;
+          "Hold the frozen base as auto, f32, bf16 or f16 while training LoRA adapters: bf16 or"
+              + " f16 halve its memory (weights rounded to nearest even), computation stays"
+              + " float32; auto holds it as the model stores it (a bf16 or f16 model without"
+              + " rounding, read from its files without a copy; f32 otherwise) (default: auto).")
+  BaseDtype loraBaseDtype;
 
   @Option(
       names = "--lora-adapter",
@@ -396,11 +412,11 @@ final class TrainCommand implements Callable<Integer> {
     CausalLmConfig config = model.config();
     LoraAdapter existing = loraAdapter == null ? null : LoraAdapter.load(loraAdapter, config);
     LoraConfig lora = existing != null ? existing.lora() : loraR != null ? loraConfig() : null;
-    if (lora != null && loraBaseDtype != null) {
-      lora = lora.withBaseDType(loraBaseDtype.dtype);
+    ModelDirectory base = model.load(seed);
+    if (lora != null) {
+      lora = lora.withBaseDType(baseDType(base.weights()));
     }
     MemoryCheck.requireFits(config, lora, parsedRuntime, model.configSource());
-    ModelDirectory base = model.load(seed);
     try (HfTokenizer tokenizer = pipeline.loadTokenizer()) {
       requireVocabularyFits(tokenizer, config);
       ExampleEncoder encoder = pipeline.encoder(tokenizer);
@@ -520,6 +536,20 @@ final class TrainCommand implements Callable<Integer> {
     }
     stdout.flush();
     return Im4jCli.OK;
+  }
+
+  /**
+   * The LoRA base's dtype: the one asked for, or with {@code auto} (the default) the dtype every
+   * base tensor is stored in if it is one half type (held as stored: no rounding), else FLOAT.
+   */
+  private DType baseDType(Weights weights) {
+    if (loraBaseDtype != null && loraBaseDtype != BaseDtype.AUTO) {
+      return loraBaseDtype.dtype;
+    }
+    java.util.Set<DType> stored = new java.util.HashSet<>();
+    weights.tensors().forEach(t -> stored.add(t.dtype()));
+    DType only = stored.size() == 1 ? stored.iterator().next() : DType.FLOAT;
+    return only == DType.FLOAT16 || only == DType.BFLOAT16 ? only : DType.FLOAT;
   }
 
   private static Trainer.Runtime parseRuntime(String name) {

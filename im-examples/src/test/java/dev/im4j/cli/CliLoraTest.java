@@ -6,8 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.im4j.cli.Cli.Run;
+import dev.im4j.onnx.graph.DType;
 import dev.im4j.onnx.model.LoraAdapter;
 import dev.im4j.onnx.model.ModelDirectory;
+import dev.im4j.onnx.train.checkpoint.TrainingCheckpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -214,52 +216,42 @@ class CliLoraTest {
   }
 
   /**
-   * {@code --lora-base-dtype bf16} trains with the base held in BF16, on either runtime, and the
-   * adapter it writes acts; without LoRA the flag is refused.
+   * {@code --lora-base-dtype} defaults to auto: a BF16 model's base is held in BF16 (fed to the
+   * runtime, so the checkpoint holds the adapters only), on either runtime, and the adapter acts; a
+   * float32 model's base stays float32 (in the checkpoint). Without LoRA the flag is refused.
    */
   @Test
-  void aBf16BaseTrainsAdaptersOnBothRuntimes() {
+  void aBf16ModelsBaseIsHeldInBf16OnBothRuntimes() throws Exception {
+    Path bf16 = dir.resolve("bf16-base");
+    ModelDirectory.load(base).withDtype(DType.BFLOAT16).save(bf16);
     for (String runtime : new String[] {"training-api", "portable"}) {
       Path out = dir.resolve("bf16-" + runtime);
-      Run r =
-          run(
-              "train",
-              "--model",
-              base.toString(),
-              "--tokenizer",
-              base.toString(),
-              "--data",
-              data.toString(),
-              "--lora-r",
-              "2",
-              "--lora-base-dtype",
-              "bf16",
-              "--runtime",
-              runtime,
-              "--steps",
-              "2",
-              "--lr",
-              "1e-2",
-              "--threads",
-              "1",
-              "--out",
-              out.toString());
+      Run r = loraRun(bf16, out, "--runtime", runtime);
       assertEquals(0, r.exit(), r.err() + r.out());
+      assertTrue(finalCheckpoint(out).frozen().isEmpty(), runtime + ": the base is fed, not saved");
       Run viaAdapter =
           run(
               "eval",
               "--model",
-              base.toString(),
+              bf16.toString(),
               "--adapter",
               out.resolve("adapter").toString(),
               "--data",
               data.toString());
-      Run plainBase = run("eval", "--model", base.toString(), "--data", data.toString());
+      Run plainBase = run("eval", "--model", bf16.toString(), "--data", data.toString());
       assertEquals(0, viaAdapter.exit(), viaAdapter.err());
       assertTrue(
           Math.abs(loss(plainBase.out()) - loss(viaAdapter.out())) > 1e-4,
           runtime + ": the adapter must change the model: " + viaAdapter.out());
     }
+    Path f32 = dir.resolve("f32-auto");
+    Run r = loraRun(base, f32);
+    assertEquals(0, r.exit(), r.err() + r.out());
+    assertFalse(finalCheckpoint(f32).frozen().isEmpty(), "a float32 base stays in the checkpoint");
+    Run explicit = loraRun(base, dir.resolve("f32-as-bf16"), "--lora-base-dtype", "bf16");
+    assertEquals(0, explicit.exit(), explicit.err() + explicit.out());
+    assertTrue(finalCheckpoint(dir.resolve("f32-as-bf16")).frozen().isEmpty());
+
     Run refused =
         run(
             "train",
@@ -275,6 +267,39 @@ class CliLoraTest {
             dir.resolve("refused").toString());
     assertEquals(2, refused.exit(), refused.err() + refused.out());
     assertTrue(refused.err().contains("--lora-base-dtype"), refused.err());
+  }
+
+  private static Run loraRun(Path model, Path out, String... more) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "train",
+                "--model",
+                model.toString(),
+                "--tokenizer",
+                base.toString(),
+                "--data",
+                data.toString(),
+                "--lora-r",
+                "2",
+                "--steps",
+                "2",
+                "--lr",
+                "1e-2",
+                "--threads",
+                "1",
+                "--out",
+                out.toString()));
+    args.addAll(List.of(more));
+    return run(args.toArray(String[]::new));
+  }
+
+  /** The run's last checkpoint (its final one). */
+  private static TrainingCheckpoint finalCheckpoint(Path out) throws Exception {
+    try (var steps = Files.list(out.resolve("checkpoints"))) {
+      Path last = steps.filter(Files::isDirectory).max(Path::compareTo).orElseThrow();
+      return TrainingCheckpoint.read(last.resolve("ort_checkpoint"));
+    }
   }
 
   private static double loss(String evalOut) {

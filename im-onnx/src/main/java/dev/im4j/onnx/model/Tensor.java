@@ -394,6 +394,26 @@ public final class Tensor {
     }
   }
 
+  /**
+   * The stored values, memory-mapped read-only, when this tensor reads them from a file that holds
+   * them in this tensor's own dtype (a safetensors file of that dtype), little-endian, at an offset
+   * aligned to the dtype's width and under 2 GiB: whoever reads the buffer reads the file's pages,
+   * with no copy in memory (the kernel may drop them and read them again under memory pressure).
+   * Empty otherwise: values on the heap, generated, or stored in another dtype.
+   *
+   * @throws IllegalStateException if the file changed or was removed since the tensor was made
+   */
+  public java.util.Optional<ByteBuffer> mapStored() {
+    long bytes = (long) dtype.byteSize() * numel;
+    if (!(values instanceof TensorValues.FileRegion f)
+        || f.stored() != dtype
+        || f.offset() % dtype.byteSize() != 0
+        || bytes > Integer.MAX_VALUE) {
+      return java.util.Optional.empty();
+    }
+    return java.util.Optional.of(f.map(0, numel).order(ByteOrder.LITTLE_ENDIAN));
+  }
+
   /** A copy of the values, row-major, on the heap. */
   public float[] toArray() {
     float[] out = new float[numel];

@@ -211,8 +211,21 @@ sealed interface TensorValues {
       }
     }
 
-    @Override
-    public Cursor open() {
+    /**
+     * {@code count} values from element {@code from}, memory-mapped read-only (the stored bytes,
+     * little-endian): a view of the file's pages, not a copy.
+     */
+    java.nio.MappedByteBuffer map(long from, long count) {
+      int width = stored == DType.FLOAT ? Float.BYTES : Short.BYTES;
+      try (FileChannel channel = openUnchanged()) {
+        return channel.map(FileChannel.MapMode.READ_ONLY, offset + from * width, count * width);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot map " + file + ": " + e.getMessage(), e);
+      }
+    }
+
+    /** The file, opened for reading after checking that it has not changed since. */
+    private FileChannel openUnchanged() {
       FileChannel channel;
       try {
         channel = FileChannel.open(file, StandardOpenOption.READ);
@@ -236,6 +249,12 @@ sealed interface TensorValues {
       } catch (IOException e) {
         throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
       }
+      return channel;
+    }
+
+    @Override
+    public Cursor open() {
+      FileChannel channel = openUnchanged();
       int width = stored == DType.FLOAT ? Float.BYTES : Short.BYTES;
       ByteBuffer buffer = ByteBuffer.allocate(READ_BYTES).order(ByteOrder.LITTLE_ENDIAN);
       return new Cursor() {

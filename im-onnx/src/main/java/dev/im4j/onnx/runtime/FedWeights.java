@@ -16,9 +16,10 @@ import java.util.Map;
 
 /**
  * Frozen weights a runtime feeds to every run as ordinary inputs, each an ONNX Runtime tensor over
- * a direct buffer this object owns, in the tensor's own dtype (FLOAT, FLOAT16 or BFLOAT16): a LoRA
- * base held in half precision. They are the model's own weights, never updated, so neither runtime
- * writes them into checkpoints; a resumed run feeds them again from the model.
+ * a direct buffer this object owns (or a read-only mapping of the weight's file), in its own dtype
+ * (FLOAT, FLOAT16 or BFLOAT16): a LoRA base held in half precision. They are the model's own
+ * weights, never updated, so neither runtime writes them into checkpoints; a resumed run feeds them
+ * again from the model.
  *
  * <p>Why not checkpoint parameters: ONNX Runtime's training API loads checkpoint tensors of float
  * and integer types only ({@code fbs::utils::LoadOrtTensorOrtFormat}, 1.24), so a half-precision
@@ -37,18 +38,30 @@ final class FedWeights implements AutoCloseable {
   }
 
   /**
-   * Copies each weight, in its dtype, into a direct buffer wrapped as an ONNX Runtime tensor.
+   * Each weight in its dtype as an ONNX Runtime tensor: the file's pages, memory-mapped, where the
+   * weight is stored so in a file ({@link Tensor#mapStored}: a BF16 base read from a BF16
+   * safetensors file costs no copy, and its pages stay reclaimable by the kernel); otherwise a copy
+   * in a direct buffer.
    *
    * @throws IllegalArgumentException if a weight is not FLOAT, FLOAT16 or BFLOAT16, a name repeats,
    *     or a tensor exceeds one direct buffer (2 GiB)
-   * @throws TrainingRuntimeException if the weights would pass the JVM's direct-memory limit
+   * @throws TrainingRuntimeException if the copied weights would pass the JVM's direct-memory limit
    */
   static FedWeights load(OrtEnvironment env, List<Tensor> weights) throws OrtException {
-    DirectMemory.require(
-        bytes(weights), "the training runtime", "the frozen weights it feeds (a LoRA base)", "");
     Map<Tensor, ByteBuffer> buffers = new java.util.IdentityHashMap<>();
+    List<Tensor> copied = new java.util.ArrayList<>();
     for (Tensor t : weights) {
       type(t);
+      java.util.Optional<ByteBuffer> mapped = t.mapStored();
+      if (mapped.isPresent()) {
+        buffers.put(t, mapped.get()); // the file's own bytes: nothing to copy
+      } else {
+        copied.add(t);
+      }
+    }
+    DirectMemory.require(
+        bytes(copied), "the training runtime", "the frozen weights it feeds (a LoRA base)", "");
+    for (Tensor t : copied) {
       long bytes = (long) t.dtype().byteSize() * t.numel();
       checkArgument(
           bytes <= Integer.MAX_VALUE, "%s: %s bytes do not fit one direct buffer", t.name(), bytes);
@@ -56,7 +69,7 @@ final class FedWeights implements AutoCloseable {
     }
     // producing the values (widening, rounding, or drawing seeded ones) is CPU-bound: in parallel
     Tensor.forEachInParallel(
-        weights,
+        copied,
         () ->
             ByteBuffer.allocate(Float.BYTES * Tensor.CHUNK_ELEMENTS).order(ByteOrder.LITTLE_ENDIAN),
         (t, chunk) -> {

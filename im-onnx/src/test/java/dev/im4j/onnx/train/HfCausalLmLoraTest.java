@@ -213,6 +213,16 @@ class HfCausalLmLoraTest {
       }
       assertArrayEquals(e, a, 1e-5f * scale, t.name());
     }
+    // the same base read from a safetensors file of its dtype: fed as the file's mapped pages
+    Path saved = dir.resolve("base-" + baseDType);
+    ModelDirectory.of(config, base, Map.of()).save(saved);
+    HfCausalLm fromFile = HfCausalLm.of(config, ModelDirectory.load(saved).weights());
+    assertTrue(
+        fromFile.initialWeights().get(0).withDtype(baseDType).mapStored().isPresent(),
+        "the file's weights can be mapped");
+    Trainer.Result mapped =
+        loraRun(fromFile, data, dir.resolve("mapped"), half).runtime(runtime).build().run();
+    assertEquals(actual.weights().trainable(), mapped.weights().trainable(), "mapped base");
     // the base is fed from the model, not kept in checkpoints
     assertTrue(actual.weights().frozen().isEmpty(), "frozen in the checkpoint");
     assertEquals(
