@@ -276,8 +276,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--merge",
       description =
-          "With LoRA, also write the base model with the adapters merged in to OUT/model"
-              + " (default: off).")
+          "With LoRA, also write the base model with the adapters merged in to OUT/model, and its"
+              + " ONNX export to OUT/model.onnx (default: off: the adapter only).")
   boolean merge;
 
   /** A precision for weights: OUT/model's (--save-dtype), the LoRA base's while training. */
@@ -507,17 +507,19 @@ final class TrainCommand implements Callable<Integer> {
       if (saveDtype != null) {
         trained = trained.withDtype(saveDtype.dtype);
       }
+      // A LoRA run's result is its adapter; the merged model (as large as the base, in float32
+      // for the ONNX export) only with --merge.
       if (lora == null || merge) {
         trained.save(modelDir);
         written.add("model in " + modelDir);
+        // The ONNX inference export: ids, positions and segment ids in, logits out.
+        Path onnx = out.resolve(ONNX_EXPORT);
+        OnnxIo.write(
+            CausalLmGraphs.inference(trained.config(), trained.weights()),
+            onnx,
+            ONNX_EXTERNAL_DATA_BYTES);
+        written.add("ONNX export in " + onnx);
       }
-      // The ONNX inference export (adapters merged): ids, positions and segment ids in, logits out.
-      Path onnx = out.resolve(ONNX_EXPORT);
-      OnnxIo.write(
-          CausalLmGraphs.inference(trained.config(), trained.weights()),
-          onnx,
-          ONNX_EXTERNAL_DATA_BYTES);
-      written.add("ONNX export in " + onnx);
       // A resumed run that had already finished trains no step and has no loss of its own.
       String trainedSteps =
           Double.isNaN(result.lastLoss())

@@ -101,6 +101,7 @@ class CliLoraTest {
     assertEquals(2 * 2, adapter.weights().names().size()); // q and v of one layer, A and B
     assertTrue(Files.isRegularFile(out.resolve("model/model.safetensors")));
     assertTrue(Files.isRegularFile(out.resolve("model/tokenizer.json")));
+    assertTrue(Files.isRegularFile(out.resolve("model.onnx")), "the merged model's ONNX export");
 
     // eval of base + adapter equals eval of the merged model
     Run viaAdapter =
@@ -158,6 +159,7 @@ class CliLoraTest {
             first.toString());
     assertEquals(0, r.exit(), r.err() + r.out());
     assertFalse(Files.exists(first.resolve("model")), "no merged model without --merge");
+    assertFalse(Files.exists(first.resolve("model.onnx")), "no ONNX export without --merge");
     Path second = dir.resolve("second");
     Run c =
         run(
