@@ -241,8 +241,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(names = "--lora-rslora", description = "rsLoRA scaling alpha/sqrt(r) (default: off).")
   boolean loraRsLora;
 
-  /** How a LoRA run holds its frozen base: as the model stores it, or in a given dtype. */
-  enum BaseDtype {
+  /** A precision for weights: auto (as the model stores them), f32, bf16 or f16. */
+  enum WeightDtype {
     AUTO(null),
     F32(DType.FLOAT),
     BF16(DType.BFLOAT16),
@@ -250,7 +250,7 @@ final class TrainCommand implements Callable<Integer> {
 
     final DType dtype; // null for AUTO
 
-    BaseDtype(DType dtype) {
+    WeightDtype(DType dtype) {
       this.dtype = dtype;
     }
   }
@@ -263,7 +263,7 @@ final class TrainCommand implements Callable<Integer> {
               + " f16 halve its memory (weights rounded to nearest even), computation stays"
               + " float32; auto holds it as the model stores it (a bf16 or f16 model without"
               + " rounding, read from its files without a copy; f32 otherwise) (default: auto).")
-  BaseDtype loraBaseDtype;
+  WeightDtype loraBaseDtype;
 
   @Option(
       names = "--lora-adapter",
@@ -280,27 +280,14 @@ final class TrainCommand implements Callable<Integer> {
               + " ONNX export to OUT/model.onnx (default: off: the adapter only).")
   boolean merge;
 
-  /** A precision for weights: OUT/model's (--save-dtype), the LoRA base's while training. */
-  enum SaveDtype {
-    F32(DType.FLOAT),
-    BF16(DType.BFLOAT16),
-    F16(DType.FLOAT16);
-
-    final DType dtype;
-
-    SaveDtype(DType dtype) {
-      this.dtype = dtype;
-    }
-  }
-
   @Option(
       names = "--save-dtype",
       paramLabel = "DTYPE",
       description =
-          "Store OUT/model's weights as f32, bf16 or f16 (rounded to nearest even); training is"
-              + " float32 either way (default: each tensor as the base model stores it, f32 with"
-              + " --config).")
-  SaveDtype saveDtype;
+          "Store OUT/model's weights as auto, f32, bf16 or f16 (rounded to nearest even); training"
+              + " is float32 either way; auto stores each tensor as the base model does, f32 with"
+              + " --config (default: auto).")
+  WeightDtype saveDtype;
 
   @Option(
       names = "--runtime",
@@ -504,7 +491,7 @@ final class TrainCommand implements Callable<Integer> {
         written.add("adapter in " + adapterDir);
         trained = withTokenizerFiles(adapter.merge(base), tokenizerFiles());
       }
-      if (saveDtype != null) {
+      if (saveDtype != null && saveDtype != WeightDtype.AUTO) {
         trained = trained.withDtype(saveDtype.dtype);
       }
       // A LoRA run's result is its adapter; the merged model (as large as the base, in float32
@@ -545,7 +532,7 @@ final class TrainCommand implements Callable<Integer> {
    * base tensor is stored in if it is one half type (held as stored: no rounding), else FLOAT.
    */
   private DType baseDType(Weights weights) {
-    if (loraBaseDtype != null && loraBaseDtype != BaseDtype.AUTO) {
+    if (loraBaseDtype != null && loraBaseDtype != WeightDtype.AUTO) {
       return loraBaseDtype.dtype;
     }
     java.util.Set<DType> stored = new java.util.HashSet<>();
