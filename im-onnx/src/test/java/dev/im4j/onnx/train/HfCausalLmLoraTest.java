@@ -171,13 +171,16 @@ class HfCausalLmLoraTest {
    */
   @ParameterizedTest
   @CsvSource({
-    "BFLOAT16, TRAINING_API",
-    "BFLOAT16, PORTABLE",
-    "FLOAT16, TRAINING_API",
-    "FLOAT16, PORTABLE"
+    "llama, BFLOAT16, TRAINING_API",
+    "llama, BFLOAT16, PORTABLE",
+    "llama, FLOAT16, TRAINING_API",
+    "llama, FLOAT16, PORTABLE",
+    "gpt2, BFLOAT16, TRAINING_API",
+    "gpt2, FLOAT16, PORTABLE"
   })
-  void aHalfPrecisionBaseTrainsAsTheFloatBase(DType baseDType, Trainer.Runtime runtime) {
-    CausalLmConfig config = config("llama");
+  void aHalfPrecisionBaseTrainsAsTheFloatBase(
+      String type, DType baseDType, Trainer.Runtime runtime) {
+    CausalLmConfig config = config(type);
     Weights base = CausalLmParameters.initialize(config, 3, baseDType); // exact in baseDType
     HfCausalLm model = HfCausalLm.of(config, base);
     var data = Examples.classified(Examples.random(LossPolicy.instructionModelling(), 8, 13, 4));
