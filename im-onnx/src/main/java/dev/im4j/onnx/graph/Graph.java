@@ -34,6 +34,8 @@ public final class Graph {
   private final Map<String, Value> values = new HashMap<>();
   private final Set<String> nodeNames = new HashSet<>();
   private final Map<Value, Node> producers = new HashMap<>();
+  // small constants by value: one node per distinct value (see constant)
+  private final Map<Tensor, Value> sharedConstants = new HashMap<>();
   private final Map<Value, Tensor> constants = new HashMap<>();
   private long counter;
 
@@ -349,9 +351,29 @@ public final class Graph {
     return op1(op, List.of(in), Map.of());
   }
 
-  /** A Constant node holding {@code value}. */
+  /**
+   * Constants of at most this many elements are made once per distinct value: shapes, axes and
+   * scalars recur in every layer and every backward rule, and each node costs ONNX Runtime time
+   * when it opens a session (a SmolLM2-135M training graph held 1,318 Constants of 31 values).
+   */
+  static final int SHARED_CONSTANT_ELEMENTS = 64;
+
+  /**
+   * A Constant node holding {@code value}; a small one ({@value #SHARED_CONSTANT_ELEMENTS} elements
+   * or fewer) is the same node for the same value.
+   */
   public Value constant(Tensor value) {
-    return op1(Op.CONSTANT, List.of(), Map.of("value", new Attribute.TensorValue(value)));
+    if (value.elementCount() <= SHARED_CONSTANT_ELEMENTS) {
+      Value shared = sharedConstants.get(value);
+      if (shared != null) {
+        return shared;
+      }
+    }
+    Value v = op1(Op.CONSTANT, List.of(), Map.of("value", new Attribute.TensorValue(value)));
+    if (value.elementCount() <= SHARED_CONSTANT_ELEMENTS) {
+      sharedConstants.put(value, v);
+    }
+    return v;
   }
 
   /** A rank-0 constant of {@code dtype}. */

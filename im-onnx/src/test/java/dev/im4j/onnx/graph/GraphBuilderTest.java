@@ -9,6 +9,18 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class GraphBuilderTest {
+  /** Small constants are one node per value; large ones and other dtypes are their own nodes. */
+  @Test
+  void smallConstantsAreSharedByValue() {
+    Graph g = Graph.create("constants");
+    Value a = g.longs(0, 0, -1);
+    assertTrue(a == g.longs(0, 0, -1), "the same small value, the same node");
+    assertTrue(a != g.longs(0, 0, 1), "another value");
+    assertTrue(g.scalar(DType.FLOAT, 1) != g.scalar(DType.DOUBLE, 1), "another dtype");
+    long[] big = new long[Graph.SHARED_CONSTANT_ELEMENTS + 1];
+    assertTrue(g.longs(big) != g.longs(big), "a large constant is not looked up");
+    assertEquals(6, g.nodes().size());
+  }
 
   @Test
   void arityIsCheckedWithAPreciseMessage() {
