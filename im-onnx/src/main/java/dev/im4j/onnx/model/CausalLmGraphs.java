@@ -480,6 +480,7 @@ public final class CausalLmGraphs {
     final Map<Long, Value> dropoutIndexHashes = new HashMap<>();
     Value headWeight; // [V, H], set by finalHidden()
     Value rowShape; // [B, T] as int64, for reshaping Gemm rows back
+    final Map<Long, Value> rowShapes = new HashMap<>(); // out width -> [B, T, out]
     // the residual stream [B, T, H] before each decoder layer and after the last
     final List<Value> layerInputs = new ArrayList<>();
 
@@ -667,7 +668,9 @@ public final class CausalLmGraphs {
       if (rowShape == null) {
         rowShape = g.shape(ids); // [B, T]
       }
-      return g.reshape(y, g.concat(0, List.of(rowShape, g.longs(out))));
+      // [B, T, out], one per width: every projection of that width reshapes to it
+      Value shape = rowShapes.computeIfAbsent(out, o -> g.concat(0, List.of(rowShape, g.longs(o))));
+      return g.reshape(y, shape);
     }
 
     Value embed(String table) {
