@@ -31,15 +31,8 @@ SUFFIXES = r"(?:s|es|d|ed|ing|ly|er|est)?"
 
 def all_synsets():
     for pos, name in POS_FILES:
-        with open(os.path.join(make_datasets.WORDNET, "data." + pos), encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("  "):
-                    continue  # licence header
-                fields, _, gloss = line.partition(" | ")
-                parts = fields.split()
-                offset, count = parts[0], int(parts[3], 16)
-                lemmas = [parts[4 + 2 * i] for i in range(count)]
-                yield pos, name, offset, lemmas, gloss.strip()
+        for offset, lemmas, gloss in make_datasets.data_file(pos):
+            yield pos, name, offset, lemmas, gloss
 
 
 def words_of(lemmas):

@@ -30,17 +30,23 @@ TRAIN, HELDOUT = 1200, 200  # examples per task and split
 WORD = re.compile(r"^[a-z]{3,15}$")
 
 
+def data_file(pos):
+    """(offset, lemmas, gloss) of every synset in WordNet's data.<pos> file, in file order."""
+    with open(os.path.join(WORDNET, "data." + pos), encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("  "):
+                continue  # licence header
+            fields, _, gloss = line.partition(" | ")
+            parts = fields.split()
+            offset, count = parts[0], int(parts[3], 16)
+            lemmas = [parts[4 + 2 * i] for i in range(count)]
+            yield offset, lemmas, gloss.strip()
+
+
 def synsets():
     for pos in ("noun", "verb", "adj"):
-        with open(os.path.join(WORDNET, "data." + pos), encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("  "):
-                    continue  # licence header
-                fields, _, gloss = line.partition(" | ")
-                parts = fields.split()
-                offset, count = parts[0], int(parts[3], 16)
-                lemmas = [parts[4 + 2 * i] for i in range(count)]
-                yield pos, offset, lemmas, gloss.strip()
+        for offset, lemmas, gloss in data_file(pos):
+            yield pos, offset, lemmas, gloss
 
 
 def split_gloss(gloss):
