@@ -66,31 +66,16 @@ class CliLoraTest {
   void loraWritesThePeftAdapterAndWithMergeTheMergedModel() throws Exception {
     Path out = dir.resolve("lora");
     Run r =
-        run(
-            "train",
-            "--model",
-            base.toString(),
-            "--tokenizer",
-            base.toString(),
-            "--data",
-            data.toString(),
-            "--lora-r",
-            "2",
+        loraRun(
+            base,
+            out,
             "--lora-alpha",
             "4",
             "--lora-targets",
             "q_proj,v_proj",
             "--lora-dropout",
             "0.1",
-            "--steps",
-            "2",
-            "--lr",
-            "1e-2",
-            "--threads",
-            "1",
-            "--merge",
-            "--out",
-            out.toString());
+            "--merge");
     assertEquals(0, r.exit(), r.err() + r.out());
     assertTrue(r.out().contains("adapter in " + out.resolve("adapter")), r.out());
     LoraAdapter adapter =
@@ -271,6 +256,7 @@ class CliLoraTest {
     assertTrue(refused.err().contains("--lora-base-dtype"), refused.err());
   }
 
+  /** {@code train} with LoRA rank 2 on {@code model}, 2 steps at lr 1e-2, plus {@code more}. */
   private static Run loraRun(Path model, Path out, String... more) {
     List<String> args =
         new ArrayList<>(
