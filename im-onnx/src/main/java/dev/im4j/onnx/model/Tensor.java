@@ -411,7 +411,7 @@ public final class Tensor {
         || bytes > Integer.MAX_VALUE) {
       return java.util.Optional.empty();
     }
-    return java.util.Optional.of(f.map(0, numel).order(ByteOrder.LITTLE_ENDIAN));
+    return java.util.Optional.of(f.map(numel).order(ByteOrder.LITTLE_ENDIAN));
   }
 
   /** A copy of the values, row-major, on the heap. */

@@ -212,13 +212,13 @@ sealed interface TensorValues {
     }
 
     /**
-     * {@code count} values from element {@code from}, memory-mapped read-only (the stored bytes,
-     * little-endian): a view of the file's pages, not a copy.
+     * The first {@code count} values, memory-mapped read-only (the stored bytes, little-endian): a
+     * view of the file's pages, not a copy.
      */
-    java.nio.MappedByteBuffer map(long from, long count) {
-      int width = stored == DType.FLOAT ? Float.BYTES : Short.BYTES;
+    java.nio.MappedByteBuffer map(long count) {
+      int width = stored.byteSize();
       try (FileChannel channel = openUnchanged()) {
-        return channel.map(FileChannel.MapMode.READ_ONLY, offset + from * width, count * width);
+        return channel.map(FileChannel.MapMode.READ_ONLY, offset, count * width);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot map " + file + ": " + e.getMessage(), e);
       }
@@ -255,7 +255,7 @@ sealed interface TensorValues {
     @Override
     public Cursor open() {
       FileChannel channel = openUnchanged();
-      int width = stored == DType.FLOAT ? Float.BYTES : Short.BYTES;
+      int width = stored.byteSize();
       ByteBuffer buffer = ByteBuffer.allocate(READ_BYTES).order(ByteOrder.LITTLE_ENDIAN);
       return new Cursor() {
         @Override

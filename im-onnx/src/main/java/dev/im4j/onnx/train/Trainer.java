@@ -376,14 +376,6 @@ public final class Trainer {
     // frozen inputs the graph declares in half precision (a LoRA base): fed by the runtime from
     // the model's weights, never part of a checkpoint, so they come from the model on a resume too
     List<Tensor> fed = fedWeights(initial, graph);
-    Set<String> fedNames = new java.util.HashSet<>();
-    fed.forEach(t -> fedNames.add(t.name()));
-    List<Tensor> checkpointed = new ArrayList<>();
-    for (Tensor t : initial) {
-      if (!fedNames.contains(t.name())) {
-        checkpointed.add(t);
-      }
-    }
     if (b.runtime == Runtime.TRAINING_API) {
       TrainingArtifacts artifacts = writeArtifacts(graph, initial);
       // read back from the file: producing seeded or widened weights again costs as much as writing
@@ -402,6 +394,15 @@ public final class Trainer {
     List<Value> trainable = PortableGraphs.trainable(graph);
     var optimizer = PortableGraphs.optimizer(trainable, b.adamW, b.maxGradNorm);
     var step = PortableGraphs.step(graph); // after the eval model: it extends the graph
+    // the weights the portable runtime holds as parameters and checkpoints: all but the fed ones
+    Set<String> fedNames = new java.util.HashSet<>();
+    fed.forEach(t -> fedNames.add(t.name()));
+    List<Tensor> checkpointed = new ArrayList<>();
+    for (Tensor t : initial) {
+      if (!fedNames.contains(t.name())) {
+        checkpointed.add(t);
+      }
+    }
     // the initial weights' norm: read from the runtime's buffers once loaded (producing seeded or
     // widened weights twice costs twice), from the weights themselves before a resume's state
     double norm = resume.isPresent() ? l2Norm(checkpointed) : Double.NaN;
