@@ -248,6 +248,18 @@ public final class OnnxIo {
     for (Value v : graph.outputs()) {
       g.addOutput(valueInfo(v));
     }
+    // The shapes of the intermediate values as this IR infers them. ONNX Runtime's own inference
+    // loses the batch and sequence symbols at the first Reshape to a computed shape, and its
+    // memory planner compares every unknown-shaped buffer it frees with every later output, which
+    // made opening a training session take seconds of string work at 100 M parameters.
+    Set<Value> outputs = new HashSet<>(graph.outputs());
+    for (Node n : graph.nodes()) {
+      for (Value v : n.outputs()) {
+        if (!outputs.contains(v)) {
+          g.addValueInfo(valueInfo(v));
+        }
+      }
+    }
     return OnnxMl.ModelProto.newBuilder()
         .setIrVersion(IR_VERSION)
         .setProducerName("im4j")

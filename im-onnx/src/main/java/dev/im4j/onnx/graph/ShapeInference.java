@@ -479,7 +479,8 @@ final class ShapeInference {
       }
     }
     if (inferred >= 0) {
-      // symbolic dimensions present on both sides cancel; the rest must be static
+      // symbolic dimensions present on both sides cancel; the inferred one is what remains of the
+      // input divided by the other static sizes (a product symbol if symbols remain)
       List<Dim> remainingIn = new ArrayList<>(s(0).dims());
       long known = 1;
       boolean solvable = true;
@@ -494,36 +495,17 @@ final class ShapeInference {
           solvable = false;
         }
       }
-      long total = 1;
-      for (Dim d : remainingIn) {
-        solvable &= d.isStatic();
-        total *= Math.max(0, d.size());
+      Dim rest = Dim.product(remainingIn);
+      if (solvable && rest.isStatic() && (known == 0 || rest.size() % known != 0)) {
+        throw fail("cannot reshape " + s(0) + " to " + Arrays.toString(c.toLongs()));
       }
-      if (solvable) {
-        if (known == 0 || total % known != 0) {
-          throw fail("cannot reshape " + s(0) + " to " + Arrays.toString(c.toLongs()));
-        }
-        out.set(inferred, Dim.of(total / known));
-      } else {
-        out.set(inferred, Dim.unknown());
-      }
+      out.set(inferred, solvable ? rest.dividedBy(known) : Dim.unknown());
     } else if (s(0).isStatic() && new Shape(out).isStatic()) {
       if (s(0).elementCount() != new Shape(out).elementCount()) {
         throw fail("cannot reshape " + s(0) + " (" + s(0).elementCount() + " elements) to " + out);
       }
     }
     return new Shape(out);
-  }
-
-  private static Dim product(List<Dim> dims) {
-    long p = 1;
-    for (Dim d : dims) {
-      if (!d.isStatic()) {
-        return dims.size() == 1 ? d : Dim.unknown();
-      }
-      p *= d.size();
-    }
-    return Dim.of(p);
   }
 
   private Shape flatten() {
@@ -533,7 +515,8 @@ final class ShapeInference {
     if (a < 0 || a > rank) {
       throw fail("axis " + axis + " is out of range for rank " + rank);
     }
-    return Shape.of(product(s(0).dims().subList(0, a)), product(s(0).dims().subList(a, rank)));
+    return Shape.of(
+        Dim.product(s(0).dims().subList(0, a)), Dim.product(s(0).dims().subList(a, rank)));
   }
 
   private Shape squeeze() {

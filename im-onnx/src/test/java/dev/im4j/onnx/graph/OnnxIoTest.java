@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.onnx.proto.OnnxMl;
 import dev.im4j.onnx.autodiff.Autodiff;
 import dev.im4j.onnx.autodiff.WeightedCrossEntropy;
 import dev.im4j.onnx.testing.Ort;
@@ -87,6 +88,37 @@ class OnnxIoTest {
     Graph back = OnnxIo.fromBytes(bytes);
     assertSameGraph(g, back);
     assertArrayEquals(bytes, OnnxIo.toBytes(back));
+  }
+
+  @Test
+  void intermediateValuesAreWrittenWithTheShapesThisIrInfers() throws Exception {
+    Graph g = trainingGraph();
+    OnnxMl.GraphProto proto = OnnxMl.ModelProto.parseFrom(OnnxIo.toBytes(g)).getGraph();
+    Map<String, OnnxMl.ValueInfoProto> declared = new java.util.HashMap<>();
+    proto.getValueInfoList().forEach(vi -> declared.put(vi.getName(), vi));
+    int intermediates = 0;
+    for (Node n : g.nodes()) {
+      for (Value v : n.outputs()) {
+        if (g.outputs().contains(v)) {
+          assertTrue(!declared.containsKey(v.name()), v + " is a graph output");
+          continue;
+        }
+        intermediates++;
+        OnnxMl.TypeProto.Tensor t = declared.get(v.name()).getType().getTensorType();
+        assertEquals(v.dtype().onnxCode(), t.getElemType(), v.toString());
+        List<String> dims = new ArrayList<>();
+        t.getShape()
+            .getDimList()
+            .forEach(
+                d ->
+                    dims.add(
+                        d.hasDimValue()
+                            ? Long.toString(d.getDimValue())
+                            : d.hasDimParam() ? d.getDimParam() : "?"));
+        assertEquals(v.shape().toString(), dims.toString(), v.toString());
+      }
+    }
+    assertEquals(intermediates, declared.size());
   }
 
   @Test
