@@ -62,15 +62,16 @@ public record Dim(long size, String symbol) {
    * The product of {@code dims}: static if they all are; a product symbol if the rest are symbolic
    * ({@code batch*seq}, {@code 9*batch*seq}: a static factor first, then the symbols' factors in
    * sorted order, so that equal products get equal names whatever the order of their factors);
-   * unknown if any is unknown. A product symbol names the size it stands for, as every symbol does:
-   * ONNX Runtime's memory planner reuses buffers whose shapes name the same symbols.
+   * unknown if any is unknown (or is a symbol named like a number). A product symbol names the size
+   * it stands for, as every symbol does: ONNX Runtime's memory planner reuses buffers whose shapes
+   * name the same symbols.
    */
   static Dim product(List<Dim> dims) {
     long coefficient = 1;
     List<String> symbols = new ArrayList<>();
     for (Dim d : dims) {
-      if (d.isUnknown()) {
-        return UNKNOWN;
+      if (d.isUnknown() || (d.isSymbolic() && isNumber(d.symbol()))) {
+        return UNKNOWN; // a symbol named like a number is another model's, not a size
       } else if (d.isStatic()) {
         coefficient = Math.multiplyExact(coefficient, d.size());
       } else {

@@ -21,6 +21,7 @@ class DimTest {
     assertEquals(Dim.of(1), Dim.product(List.of()));
     assertEquals(Dim.of(0), Dim.product(List.of(Dim.of(0), seq)));
     assertEquals(Dim.unknown(), Dim.product(List.of(batch, Dim.unknown())));
+    assertEquals(Dim.unknown(), Dim.product(List.of(batch, Dim.sym("12"))));
   }
 
   @Test
