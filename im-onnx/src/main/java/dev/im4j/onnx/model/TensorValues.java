@@ -105,7 +105,7 @@ sealed interface TensorValues {
             random.next();
           }
           for (int i = 0; i < length; i++) {
-            dst[offset + i] = HalfFloats.roundTo(roundTo, (float) random.next() * std);
+            dst[offset + i] = HalfFloats.roundTo(roundTo, random.next() * std);
           }
           position += length;
         }
