@@ -99,6 +99,9 @@ public record Dim(long size, String symbol) {
       return size % divisor == 0 ? Dim.of(size / divisor) : UNKNOWN;
     }
     Dim canonical = product(List.of(this));
+    if (canonical.isUnknown()) {
+      return UNKNOWN;
+    }
     String[] factors = canonical.symbol.split("\\*", 2);
     boolean hasCoefficient = isNumber(factors[0]);
     long coefficient = hasCoefficient ? Long.parseLong(factors[0]) : 1;

@@ -1,8 +1,8 @@
 package dev.im4j.onnx.model;
 
 /**
- * The sequence {@code (float) new java.util.Random(seed).nextGaussian()}, bit for bit, at about
- * twice its speed. Seeded weights therefore equal those of earlier versions, which used {@code
+ * The sequence {@code (float) new java.util.Random(seed).nextGaussian()}, bit for bit, and fast to
+ * draw. Seeded weights therefore equal those of earlier versions, which used {@code
  * java.util.Random}.
  *
  * <p>The algorithm is the one {@code java.util.Random}'s specification gives: its 48-bit linear

@@ -35,5 +35,6 @@ class DimTest {
     assertEquals(Dim.unknown(), Dim.of(12).dividedBy(5));
     assertEquals(Dim.unknown(), Dim.of(12).dividedBy(0));
     assertEquals(Dim.unknown(), Dim.unknown().dividedBy(1));
+    assertEquals(Dim.unknown(), Dim.sym("12").dividedBy(2));
   }
 }
