@@ -126,35 +126,14 @@ class CliLoraTest {
   void anAdapterContinuesTrainingAndWithoutMergeNoModelDirectoryIsWritten() {
     Path first = dir.resolve("first");
     Run r =
-        run(
-            "train",
-            "--model",
-            base.toString(),
-            "--tokenizer",
-            base.toString(),
-            "--data",
-            data.toString(),
-            "--lora-r",
-            "2",
-            "--steps",
-            "1",
-            "--threads",
-            "1",
-            "--out",
-            first.toString());
+        train(base, "--lora-r", "2", "--steps", "1", "--threads", "1", "--out", first.toString());
     assertEquals(0, r.exit(), r.err() + r.out());
     assertFalse(Files.exists(first.resolve("model")), "no merged model without --merge");
     assertFalse(Files.exists(first.resolve("model.onnx")), "no ONNX export without --merge");
     Path second = dir.resolve("second");
     Run c =
-        run(
-            "train",
-            "--model",
-            base.toString(),
-            "--tokenizer",
-            base.toString(),
-            "--data",
-            data.toString(),
+        train(
+            base,
             "--lora-adapter",
             first.resolve("adapter").toString(),
             "--steps",
@@ -169,29 +148,12 @@ class CliLoraTest {
 
   @Test
   void loraFlagsWithoutLoraAreRefused() {
-    Run r =
-        run(
-            "train",
-            "--model",
-            base.toString(),
-            "--tokenizer",
-            base.toString(),
-            "--data",
-            data.toString(),
-            "--merge",
-            "--out",
-            dir.resolve("refused").toString());
+    Run r = train(base, "--merge", "--out", dir.resolve("refused").toString());
     assertEquals(2, r.exit(), r.err() + r.out());
     assertTrue(r.err().contains("--merge need --lora-r N"), r.err());
     Run badDropout =
-        run(
-            "train",
-            "--model",
-            base.toString(),
-            "--tokenizer",
-            base.toString(),
-            "--data",
-            data.toString(),
+        train(
+            base,
             "--lora-r",
             "2",
             "--lora-dropout",
@@ -240,18 +202,7 @@ class CliLoraTest {
     assertTrue(finalCheckpoint(dir.resolve("f32-as-bf16")).frozen().isEmpty());
 
     Run refused =
-        run(
-            "train",
-            "--model",
-            base.toString(),
-            "--tokenizer",
-            base.toString(),
-            "--data",
-            data.toString(),
-            "--lora-base-dtype",
-            "bf16",
-            "--out",
-            dir.resolve("refused").toString());
+        train(base, "--lora-base-dtype", "bf16", "--out", dir.resolve("refused").toString());
     assertEquals(2, refused.exit(), refused.err() + refused.out());
     assertTrue(refused.err().contains("--lora-base-dtype"), refused.err());
   }
@@ -261,13 +212,6 @@ class CliLoraTest {
     List<String> args =
         new ArrayList<>(
             List.of(
-                "train",
-                "--model",
-                model.toString(),
-                "--tokenizer",
-                base.toString(),
-                "--data",
-                data.toString(),
                 "--lora-r",
                 "2",
                 "--steps",
@@ -279,6 +223,24 @@ class CliLoraTest {
                 "--out",
                 out.toString()));
     args.addAll(List.of(more));
+    return train(model, args.toArray(String[]::new));
+  }
+
+  /**
+   * {@code im4j train} on {@code model} with the base's tokenizer and the data, then {@code flags}.
+   */
+  private static Run train(Path model, String... flags) {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "train",
+                "--model",
+                model.toString(),
+                "--tokenizer",
+                base.toString(),
+                "--data",
+                data.toString()));
+    args.addAll(List.of(flags));
     return run(args.toArray(String[]::new));
   }
 
