@@ -363,17 +363,14 @@ public final class Graph {
    * or fewer) is the same node for the same value.
    */
   public Value constant(Tensor value) {
-    if (value.elementCount() <= SHARED_CONSTANT_ELEMENTS) {
-      Value shared = sharedConstants.get(value);
-      if (shared != null) {
-        return shared;
-      }
+    if (value.elementCount() > SHARED_CONSTANT_ELEMENTS) {
+      return constantNode(value);
     }
-    Value v = op1(Op.CONSTANT, List.of(), Map.of("value", new Attribute.TensorValue(value)));
-    if (value.elementCount() <= SHARED_CONSTANT_ELEMENTS) {
-      sharedConstants.put(value, v);
-    }
-    return v;
+    return sharedConstants.computeIfAbsent(value, this::constantNode);
+  }
+
+  private Value constantNode(Tensor value) {
+    return op1(Op.CONSTANT, List.of(), Map.of("value", new Attribute.TensorValue(value)));
   }
 
   /** A rank-0 constant of {@code dtype}. */
